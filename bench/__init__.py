@@ -1,0 +1,1 @@
+"""Benchmarks for `make bench`; each module writes results/bench/<name>.csv."""

@@ -1,0 +1,70 @@
+"""`vssl <command>`: one sub-command per workflow action.
+
+Commands live in their own modules and are imported only when called, so
+`vssl --help` stays fast and a rule pays only for what it uses. A command
+module exposes ``add_arguments(parser)`` and ``run(args) -> int | None``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Modules that do not exist yet are hidden.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("vssl.data.synth", "generate the synthetic dataset in official layouts"),
+    "extract": ("vssl.data.extract", "decode videos into a JPEG frame store"),
+    "manifest": ("vssl.data.datasets.cli", "parse a dataset's official layout into a manifest CSV"),
+    "models": ("vssl.models.cli", "list registered models with parameter counts and GMACs"),
+    "pretrain": ("vssl.train.pretrain", "pretrain a backbone on a pretext task"),
+    "finetune": ("vssl.train.finetune", "finetune a backbone for action recognition"),
+    "test": ("vssl.eval.test", "video-level action recognition test (N clips per video)"),
+    "fuse": ("vssl.eval.fuse", "geometric-mean fusion of two models' class scores"),
+    "eval-rotation": ("vssl.eval.rotation", "rotation-recognition accuracy (3DRotNet Table 1, Fig. 4b)"),
+    "retrieve": ("vssl.eval.retrieval", "nearest-neighbour video retrieval (VCOP protocol)"),
+    "aslan": ("vssl.eval.aslan", "ASLAN action similarity (12 measures x 3 layers, linear SVM)"),
+    "linear-probe": ("vssl.eval.probe", "linear probe on frozen features"),
+    "knn": ("vssl.eval.knn", "k-NN classification on frozen features"),
+    "attention": ("vssl.eval.attention", "attention maps, Grad-CAM and first-layer kernels"),
+    "table": ("vssl.report.tables", "render one experiment's table"),
+    "figure": ("vssl.report.figures", "render one experiment's figure"),
+    "summary": ("vssl.report.summary", "claims table and SUMMARY.md"),
+}
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vssl import __version__
+
+    parser = argparse.ArgumentParser(prog="vssl", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"vssl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        if _available(module):
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0].startswith("-") or argv[0] not in COMMANDS:
+        parser.parse_args(argv)  # prints help / version / the usage error
+        return 2
+    name, rest = argv[0], argv[1:]
+    module_name, help_text = COMMANDS[name]
+    if not _available(module_name):
+        parser.error(f"command {name!r} is not available in this build")
+    module = importlib.import_module(module_name)
+    sub = argparse.ArgumentParser(prog=f"vssl {name}", description=help_text)
+    module.add_arguments(sub)
+    args = sub.parse_args(rest)
+    result = module.run(args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
