@@ -13,6 +13,8 @@ pattern (4, 5) spans 7*4 + 8*5 + 1 = 69 frames.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 
@@ -57,3 +59,29 @@ def clamp_indices(indices: torch.Tensor, num_frames: int) -> torch.Tensor:
     see repeated frames check the span against ``num_frames`` first.
     """
     return indices.clamp_(0, max(num_frames - 1, 0))
+
+
+@dataclass(frozen=True)
+class TemporalChoice:
+    """One temporal pretext class: TS at ``speeds[0]`` or TP at ``(s1, s2)``.
+
+    The loader draws a choice per sample and uses its position in the label
+    space as the temporal label; it only needs ``span`` and ``indices``.
+    """
+
+    kind: str  # "ts" or "tp"
+    speeds: tuple[int, ...]
+    length: int = 16
+
+    @property
+    def span(self) -> int:
+        if self.kind == "ts":
+            return interval_span(self.speeds[0], self.length)
+        half = self.length // 2
+        return two_stage_span(self.speeds[0], self.speeds[1], half, self.length - half)
+
+    def indices(self, start: int) -> torch.Tensor:
+        if self.kind == "ts":
+            return interval_indices(start, self.speeds[0], self.length)
+        half = self.length // 2
+        return two_stage_indices(start, self.speeds[0], self.speeds[1], half, self.length - half)

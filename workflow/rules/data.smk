@@ -1,0 +1,44 @@
+# Data stage: the synthetic dataset (embedded default only) and frame extraction into stores.
+
+
+rule synth:
+    output:
+        SYNTH_MARKER,
+    params:
+        out=SYNTHETIC["out"],
+        seed=SYNTHETIC["seed"],
+        scale=SYNTHETIC["scale"],
+    threads: workflow.cores
+    log:
+        "logs/data/synth.log",
+    benchmark:
+        "benchmarks/data/synth.tsv"
+    shell:
+        "vssl synth {params.out} --seed {params.seed} --scale {params.scale} --jobs {threads} > {log} 2>&1"
+
+
+rule extract:
+    input:
+        get_extract_input,
+    output:
+        manifest=f"{config['data_dir']}/stores/{{store}}/manifest.csv",
+        failures=f"{config['data_dir']}/stores/{{store}}/failures.csv",
+    params:
+        dataset=lambda wc: config["datasets"][config["stores"][wc.store]["dataset"]]["format"],
+        root=lambda wc: config["datasets"][config["stores"][wc.store]["dataset"]]["root"],
+        splits=lambda wc: splits_arg(wc.store),
+        size=lambda wc: extract_size_args(wc.store),
+        quality=config["extract"]["quality"],
+        min_frames=config["extract"]["min_frames"],
+        skip_missing="--skip-missing" if config["extract"]["skip_missing"] else "",
+        out=lambda wc: store_dir(wc.store),
+    threads: workflow.cores
+    log:
+        "logs/data/extract_{store}.log",
+    benchmark:
+        "benchmarks/data/extract_{store}.tsv"
+    shell:
+        "vssl extract --dataset {params.dataset} --root {params.root:q}"
+        " {params.splits}"
+        " --out {params.out} {params.size} --quality {params.quality} --min-frames {params.min_frames}"
+        " {params.skip_missing} --jobs {threads} > {log} 2>&1"
