@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 # name -> (module, one-line help). Modules that do not exist yet are hidden.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -32,8 +33,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
 def _available(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    # Look for the file instead of find_spec, which would import parent
+    # packages (and torch with them) just to print --help.
+    base = _PACKAGE_ROOT.joinpath(*module.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
 def build_parser() -> argparse.ArgumentParser:
