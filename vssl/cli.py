@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "linear-probe": ("vssl.eval.probe", "linear probe on frozen features"),
     "knn": ("vssl.eval.knn", "k-NN classification on frozen features"),
     "attention": ("vssl.eval.attention", "attention maps, Grad-CAM and first-layer kernels"),
+    "illustrate": ("vssl.eval.illustrate", "the V3S transforms on one real clip (V3S Figs. 1-2)"),
     "table": ("vssl.report.tables", "render one experiment's table"),
     "figure": ("vssl.report.figures", "render one experiment's figure"),
     "summary": ("vssl.report.summary", "claims table and SUMMARY.md"),

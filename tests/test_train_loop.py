@@ -1,0 +1,160 @@
+"""End-to-end pretraining/finetuning on a tiny store: every pretext family, init + freezing, few-shot, selection."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from test_train_support import TINY_MODEL, make_store
+from vssl.cli import main as vssl_main
+from vssl.train.checkpoint import load_checkpoint, load_classifier, load_pretext_model
+from vssl.train.selection import class_names, few_shot, holdout_split, random_subset
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return make_store(tmp_path_factory.mktemp("store") / "store", classes=3, per_class=4, frames=24, size=20)
+
+
+@pytest.fixture(autouse=True)
+def cpu_only(monkeypatch):
+    monkeypatch.setenv("VSSL_NUM_GPUS", "0")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+
+
+def _common(store, out, *extra):
+    return ["--store", str(store), "--out", str(out), *TINY_MODEL, "--clip-length", "8", "--crop", "16",
+            "--workers", "0", "--device", "cpu", "--no-progress", "--log-every", "1", *extra]
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("pretext,params,metric", [
+    ("rotation", ["angles=[90, 180, 270]", "mode=random"], "acc_rotation"),
+    ("rotation8", [], "acc_rotation"),
+    ("rotation360", ["encoding=cos_sin"], "mae_rotation"),
+    ("v3s", ["frame_size=24", "tp_patterns=[[1, 2], [2, 1]]"], "acc_temporal"),
+])
+def test_pretrain_each_pretext_family(store, tmp_path, pretext, params, metric):
+    out = tmp_path / pretext
+    args = ["pretrain", *_common(store, out, "--pretext", pretext, "--batch-size", "8", "--iterations", "2")]
+    for p in params:
+        args += ["--pretext-params", p]
+    assert vssl_main(args) == 0
+    rows = _rows(out / "metrics.csv")
+    assert [r["step"] for r in rows] == ["1", "2"] and metric in rows[0]
+    assert all(float(r["loss"]) == float(r["loss"]) for r in rows)  # finite numbers written
+    model, meta = load_pretext_model(out / "final.pt")
+    assert meta["pretext"]["name"] == pretext and meta["step"] == 2
+    x = torch.randn(2, 3, 8, 16, 16)
+    outputs = model(x)
+    heads = {"rotation"} if pretext.startswith("rotation") else {"spatial", "temporal"}
+    assert set(outputs) == heads
+    if pretext == "rotation":
+        assert outputs["rotation"].shape == (2, 3)
+        # The paper's rotation head: 512 -> 64 -> K (here width-scaled features -> 64 -> K).
+        assert meta["model"]["head"]["kwargs"]["hidden"] == 64
+    if pretext == "rotation360":
+        assert outputs["rotation"].shape == (2, 2)
+    run = json.loads((out / "run.json").read_text())
+    assert run["git_commit"] and run["torch_version"] == torch.__version__ and run["seed"] == 0
+
+
+def test_all_copies_batch_counts_network_inputs(store, tmp_path):
+    out = tmp_path / "copies"
+    assert vssl_main(["pretrain", *_common(store, out, "--batch-size", "8", "--iterations", "1")]) == 0
+    run = json.loads((out / "run.json").read_text())
+    # 12 videos, 8 inputs per step = 2 clips x 4 rotations -> 6 steps per epoch.
+    assert run["batches_per_epoch"] == 6 and run["inputs_per_step"] == 8
+    assert vssl_main(["pretrain", *_common(store, tmp_path / "bad", "--batch-size", "6", "--iterations", "1")]) == 2
+
+
+def test_dif_epoch_schedule_and_kept_series(store, tmp_path):
+    out = tmp_path / "dif"
+    args = ["pretrain", *_common(store, out, "--modality", "dif", "--batch-size", "16", "--epochs", "3",
+                                 "--schedule", "multistep", "--schedule-unit", "epoch", "--milestones", "2",
+                                 "--lr", "0.1", "--keep-every", "2")]
+    assert vssl_main(args) == 0
+    rows = [r for r in _rows(out / "metrics.csv") if r["phase"] == "train"]
+    # 12 videos / (16 / 4 = 4 clips) = 3 steps per epoch; the lr drops x0.1 at epoch 2.
+    lrs = {int(r["epoch"]): float(r["lr"]) for r in rows}
+    assert lrs == pytest.approx({0: 0.1, 1: 0.1, 2: 0.01})
+    kept = sorted(p.name for p in (out / "checkpoints").glob("step_*.pt"))
+    assert kept == ["step_00000002.pt", "step_00000004.pt", "step_00000006.pt", "step_00000008.pt"]
+    assert load_checkpoint(out / "checkpoints" / "step_00000004.pt")["progress"]["step"] == 4
+    assert load_checkpoint(out / "final.pt")["config"]["modality"] == "dif"
+
+
+def test_finetune_from_pretrained_with_frozen_stages_and_few_shot(store, tmp_path):
+    pre = tmp_path / "pre"
+    assert vssl_main(["pretrain", *_common(store, pre, "--batch-size", "8", "--iterations", "2")]) == 0
+    out = tmp_path / "ft"
+    assert vssl_main(["finetune", *_common(store, out, "--init", str(pre / "final.pt"), "--freeze-before", "3",
+                                          "--shots", "1", "--shots-seed", "4", "--batch-size", "3", "--epochs", "2",
+                                          "--val-split", "test", "--lr", "0.5")]) == 0
+    init = load_checkpoint(pre / "final.pt")["weights"]["backbone"]
+    model, meta = load_classifier(out / "final.pt")
+    tuned = model.backbone.state_dict()
+    frozen_prefixes = tuple(name for name, _ in model.backbone.stages[:2])
+    for name, value in init.items():
+        same = torch.equal(value, tuned[name])
+        if name.startswith(frozen_prefixes):
+            assert same, f"frozen {name} changed"  # BN running stats included: frozen BN stays in eval mode
+    assert any(not torch.equal(v, tuned[k]) for k, v in init.items() if not k.startswith(frozen_prefixes))
+    assert meta["classes"] == ["Class0", "Class1", "Class2"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["train_videos"] == 3 and run["batches_per_epoch"] == 1  # 1 shot x 3 classes
+    assert run["config"]["model"] == "r3d_10"  # architecture recorded from the init checkpoint
+    assert load_checkpoint(out / "final.pt")["init"]["sha256"] == load_checkpoint(pre / "final.pt")["sha256"]
+    assert (out / "best.pt").exists()
+    out = model(torch.randn(2, 3, 8, 16, 16))
+    assert out.shape == (2, 3)
+
+
+def test_selection_draws():
+    frame = pd.DataFrame({"video": [f"v{i:02d}" for i in range(30)], "label": [i % 3 for i in range(30)],
+                          "class": [f"C{i % 3}" for i in range(30)]})
+    shots = few_shot(frame, 2, seed=1)
+    assert shots["label"].value_counts().to_dict() == {0: 2, 1: 2, 2: 2}
+    assert shots["video"].tolist() == few_shot(frame, 2, seed=1)["video"].tolist()
+    assert shots["video"].tolist() != few_shot(frame, 2, seed=2)["video"].tolist()
+    with pytest.raises(ValueError, match="class 'C0' has only 10 training videos, fewer than --shots 11"):
+        few_shot(frame, 11, seed=0)
+    subset = random_subset(frame, 7, seed=3)
+    assert len(subset) == 7 and subset["video"].is_unique
+    train, held = holdout_split(frame, 8, seed=3)
+    assert len(held) == 8 and len(train) == 22 and not set(train["video"]) & set(held["video"])
+    assert class_names(frame) == ["C0", "C1", "C2"]
+
+
+def test_worker_count_does_not_change_the_run(store, tmp_path):
+    """Per-sample randomness comes from (seed, epoch, index): 0 or 2 workers train identically."""
+    finals = []
+    for workers in ("0", "2"):
+        out = tmp_path / f"w{workers}"
+        args = ["pretrain", *_common(store, out, "--batch-size", "8", "--iterations", "8", "--log-every", "4")]
+        args[args.index("--workers") + 1] = workers
+        assert vssl_main(args) == 0
+        finals.append(load_checkpoint(out / "final.pt")["weights"]["backbone"])
+    for name, value in finals[0].items():
+        assert torch.equal(value, finals[1][name]), name
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gpu_fast_path_bf16_channels_last(store, tmp_path):
+    out = tmp_path / "gpu"
+    args = ["pretrain", *_common(store, out, "--batch-size", "8", "--iterations", "3", "--amp", "bf16",
+                                 "--channels-last")]
+    args[args.index("--device") + 1] = "cuda"
+    assert vssl_main(args) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["device"].startswith("cuda") and run["cudnn"]["checked"] is True
+    assert run["cudnn"]["contiguous_ms"] > 0 and run["cudnn"]["channels_last_ms"] > 0
+    assert all(float(r["loss"]) == float(r["loss"]) for r in _rows(out / "metrics.csv"))

@@ -1,0 +1,126 @@
+"""Reliability of the training loop: SIGKILL + resume is exact, NaN stops cleanly, bad checkpoints refused.
+
+Runs use a tiny R3D-10 (width 0.125, no stem downsampling) on 8x16x16 clips
+from a 12-video store, one thread, ``--workers 0``. On CPU with one thread
+every kernel used here is deterministic, so the resumed run must match the
+uninterrupted one **bitwise** (``torch.equal``), not just within a tolerance.
+"""
+from __future__ import annotations
+
+import csv
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from test_train_support import TINY_MODEL, cli_env, make_store, vssl_cmd
+from vssl.cli import main as vssl_main
+from vssl.train.checkpoint import CheckpointError, load_checkpoint
+
+ITERATIONS = 12
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return make_store(tmp_path_factory.mktemp("store") / "store")
+
+
+@pytest.fixture
+def one_thread(monkeypatch):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.setenv("VSSL_NUM_GPUS", "0")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    yield
+    torch.set_num_threads(threads)
+
+
+def pretrain_args(store: Path, out: Path, *extra: str) -> list[str]:
+    return ["pretrain", "--store", str(store), "--out", str(out), *TINY_MODEL, "--clip-length", "8", "--crop", "16",
+            "--batch-size", "8", "--iterations", str(ITERATIONS), "--workers", "0", "--log-every", "2",
+            "--ckpt-every", "3", "--lr", "0.05", "--schedule", "multistep", "--milestones", "6", "--seed", "7",
+            "--device", "cpu", "--no-progress", *extra]
+
+
+def _metric_steps(path: Path) -> list[tuple[str, int]]:
+    with open(path, newline="") as f:
+        return [(row["phase"], int(row["step"])) for row in csv.DictReader(f)]
+
+
+def test_sigkill_then_resume_matches_uninterrupted_run_bitwise(store, tmp_path, one_thread):
+    reference = tmp_path / "reference"
+    assert vssl_main(pretrain_args(store, reference)) == 0
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(vssl_cmd(*pretrain_args(store, killed)), env=cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not (killed / "last.pt").exists():
+        assert proc.poll() is None, f"pretrain exited early: {proc.stderr.read().decode()[-2000:]}"
+        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    interrupted_at = load_checkpoint(killed / "last.pt")["progress"]["step"]
+    assert 0 < interrupted_at < ITERATIONS and not (killed / "final.pt").exists()
+
+    assert vssl_main(pretrain_args(store, killed, "--resume")) == 0
+
+    ref, res = load_checkpoint(reference / "final.pt"), load_checkpoint(killed / "final.pt")
+    assert res["progress"]["step"] == ref["progress"]["step"] == ITERATIONS
+    for part in ("backbone", "head"):
+        for name, tensor in ref["weights"][part].items():
+            assert torch.equal(tensor, res["weights"][part][name]), f"{part}.{name} differs after resume"
+    for key, state in ref["optimizer"]["state"].items():
+        assert torch.equal(state["momentum_buffer"], res["optimizer"]["state"][key]["momentum_buffer"])
+    # metrics.csv continues without duplicates: same rows (steps) as the uninterrupted run.
+    assert _metric_steps(killed / "metrics.csv") == _metric_steps(reference / "metrics.csv")
+    run = (killed / "run.json").read_text()
+    assert f'"resumed_from_step": {interrupted_at}' in run and '"status": "completed"' in run
+
+
+def test_nan_loss_stops_naming_the_step_and_keeps_last_good_checkpoint(store, tmp_path, one_thread, capfd):
+    out = tmp_path / "nan"
+    # A real divergence: the lr jumps by 1e30 at step 4 (after the step-4 checkpoint is written).
+    args = pretrain_args(store, out)
+    args[args.index("--milestones") + 1] = "4"
+    args[args.index("--ckpt-every") + 1] = "2"
+    args += ["--gamma", "1e30", "--log-every", "1"]
+    code = vssl_main(args)
+    assert code == 3
+    err = capfd.readouterr().err
+    assert "non-finite loss at step" in err and "last good checkpoint kept" in err
+    bad_step = int(err.split("non-finite loss at step ")[1].split()[0])
+    assert bad_step > 4
+    state = load_checkpoint(out / "last.pt")
+    assert state["progress"]["step"] == 4
+    assert all(torch.isfinite(t).all() for t in state["weights"]["backbone"].values() if t.is_floating_point())
+    assert not (out / "final.pt").exists()
+    assert '"status": "failed: non-finite loss at step' in (out / "run.json").read_text()
+
+
+def test_resume_refuses_tampered_checkpoint_and_changed_settings(store, tmp_path, one_thread, capfd):
+    out = tmp_path / "run"
+    args = pretrain_args(store, out)
+    args[args.index("--iterations") + 1] = "3"
+    assert vssl_main(args) == 0
+    # An existing run is never overwritten silently.
+    assert vssl_main(args) == 2
+    assert "pass --resume" in capfd.readouterr().err
+    # Different settings cannot resume the run.
+    assert vssl_main(args + ["--resume", "--lr", "0.5"]) == 2
+    assert "cannot resume with different settings" in capfd.readouterr().err
+    # A tampered checkpoint is refused with the file named.
+    data = bytearray((out / "last.pt").read_bytes())
+    data[len(data) // 2] ^= 0x55
+    (out / "last.pt").write_bytes(bytes(data))
+    assert vssl_main(args + ["--resume"]) == 2
+    err = capfd.readouterr().err
+    assert "last.pt: SHA-256 mismatch" in err
+    with pytest.raises(CheckpointError):
+        load_checkpoint(out / "last.pt")

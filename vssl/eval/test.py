@@ -1,0 +1,229 @@
+"""`vssl test`: video-level action recognition with N evenly spaced clips per video.
+
+Protocol (V3S §4.3, "we sample 10 clips for each video and average the
+possibility of predictions"): ``--clips`` (default 10) clips of the model's
+clip length, evenly spaced over the video (`vssl.data.clips.EvenlySpaced`),
+centre-cropped to the training crop size, each scored with a softmax; the
+video's class scores are the mean of its clips' softmax vectors. Video top-1
+is the argmax of that mean; clip top-1 counts every clip on its own.
+
+Preprocessing (clip length, crop, modality, normalisation) defaults to what
+the checkpoint was trained with (its stored config), so RGB and DIF models
+are tested as trained; flags override.
+
+Outputs in ``--out`` (atomically): ``scores.csv`` (``video``, ``label``,
+``pred``, ``score_0`` .. ``score_{C-1}``: per-video mean softmax, for `vssl fuse`)
+and ``metrics.json`` (top-1 video/clip, counts, checkpoint path and SHA-256,
+seed, settings, versions).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+import vssl
+from vssl.train import gpu_slots
+from vssl.train.checkpoint import load_classifier
+from vssl.utils.io import atomic_write_csv, atomic_write_json
+
+SCORE_PREFIX = "score_"
+log = logging.getLogger("vssl.eval.test")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, type=Path, help="finetuned checkpoint (vssl finetune)")
+    parser.add_argument("--store", required=True, type=Path, help="frame store directory")
+    parser.add_argument("--split-column", default="split1", help="manifest split column (default: split1)")
+    parser.add_argument("--split", default="test", help="rows to test (default: test)")
+    parser.add_argument("--clips", type=int, default=10, help="evenly spaced clips per video (default: 10)")
+    parser.add_argument("--clip-length", type=int, default=None, help="frames per clip (default: as trained)")
+    parser.add_argument("--crop", type=int, default=None, help="centre crop size (default: as trained)")
+    parser.add_argument("--modality", choices=("rgb", "dif"), default=None, help="input modality (default: as trained)")
+    parser.add_argument("--batch-size", type=int, default=4, help="videos per forward batch (default: 4)")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (default: 2)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--amp", choices=("none", "bf16"), default="none", help="bf16 autocast on CUDA")
+    parser.add_argument("--seed", type=int, default=0, help="recorded with the result (the protocol draws nothing)")
+    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--log", type=Path, default=None, help="log file (default OUT/test.log)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help="tqdm progress bar (shown on terminals only; default: on)")
+
+
+def _setup_log(path: Path) -> None:
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for h in list(log.handlers):
+        log.removeHandler(h)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(path)):
+        handler.setFormatter(fmt)
+        log.addHandler(handler)
+
+
+@torch.no_grad()
+def video_scores(model: torch.nn.Module, loader: Any, *, device: torch.device, mean: list[float], std: list[float],
+                 modality: str, amp: str = "none", progress: bool = True) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Mean clip softmax per video: returns (videos, labels (V,), scores (V, C), clip_correct_counts (V,))."""
+    from vssl.kernels.augment import apply_modality, to_float
+
+    videos: list[str] = []
+    labels: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    clip_hits: list[np.ndarray] = []
+    iterator = loader
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(loader, unit="batch", disable=None)
+    for batch in iterator:
+        clip = batch["clip"]  # (B, N, T, H, W, C) uint8
+        b, n = clip.shape[:2]
+        x = to_float(clip.reshape(b * n, *clip.shape[2:]).to(device, non_blocking=True), mean, std)
+        x = apply_modality(x, modality)
+        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if (amp == "bf16" and device.type == "cuda") else torch.autocast("cpu", enabled=False)
+        with ctx:
+            logits = model(x)
+        probs = torch.softmax(logits.float(), dim=1).view(b, n, -1)
+        label = batch["label"].to(device)
+        clip_hits.append((probs.argmax(2) == label[:, None]).sum(1).cpu().numpy())
+        scores.append(probs.mean(1).double().cpu().numpy())
+        labels.append(batch["label"].numpy())
+        videos.extend(batch["video"])
+    return videos, np.concatenate(labels), np.concatenate(scores), np.concatenate(clip_hits)
+
+
+def scores_frame(videos: list[str], labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame({"video": videos, "label": labels.astype(np.int64), "pred": scores.argmax(1).astype(np.int64)})
+    score_cols = pd.DataFrame(scores, columns=[f"{SCORE_PREFIX}{i}" for i in range(scores.shape[1])])
+    return pd.concat([frame, score_cols], axis=1)
+
+
+def read_scores(path: str | Path) -> pd.DataFrame:
+    """Read a scores.csv (or the scores.csv inside a directory); errors name the file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "scores.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: scores file not found")
+    frame = pd.read_csv(path, dtype={"video": str}, keep_default_na=False)
+    missing = [c for c in ("video", "label") if c not in frame.columns]
+    cols = [c for c in frame.columns if c.startswith(SCORE_PREFIX)]
+    if missing or not cols:
+        raise ValueError(f"{path}: not a scores file (needs video, label and {SCORE_PREFIX}* columns)")
+    expected = [f"{SCORE_PREFIX}{i}" for i in range(len(cols))]
+    if cols != expected:
+        raise ValueError(f"{path}: score columns must be {SCORE_PREFIX}0..{SCORE_PREFIX}{len(cols) - 1} in order")
+    dup = frame["video"][frame["video"].duplicated()]
+    if len(dup):
+        raise ValueError(f"{path}: video {dup.iloc[0]!r} appears more than once")
+    bad = frame[cols].apply(pd.to_numeric, errors="coerce").isna().any(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise ValueError(f"{path}:{row}: non-numeric score")
+    frame.attrs["source"] = str(path)
+    return frame
+
+
+def _resolve_device(requested: str) -> torch.device:
+    if requested in ("auto", "cuda"):
+        gpu_slots.acquire_gpus(1, log_fn=log.info)
+    if requested == "cpu" or not torch.cuda.is_available():
+        if requested == "cuda":
+            raise RuntimeError("--device cuda requested but CUDA is not available")
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vssl.train.checkpoint import CheckpointError
+
+    try:
+        return _run(args)
+    except (CheckpointError, ValueError, FileNotFoundError, gpu_slots.GpuSlotTimeout) as exc:
+        if log.handlers:  # logging is set up: the message reaches stderr and the log file
+            log.error("error: %s", exc)
+        else:
+            print(f"vssl test: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from torch.utils.data import DataLoader
+
+    from vssl.data.clips import ClipDataset, EvenlySpaced
+    from vssl.kernels.augment import frames_for_modality
+
+    out: Path = args.out
+    _setup_log(args.log or out / "test.log")
+    device = _resolve_device(args.device)
+    model, meta = load_classifier(args.checkpoint, map_location="cpu")
+    model.to(device).eval()
+    trained = meta.get("config") or {}
+    clip_length = args.clip_length or int(trained.get("clip_length", 16))
+    crop = args.crop or int(trained.get("crop", 112))
+    modality = args.modality or trained.get("modality", "rgb")
+    mean, std = trained.get("mean"), trained.get("std")
+    if mean is None or std is None:
+        from vssl.kernels.augment import KINETICS_MEAN, KINETICS_STD
+
+        mean, std = list(KINETICS_MEAN), list(KINETICS_STD)
+    if args.clips < 1:
+        raise ValueError("--clips must be >= 1")
+    dataset = ClipDataset(args.store, split=args.split, split_column=args.split_column,
+                          sampler=EvenlySpaced(args.clips, frames_for_modality(clip_length, modality)),
+                          seed=args.seed, crop=crop, crop_mode="center")
+    if len(dataset) == 0:
+        raise ValueError(f"{args.store}: no usable videos with {args.split_column} == {args.split!r}")
+    if (dataset.labels < 0).any():
+        first = dataset.videos[int(np.flatnonzero(dataset.labels < 0)[0])]
+        raise ValueError(f"{args.store}/manifest.csv: video {first!r} has no label; testing needs labelled videos")
+    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=False, num_workers=args.workers,
+                        pin_memory=device.type == "cuda")
+    log.info("testing %s on %d videos (%s=%s), %d clips x %d frames, crop %d, %s", args.checkpoint, len(dataset),
+             args.split_column, args.split, args.clips, clip_length, crop, modality)
+    t0 = time.perf_counter()
+    videos, labels, scores, clip_hits = video_scores(model, loader, device=device, mean=mean, std=std,
+                                                     modality=modality, amp=args.amp, progress=args.progress)
+    elapsed = time.perf_counter() - t0
+    classes = meta.get("classes")
+    if scores.shape[1] != (len(classes) if classes else scores.shape[1]):
+        raise RuntimeError(f"{args.checkpoint}: model has {scores.shape[1]} outputs but {len(classes)} classes")
+    if labels.max() >= scores.shape[1]:
+        raise ValueError(f"{args.store}: label {int(labels.max())} is outside the model's {scores.shape[1]} classes")
+    frame = scores_frame(videos, labels, scores)
+    top1_video = float((frame["pred"].to_numpy() == labels).mean())
+    top1_clip = float(clip_hits.sum() / (len(videos) * args.clips))
+    metrics = {
+        "top1_video": top1_video,
+        "top1_clip": top1_clip,
+        "n_videos": len(videos),
+        "n_clips": len(videos) * args.clips,
+        "clips_per_video": args.clips,
+        "checkpoint": str(args.checkpoint),
+        "checkpoint_sha256": meta["sha256"],
+        "checkpoint_step": meta["step"],
+        "seed": args.seed,
+        "train_seed": meta.get("seed"),
+        "classes": classes,
+        "config": {"store": str(args.store), "split_column": args.split_column, "split": args.split,
+                   "clip_length": clip_length, "crop": crop, "modality": modality, "mean": list(mean), "std": list(std),
+                   "amp": args.amp},
+        "device": str(device),
+        "wall_time_s": elapsed,
+        "vssl_version": vssl.__version__,
+        "torch_version": torch.__version__,
+    }
+    atomic_write_csv(out / "scores.csv", frame)
+    atomic_write_json(out / "metrics.json", metrics)
+    log.info("top-1 video %.4f, clip %.4f over %d videos (%.1fs)", top1_video, top1_clip, len(videos), elapsed)
+    return 0

@@ -1,0 +1,749 @@
+"""The training machinery shared by ``vssl pretrain`` and ``vssl finetune``.
+
+A `Task` says what differs (datasets, model, how a loaded batch becomes
+inputs and targets, the loss); `run_training` does the rest once: devices and
+GPU slots, DDP, seeding, the epoch/step loop, the lr schedule, autocast,
+checkpoints and exact resume, validation and best-checkpoint selection,
+metrics.csv / run.json / the log file, the non-finite-loss stop.
+
+Exact resume. Every source of randomness is either checkpointed or a pure
+function of (seed, epoch, index/step):
+- data order: `ShardedEpochSampler` permutes with a generator seeded by
+  (seed, epoch) and can start mid-epoch at a batch offset;
+- per-sample loading randomness: the dataset derives it from
+  (seed, epoch, index) (``ClipDataset.set_epoch``), independent of workers;
+- device-side augmentation and pretext parameters: drawn from a CPU
+  generator reseeded from (seed, rank, step) before every step;
+- the DataLoader gets its own generator, so creating an iterator mid-epoch
+  does not consume the global torch RNG;
+- global Python/NumPy/torch/CUDA RNG states (dropout) are checkpointed;
+- the lr is a pure function of (step, epoch) (`vssl.train.schedule`).
+So a run killed after a checkpoint and resumed computes exactly the same
+steps as an uninterrupted one (bitwise on CPU with the same thread count).
+
+Non-finite losses are detected without a per-step host sync: a device-side
+"first bad step" is updated each step and read at every log interval and
+before every checkpoint; checkpoints also refuse non-finite weights. The run
+then stops naming the step, keeps the last good checkpoint, and exits non-zero.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as _dt
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+import vssl
+from vssl.train import checkpoint as ckpt
+from vssl.train import distributed as dist_utils
+from vssl.train.config import TrainConfig
+from vssl.train.gpu_slots import GpuSlotTimeout
+from vssl.train.device import (
+    autocast_context,
+    check_cudnn_bf16_conv3d,
+    configure_backends,
+    device_name,
+    resolve_device,
+)
+from vssl.train.rng import capture_rng_state, restore_rng_state, seed_everything
+from vssl.train.runfile import config_to_dict
+from vssl.train.schedule import Schedule
+from vssl.utils.io import atomic_path, atomic_write_json
+
+EXIT_NONFINITE = 3
+
+# Settings that may change between a run and its resumption without changing the result.
+RESUME_MUTABLE = frozenset(
+    {"resume", "workers", "log", "progress", "device", "gpus", "gpu_wait", "compile", "ckpt_every", "keep_every",
+     "log_every", "run_file"}
+)
+
+
+class NonFiniteLossError(RuntimeError):
+    def __init__(self, step: int, epoch: int, last_good: str | None) -> None:
+        self.step, self.epoch, self.last_good = step, epoch, last_good
+        kept = f"last good checkpoint kept: {last_good}" if last_good else "no checkpoint had been written yet"
+        super().__init__(f"non-finite loss at step {step} (epoch {epoch}); stopping; {kept}")
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def _mix(*values: int) -> int:
+    """A 63-bit seed from several integers (order-sensitive, no collisions for small values)."""
+    h = 0x9E3779B97F4A7C15
+    for v in values:
+        h ^= (int(v) + 0x9E3779B97F4A7C15 + (h << 6) + (h >> 2)) & 0xFFFFFFFFFFFFFFFF
+        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    return h & 0x7FFFFFFFFFFFFFFF
+
+
+class ShardedEpochSampler(Sampler[int]):
+    """Per-epoch permutation seeded by (seed, epoch), sharded over ranks, resumable mid-epoch.
+
+    Every rank gets ``n // world`` indices (the remainder is dropped, like
+    ``DistributedSampler(drop_last=True)``), truncated to whole batches, so all
+    ranks run the same number of steps. ``set_epoch(e, start_batch)`` skips
+    the first ``start_batch`` batches without loading them.
+    """
+
+    def __init__(self, n: int, *, batch_size: int, seed: int, shuffle: bool = True, rank: int = 0, world: int = 1) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
+        self.rank, self.world = rank, world
+        self.epoch, self.start_batch = 0, 0
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return (self.n // self.world) // self.batch_size
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        self.epoch, self.start_batch = epoch, start_batch
+
+    def _indices(self) -> list[int]:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(_mix(self.seed, self.epoch))
+            order = torch.randperm(self.n, generator=g).tolist()
+        else:
+            order = list(range(self.n))
+        per_rank = self.n // self.world
+        mine = order[self.rank :: self.world][:per_rank]
+        return mine[: self.batches_per_epoch * self.batch_size]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._indices()[self.start_batch * self.batch_size :])
+
+    def __len__(self) -> int:
+        return max(0, self.batches_per_epoch - self.start_batch) * self.batch_size
+
+
+class ShardSampler(Sampler[int]):
+    """Every index once, in order, sharded ``rank::world`` (evaluation: nothing dropped)."""
+
+    def __init__(self, n: int, *, rank: int = 0, world: int = 1) -> None:
+        self.indices = list(range(rank, n, world))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@dataclasses.dataclass
+class ModelParts:
+    backbone: nn.Module
+    head: nn.Module
+    spec: dict[str, Any]  # {"backbone": {"name", "kwargs"}, "head": {"type", "kwargs"}}
+
+
+class Task(ABC):
+    """What pretraining and finetuning do differently. Built on every rank."""
+
+    kind: str  # "pretrain" | "finetune"
+
+    @property
+    @abstractmethod
+    def heads(self) -> dict[str, tuple[str, int]]:
+        """Head name -> ("classification", classes) or ("regression", dim)."""
+
+    @abstractmethod
+    def datasets(self) -> tuple[Dataset, Dataset | None]:
+        """(train set, validation set or None), each with ``set_epoch``."""
+
+    @abstractmethod
+    def loader_batch_size(self, world_size: int) -> int:
+        """Clips each rank loads per step."""
+
+    @abstractmethod
+    def build_model(self) -> ModelParts: ...
+
+    @abstractmethod
+    def prepare(self, batch: Mapping[str, Any], generator: torch.Generator, *, train: bool,
+                device: torch.device, channels_last: bool) -> tuple[Tensor, dict[str, Tensor]]:
+        """Loaded CPU batch -> (device inputs (B, C, T, H, W), device targets per head)."""
+
+    def outputs_by_head(self, outputs: Tensor | Mapping[str, Tensor]) -> dict[str, Tensor]:
+        if isinstance(outputs, Mapping):
+            return dict(outputs)
+        (name,) = self.heads
+        return {name: outputs}
+
+    def regression_loss(self) -> str:
+        return "l1"
+
+    def checkpoint_fields(self) -> dict[str, Any]:
+        """Extra checkpoint entries (pretext spec, classes)."""
+        return {}
+
+    def after_model_built(self, parts: ModelParts, log: logging.Logger) -> None:
+        """Hook: load init weights, freeze stages."""
+
+    @property
+    def metric_names(self) -> list[str]:
+        names = []
+        for name, (kind, _) in self.heads.items():
+            names.append(f"acc_{name}" if kind == "classification" else f"mae_{name}")
+        return names
+
+    def loss(self, outputs: Tensor | Mapping[str, Tensor], targets: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """Sum of per-head losses (V3S: L = L_S + L_T) and per-head metric sums."""
+        by_head = self.outputs_by_head(outputs)
+        total: Tensor | None = None
+        stats: dict[str, Tensor] = {}
+        for name, (kind, _) in self.heads.items():
+            out = by_head[name].float()
+            target = targets[name]
+            if kind == "classification":
+                head_loss = F.cross_entropy(out, target)
+                stats[f"acc_{name}"] = (out.argmax(1) == target).sum().float()
+            else:
+                out = out.reshape(target.shape)
+                if self.regression_loss() == "l1":
+                    head_loss = F.l1_loss(out, target)
+                else:
+                    head_loss = F.mse_loss(out, target)
+                stats[f"mae_{name}"] = (out - target).abs().reshape(out.shape[0], -1).mean(1).sum()
+            total = head_loss if total is None else total + head_loss
+        assert total is not None
+        return total, stats
+
+
+def train_step(model: nn.Module, task: Task, batch: Mapping[str, Any], optimizer: torch.optim.Optimizer, *,
+               generator: torch.Generator, device: torch.device, amp: str = "none", channels_last: bool = False,
+               scaler: "torch.amp.GradScaler | None" = None) -> tuple[Tensor, dict[str, Tensor], int]:
+    """One optimizer step on a loaded batch; returns (detached loss, metric sums, network inputs).
+
+    The same function runs in `run_training` and in ``bench/train.py``, so the
+    benchmark times exactly the product step. Nothing here syncs with the host.
+    """
+    inputs, targets = task.prepare(batch, generator, train=True, device=device, channels_last=channels_last)
+    with autocast_context(device, amp):
+        outputs = model(inputs)
+    loss, stats = task.loss(outputs, targets)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    return loss.detach().float(), {k: v.detach() for k, v in stats.items()}, int(inputs.shape[0])
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(vssl.__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class MetricsCSV:
+    """Append-only metrics.csv, flushed per row so a kill keeps every written row.
+
+    On resume, rows after the checkpoint's step are dropped first (they will be
+    recomputed), so the file never holds duplicates.
+    """
+
+    def __init__(self, path: Path, columns: list[str], *, keep_through_step: int | None) -> None:
+        self.path, self.columns = path, columns
+        if keep_through_step is not None and path.exists():
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                if reader.fieldnames != columns:
+                    raise RuntimeError(f"{path}: columns {reader.fieldnames} differ from this run's {columns}")
+                kept = [row for row in reader if int(row["step"]) <= keep_through_step]
+            with atomic_path(path) as tmp:
+                with open(tmp, "w", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=columns)
+                    writer.writeheader()
+                    writer.writerows(kept)
+        elif path.exists():
+            path.unlink()
+        new = not path.exists()
+        self.file = open(path, "a", newline="")
+        self.writer = csv.DictWriter(self.file, fieldnames=columns)
+        if new:
+            self.writer.writeheader()
+            self.file.flush()
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        self.writer.writerow({c: _fmt(row.get(c, "")) for c in self.columns})
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def setup_logging(log_path: Path | None, *, main: bool) -> logging.Logger:
+    logger = logging.getLogger("vssl.train")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(fmt)
+    stream.setLevel(logging.INFO if main else logging.WARNING)
+    logger.addHandler(stream)
+    if main and log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(log_path)
+        file_handler.setFormatter(fmt)
+        logger.addHandler(file_handler)
+    # GPU-slot messages come from their own logger; send them to the same places.
+    for name in ("vssl.train.gpu_slots", "vssl.train.checkpoint"):
+        child = logging.getLogger(name)
+        child.handlers = logger.handlers
+        child.setLevel(logging.INFO)
+        child.propagate = False
+    return logger
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def _all_finite(modules: list[nn.Module]) -> bool:
+    flags = [torch.isfinite(p.detach()).all() for m in modules for p in m.parameters()]
+    return bool(torch.stack(flags).all().item()) if flags else True
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    model = getattr(model, "_orig_mod", model)
+    return getattr(model, "module", model)
+
+
+EXIT_USAGE = 2
+# Bad settings or inputs: reported as one line, exit code 2, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (ckpt.CheckpointError, FileNotFoundError, FileExistsError, ValueError,
+                                                GpuSlotTimeout)
+
+
+def run_command(body: "Callable[[], int]") -> int:
+    """Run a training command; bad settings or inputs print one clear line and exit 2 (no traceback)."""
+    from vssl.train.runfile import RunFileError
+
+    try:
+        return body()
+    except USER_ERRORS + (RunFileError,) as exc:
+        if not getattr(exc, "vssl_logged", False):
+            print(f"vssl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def run_training(config: TrainConfig, task: Task) -> int:
+    """Train ``task`` under ``config``; return the process exit code (0, or EXIT_NONFINITE)."""
+    out = Path(config.out)
+    if config.epochs is None and config.iterations is None:
+        raise ValueError("give the run length: --epochs or --iterations")
+    if config.epochs is not None and config.iterations is not None:
+        raise ValueError("give --epochs or --iterations, not both")
+
+    # Slots before anything touches CUDA; then DDP.
+    info, _ = dist_utils.detect_launch()
+    log = setup_logging(Path(config.log) if config.log else out / "train.log", main=info.is_main)
+    choice = resolve_device(config.device, gpus=config.gpus, gpu_wait=config.gpu_wait, log=log)
+    device = choice.device
+    info = dist_utils.init_distributed(device.type)
+    if device.type == "cuda":
+        device = dist_utils.cuda_device_for(info)
+        torch.cuda.set_device(device)
+    try:
+        return _run(config, task, out, device, info, log)
+    except USER_ERRORS as exc:
+        log.error("error: %s", exc)  # into the log file too, while it is open
+        exc.vssl_logged = True  # type: ignore[attr-defined]
+        raise
+    finally:
+        dist_utils.cleanup()
+        for handler in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
+            log.removeHandler(handler)
+            handler.close()
+
+
+def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo,
+         log: logging.Logger) -> int:
+    main = info.is_main
+    world = info.world_size
+    out.mkdir(parents=True, exist_ok=True)
+    last_path = out / "last.pt"
+    if last_path.exists() and not config.resume:
+        raise FileExistsError(f"{out} already holds a run ({last_path.name}); pass --resume to continue it or use another --out")
+
+    configure_backends(device, deterministic=config.deterministic)
+    seed_everything(config.seed)
+    cudnn_report = {}
+    if device.type == "cuda" and config.amp == "bf16":
+        cudnn_report = check_cudnn_bf16_conv3d(device)
+        log.info("cuDNN %s bf16 Conv3d: contiguous %.2f ms, channels_last_3d %.2f ms",
+                 cudnn_report.get("cudnn_version"), cudnn_report.get("contiguous_ms", float("nan")),
+                 cudnn_report.get("channels_last_ms", float("nan")))
+        if cudnn_report.get("contiguous_slow") and not config.channels_last:
+            log.warning("this cuDNN build runs contiguous bf16 Conv3d off its fast path (%.1fx slower than "
+                        "channels_last_3d); pass --channels-last", cudnn_report["contiguous_ms"] / cudnn_report["channels_last_ms"])
+
+    train_set, val_set = task.datasets()
+    per_rank_batch = task.loader_batch_size(world)
+    sampler = ShardedEpochSampler(len(train_set), batch_size=per_rank_batch, seed=config.seed, rank=info.rank, world=world)
+    batches_per_epoch = sampler.batches_per_epoch
+    if batches_per_epoch < 1:
+        raise ValueError(
+            f"{len(train_set)} training videos give no full batch of {per_rank_batch} per process "
+            f"({world} process(es)); lower --batch-size"
+        )
+    total_steps = config.iterations if config.iterations is not None else config.epochs * batches_per_epoch
+
+    parts = task.build_model()
+    task.after_model_built(parts, log)
+    from vssl.models.heads import BackboneWithHead
+
+    model: nn.Module = BackboneWithHead(parts.backbone, parts.head).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last_3d)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                                nesterov=config.nesterov)
+    scaler = torch.amp.GradScaler("cuda") if (config.amp == "fp16" and device.type == "cuda") else None
+    unit_total = None
+    if config.schedule == "cosine":
+        unit_total = total_steps if config.schedule_unit == "iter" else math.ceil(total_steps / batches_per_epoch)
+    schedule = Schedule(base_lr=config.lr, kind=config.schedule, unit=config.schedule_unit, gamma=config.gamma,
+                        step_size=config.step_size, milestones=tuple(config.milestones), total=unit_total,
+                        warmup_iters=config.warmup_iters)
+    # Kernels draw their per-clip parameters on the generator's device; a CPU
+    # generator keeps those draws free of host syncs (vssl.kernels._random).
+    kernel_gen = torch.Generator()
+
+    # ---- resume
+    step = epoch = batch_in_epoch = 0
+    wall_before = 0.0
+    best: dict[str, Any] | None = None
+    resumed_from = None
+    if config.resume and last_path.exists():
+        state = ckpt.load_checkpoint(last_path, map_location="cpu")
+        _check_resume_config(state.get("config") or {}, config_to_dict(config), last_path)
+        parts.backbone.load_state_dict(state["weights"]["backbone"])
+        parts.head.load_state_dict(state["weights"]["head"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        progress = state["progress"]
+        step, epoch, batch_in_epoch = int(progress["step"]), int(progress["epoch"]), int(progress["batch_in_epoch"])
+        wall_before = float(progress.get("wall_time_s", 0.0))
+        best = progress.get("best")
+        restore_rng_state(state["rng"], kernel_gen)
+        resumed_from = step
+        log.info("resumed from %s at step %d (epoch %d, batch %d)", last_path, step, epoch, batch_in_epoch)
+    elif config.resume:
+        log.info("--resume: no %s yet; starting a new run", last_path)
+
+    if info.enabled:
+        device_ids = [device.index] if device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    if config.compile:
+        model = torch.compile(model)
+
+    # ---- outputs
+    columns = ["phase", "step", "epoch", "loss", *task.metric_names, "lr", "clips_per_s", "data_wait_frac", "wall_time_s"]
+    metrics = MetricsCSV(out / "metrics.csv", columns, keep_through_step=resumed_from) if main else None
+    run_info = {
+        "command": task.kind,
+        "config": config_to_dict(config),
+        "seed": config.seed,
+        "vssl_version": vssl.__version__,
+        "git_commit": git_commit(),
+        "torch_version": torch.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "device_name": device_name(device),
+        "world_size": world,
+        "launcher": info.launcher,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "cudnn": cudnn_report,
+        "train_videos": len(train_set),
+        "val_videos": len(val_set) if val_set is not None else 0,
+        "batches_per_epoch": batches_per_epoch,
+        "total_steps": total_steps,
+        "inputs_per_step": config.batch_size,
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+        "resumed_from_step": resumed_from,
+        "status": "running",
+        **{k: v for k, v in task.checkpoint_fields().items() if k in ("pretext", "classes")},
+    }
+    if main:
+        atomic_write_json(out / "run.json", run_info)
+
+    def make_state() -> dict[str, Any]:
+        return {
+            "kind": task.kind,
+            "model": parts.spec,
+            "weights": {"backbone": parts.backbone.state_dict(), "head": parts.head.state_dict()},
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "progress": {"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
+                         "wall_time_s": wall_before + (time.perf_counter() - t_start), "best": best},
+            "rng": capture_rng_state(kernel_gen),
+            "seed": config.seed,
+            "config": config_to_dict(config),
+            "metrics": {"best": best},
+            **task.checkpoint_fields(),
+        }
+
+    last_good: str | None = str(last_path) if last_path.exists() else None
+    nonfinite_step = torch.full((), -1, dtype=torch.long, device=device)
+
+    def check_finite() -> None:
+        flag = nonfinite_step.clone()
+        if info.enabled:
+            flag = flag.float()
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        bad = int(flag.item())
+        if bad >= 0:
+            raise NonFiniteLossError(bad, epoch, last_good)
+
+    def save(path: Path) -> None:
+        nonlocal last_good
+        check_finite()
+        if not _all_finite([parts.backbone, parts.head]):
+            raise NonFiniteLossError(step, epoch, last_good)
+        if main:
+            ckpt.save_checkpoint(path, make_state())
+            if path == last_path:
+                last_good = str(path)
+
+    # ---- validation
+    def validate() -> dict[str, float]:
+        assert val_set is not None
+        eval_model = _unwrap(model)
+        eval_model.eval()
+        val_set.set_epoch(0)
+        val_loader = DataLoader(val_set, batch_size=per_rank_batch, sampler=ShardSampler(len(val_set), rank=info.rank, world=world),
+                                num_workers=config.workers, pin_memory=device.type == "cuda",
+                                generator=torch.Generator())
+        gen = torch.Generator()
+        sums = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count"]}
+        with torch.no_grad():
+            for i, batch in enumerate(val_loader):
+                gen.manual_seed(_mix(config.seed, 7919, info.rank, i))
+                inputs, targets = task.prepare(batch, gen, train=False, device=device, channels_last=config.channels_last)
+                with autocast_context(device, config.amp):
+                    outputs = eval_model(inputs)
+                loss, stats = task.loss(outputs, targets)
+                n = inputs.shape[0]
+                sums["loss"] += loss.detach().float() * n
+                for k, v in stats.items():
+                    sums[k] += v
+                sums["count"] += n
+        keys = list(sums)
+        total = dist_utils.all_reduce_sum(torch.stack([sums[k] for k in keys]))
+        values = dict(zip(keys, total.tolist()))
+        count = max(values.pop("count"), 1.0)
+        return {k: v / count for k, v in values.items()}
+
+    def maybe_select_best(result: dict[str, float]) -> None:
+        nonlocal best
+        criterion = getattr(config, "select_by", "acc")
+        acc_keys = [k for k in task.metric_names if k.startswith("acc_")]
+        if criterion == "acc" and acc_keys:
+            score = sum(result[k] for k in acc_keys) / len(acc_keys)
+        else:
+            score = -result["loss"]
+        if best is None or score > best["score"]:
+            best = {"score": score, "step": step, "epoch": epoch, **{f"val_{k}": v for k, v in result.items()}}
+            if val_set is not None:
+                save(out / "best.pt")
+            log.info("new best checkpoint at step %d (%s)", step, ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
+
+    last_val_step = -1
+
+    def run_validation() -> None:
+        nonlocal last_val_step
+        last_val_step = step
+        result = validate()
+        log.info("validation epoch %d step %d: %s", epoch, step, ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
+        if metrics is not None:
+            metrics.write({"phase": "val", "step": step, "epoch": epoch,
+                           "wall_time_s": wall_before + time.perf_counter() - t_start, **result})
+        maybe_select_best(result)
+
+    # ---- train
+    t_start = time.perf_counter()
+    interval = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count"]}
+    interval_steps = 0
+    interval_t0 = time.perf_counter()
+    data_wait = 0.0
+    bar = None
+    if main and config.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_steps, initial=step, unit="step", dynamic_ncols=True, disable=None)
+
+    def log_interval() -> None:
+        nonlocal interval_steps, interval_t0, data_wait
+        check_finite()
+        keys = list(interval)
+        values = dict(zip(keys, dist_utils.all_reduce_sum(torch.stack([interval[k] for k in keys])).tolist()))
+        elapsed = time.perf_counter() - interval_t0
+        count = max(values.pop("count"), 1.0)
+        row = {"phase": "train", "step": step, "epoch": epoch, "loss": values.pop("loss") / max(interval_steps, 1),
+               **{k: v / count for k, v in values.items()},
+               "lr": optimizer.param_groups[0]["lr"], "clips_per_s": count / max(elapsed, 1e-9),
+               "data_wait_frac": data_wait / max(elapsed, 1e-9),
+               "wall_time_s": wall_before + time.perf_counter() - t_start}
+        if metrics is not None:
+            metrics.write(row)
+        if bar is not None:
+            bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{row['clips_per_s']:.1f}")
+        for v in interval.values():
+            v.zero_()
+        interval_steps, interval_t0, data_wait = 0, time.perf_counter(), 0.0
+        epoch_rows.append(row)
+
+    epoch_rows: list[dict[str, Any]] = []
+    status = "completed"
+    # Persistent workers survive epochs: the sampler is iterated in this process
+    # and ClipDataset keeps its epoch in shared memory, so set_epoch reaches them.
+    loader = DataLoader(train_set, batch_size=per_rank_batch, sampler=sampler, num_workers=config.workers,
+                        pin_memory=device.type == "cuda", drop_last=True, generator=torch.Generator(),
+                        persistent_workers=config.workers > 0)
+    try:
+        while step < total_steps:
+            if batch_in_epoch >= batches_per_epoch:
+                epoch, batch_in_epoch = epoch + 1, 0
+            model.train()
+            train_set.set_epoch(epoch)
+            sampler.set_epoch(epoch, batch_in_epoch)
+            epoch_rows = []
+            t_wait = time.perf_counter()
+            for batch in loader:
+                data_wait += time.perf_counter() - t_wait
+                kernel_gen.manual_seed(_mix(config.seed, info.rank, step))
+                lr = schedule.lr(step, epoch)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                detached, stats, n_inputs = train_step(model, task, batch, optimizer, generator=kernel_gen,
+                                                       device=device, amp=config.amp,
+                                                       channels_last=config.channels_last, scaler=scaler)
+                nonfinite_step.copy_(torch.where((nonfinite_step < 0) & ~torch.isfinite(detached),
+                                                 torch.full_like(nonfinite_step, step + 1), nonfinite_step))
+                step += 1
+                batch_in_epoch += 1
+                interval["loss"] += detached
+                for k, v in stats.items():
+                    interval[k] += v
+                interval["count"] += n_inputs
+                interval_steps += 1
+                if bar is not None:
+                    bar.update(1)
+                if step % config.log_every == 0 or step == total_steps:
+                    log_interval()
+                # The last batch of an epoch is checkpointed after the epoch-end validation instead,
+                # so a resume never skips a validation (and best-checkpoint choice).
+                if (config.ckpt_every and step % config.ckpt_every == 0 and step < total_steps
+                        and batch_in_epoch < batches_per_epoch):
+                    save(last_path)
+                if config.keep_every and step % config.keep_every == 0:
+                    save(out / "checkpoints" / f"step_{step:08d}.pt")
+                if step >= total_steps:
+                    break
+                t_wait = time.perf_counter()
+            epoch_done = batch_in_epoch >= batches_per_epoch
+            if epoch_done:
+                if interval_steps:
+                    log_interval()
+                summary = _epoch_summary(epoch_rows)
+                log.info("epoch %d done (step %d/%d): %s", epoch, step, total_steps, summary)
+                if val_set is not None and (epoch + 1) % config.val_every == 0:
+                    run_validation()
+                epoch, batch_in_epoch = epoch + 1, 0
+                if step < total_steps:
+                    save(last_path)
+        if interval_steps:
+            log_interval()
+        if val_set is not None and last_val_step != step:
+            # Iteration-based runs end mid-epoch: validate the final weights too.
+            run_validation()
+        save(last_path)
+        save(out / "final.pt")
+    except NonFiniteLossError as exc:
+        status = f"failed: {exc}"
+        log.error("%s", exc)
+        return EXIT_NONFINITE
+    except BaseException as exc:
+        status = f"failed: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if metrics is not None:
+            metrics.close()
+        if main:
+            run_info.update(status=status, finished=_dt.datetime.now().isoformat(timespec="seconds"), steps_done=step,
+                            wall_time_s=wall_before + time.perf_counter() - t_start, best=best)
+            atomic_write_json(out / "run.json", run_info)
+    if info.enabled:
+        _check_replicas(parts, log)
+    log.info("done: %d steps, final checkpoint %s%s", step, out / "final.pt",
+             f", best {out / 'best.pt'} (step {best['step']})" if best and val_set is not None else "")
+    return 0
+
+
+def _epoch_summary(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no steps"
+    keys = [k for k in rows[-1] if k not in ("phase", "step", "epoch", "wall_time_s")]
+    means = {k: sum(float(r[k]) for r in rows) / len(rows) for k in keys}
+    return ", ".join(f"{k}={v:.4g}" for k, v in means.items())
+
+
+def _check_resume_config(stored: Mapping[str, Any], current: Mapping[str, Any], path: Path) -> None:
+    diffs = [f"{k}: checkpoint {stored.get(k)!r} vs now {current.get(k)!r}"
+             for k in sorted(set(stored) | set(current))
+             if k not in RESUME_MUTABLE and stored.get(k) != current.get(k)]
+    if diffs:
+        raise ValueError(f"{path}: cannot resume with different settings:\n  " + "\n  ".join(diffs))
+
+
+def _check_replicas(parts: ModelParts, log: logging.Logger) -> None:
+    """DDP sanity check: every rank ends with the same weights (one all-gather of a checksum)."""
+    with torch.no_grad():
+        local = torch.stack([p.detach().double().sum() for p in parts.backbone.parameters()]).sum().reshape(1)
+    gathered = [torch.zeros_like(local) for _ in range(torch.distributed.get_world_size())] if torch.distributed.is_initialized() else [local]
+    if torch.distributed.is_initialized():
+        torch.distributed.all_gather(gathered, local)
+    values = [float(t.item()) for t in gathered]
+    if max(values) - min(values) > 1e-6 * max(1.0, abs(values[0])):
+        log.error("replicas diverged: weight checksums %s", values)
+        raise RuntimeError(f"DDP replicas diverged: weight checksums {values}")
+    log.info("replicas in sync: %d ranks, weight checksum %.6f", len(values), values[0])
