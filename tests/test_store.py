@@ -1,0 +1,202 @@
+"""Frame store: round trip, index integrity, random access, pickling, corruption errors."""
+from __future__ import annotations
+
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vssl.data.store import (
+    HEADER_SIZE,
+    FrameStore,
+    FrameWriter,
+    StoreError,
+    read_meta,
+    store_file,
+    validate_key,
+    write_frames,
+)
+
+# torchvision 0.29 deprecates its JPEG codecs in favour of TorchCodec (not a dependency here);
+# the warning fires on every call and would bury real ones.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The image decoding and encoding capabilities of TorchVision:DeprecationWarning")
+
+KEY = "Class A/v_clip (1).avi"  # spaces and brackets occur in real dataset names
+
+
+def smooth_frames(t: int = 12, h: int = 24, w: int = 40, seed: int = 0) -> torch.Tensor:
+    """Smooth gradients that move per frame: JPEG keeps them within a few levels."""
+    g = torch.Generator().manual_seed(seed)
+    y, x = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    out = []
+    for i in range(t):
+        phase = int(torch.randint(0, 64, (1,), generator=g))
+        out.append(torch.stack([(x * 3 + i * 9 + phase) % 200, (y * 5 + i * 7) % 200, (x + y + i * 11) % 200], -1))
+    return torch.stack(out).to(torch.uint8)
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> tuple[FrameStore, torch.Tensor]:
+    frames = smooth_frames()
+    write_frames(store_file(tmp_path, KEY), frames, fps=29.97, quality=95, meta={"status": "ok"})
+    return FrameStore(tmp_path), frames
+
+
+def mean_abs_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.float() - b.float()).abs().mean())
+
+
+def test_round_trip_within_jpeg_tolerance(store):
+    fs, frames = store
+    assert fs.keys() == [KEY]
+    assert fs.num_frames(KEY) == 12
+    assert fs.frame_size(KEY) == (24, 40)
+    assert fs.fps(KEY) == pytest.approx(29.97)
+    out = fs.read(KEY, range(12))
+    assert out.dtype == torch.uint8 and out.shape == (12, 24, 40, 3) and out.is_contiguous()
+    assert mean_abs_error(out, frames) < 4.0
+    # every frame is its own image: reading frame i is closest to source frame i
+    errors = torch.tensor([[mean_abs_error(out[i], frames[j]) for j in range(12)] for i in range(12)])
+    assert torch.equal(errors.argmin(1), torch.arange(12))
+
+
+def test_random_access_matches_sequential_read(store):
+    fs, _ = store
+    everything = fs.read(KEY, np.arange(12))
+    for idx in ([5], [11, 0, 3], [2, 2, 7, 2], torch.tensor([9, 10, 11]), np.array([0, 4, 8, 1])):
+        got = fs.read(KEY, idx)
+        assert torch.equal(got, everything[torch.as_tensor(np.asarray(idx))])
+    assert fs.read(KEY, []).shape == (0, 24, 40, 3)
+
+
+def test_crop_applies_after_decoding(store):
+    fs, _ = store
+    full = fs.read(KEY, [1, 6])
+    cropped = fs.read(KEY, [1, 6], crop=(3, 10, 16, 20))
+    assert torch.equal(cropped, full[:, 3:19, 10:30])
+    with pytest.raises(ValueError, match="does not fit"):
+        fs.read(KEY, [0], crop=(10, 0, 20, 20))
+
+
+def test_out_of_range_index_names_the_file(store):
+    fs, _ = store
+    with pytest.raises(IndexError, match=r"v_clip \(1\)\.avi\.vfs.*frame index 12 out of range"):
+        fs.read(KEY, [0, 12])
+    with pytest.raises(IndexError, match="-1"):
+        fs.read(KEY, [-1])
+
+
+def test_index_integrity_and_metadata(store, tmp_path):
+    fs, _ = store
+    path = store_file(tmp_path, KEY)
+    raw = path.read_bytes()
+    magic, version, n, h, w, fps, index_offset, meta_length, _ = struct.unpack("<8sIIIIdQII", raw[:HEADER_SIZE])
+    assert (magic, n, h, w) == (b"VSSLFRM\0", 12, 24, 40)
+    offsets = np.frombuffer(raw[index_offset : index_offset + 8 * (n + 1)], dtype="<i8")
+    assert offsets[0] == HEADER_SIZE and offsets[-1] == index_offset
+    assert np.all(np.diff(offsets) > 0)
+    for a, b in zip(offsets[:-1], offsets[1:]):  # each slice is one whole JPEG
+        assert raw[a : a + 2] == b"\xff\xd8" and raw[b - 2 : b] == b"\xff\xd9"
+    assert len(raw) == index_offset + 8 * (n + 1) + meta_length
+    meta = read_meta(path)
+    assert meta["status"] == "ok" and meta["frames"] == 12 and meta["fps"] == pytest.approx(29.97)
+    assert fs.meta(KEY)["height"] == 24
+
+
+def test_pickled_store_reads_in_a_fresh_state(store):
+    fs, frames = store
+    fs.read(KEY, [0])  # populate the descriptor cache
+    state = pickle.dumps(fs)
+    assert b"_cache" not in state  # no descriptors travel
+    clone = pickle.loads(state)
+    assert torch.equal(clone.read(KEY, [3, 4]), fs.read(KEY, [3, 4]))
+
+
+def test_truncated_store_file_is_a_clear_error(store, tmp_path):
+    fs, _ = store
+    path = store_file(tmp_path, KEY)
+    raw = path.read_bytes()
+    for cut in (len(raw) // 2, len(raw) - 1, 10):
+        bad_key = f"cut{cut}.avi"
+        store_file(tmp_path, bad_key).write_bytes(raw[:cut])
+        with pytest.raises(StoreError, match=rf"cut{cut}\.avi\.vfs: truncated"):
+            fs.read(bad_key, [0])
+
+
+def test_corrupt_store_files_are_clear_errors(store, tmp_path):
+    fs, _ = store
+    raw = bytearray(store_file(tmp_path, KEY).read_bytes())
+    _, _, n, _, _, _, index_offset, _, _ = struct.unpack("<8sIIIIdQII", raw[:HEADER_SIZE])
+
+    not_store = bytearray(raw)
+    not_store[:8] = b"RIFFxxxx"
+    store_file(tmp_path, "magic.avi").write_bytes(not_store)
+    with pytest.raises(StoreError, match=r"magic\.avi\.vfs: not a frame store file"):
+        fs.num_frames("magic.avi")
+
+    bad_index = bytearray(raw)
+    bad_index[index_offset + 8 : index_offset + 16] = struct.pack("<q", 3)
+    store_file(tmp_path, "index.avi").write_bytes(bad_index)
+    with pytest.raises(StoreError, match=r"index\.avi\.vfs: corrupt frame index"):
+        fs.read("index.avi", [0])
+
+    bad_jpeg = bytearray(raw)
+    bad_jpeg[HEADER_SIZE : HEADER_SIZE + 4] = b"\x00\x00\x00\x00"  # frame 0 loses its SOI marker
+    store_file(tmp_path, "jpeg.avi").write_bytes(bad_jpeg)
+    with pytest.raises(StoreError, match=r"jpeg\.avi\.vfs: corrupt JPEG data in frame 0 "):
+        fs.read("jpeg.avi", [0, 1])
+    assert fs.read("jpeg.avi", [1]).shape == (1, 24, 40, 3)  # other frames stay readable
+
+    with pytest.raises(StoreError, match=r"absent\.avi\.vfs: store file not found"):
+        fs.read("absent.avi", [0])
+
+
+def test_writer_is_atomic_and_streams_chunks(tmp_path):
+    frames = smooth_frames(t=10)
+    path = store_file(tmp_path, "a/b.mp4")
+    with pytest.raises(RuntimeError, match="boom"):
+        with FrameWriter(path, fps=25.0) as writer:
+            writer.add(frames[:4])
+            raise RuntimeError("boom")
+    assert not path.exists() and list(path.parent.iterdir()) == []  # no temp file left behind
+    with FrameWriter(path, fps=25.0) as writer:
+        writer.add(frames[:4])
+        writer.add(frames[4])  # a single (H, W, C) frame
+        writer.add(frames[5:])
+    fs = FrameStore(tmp_path)
+    assert fs.num_frames("a/b.mp4") == 10
+    with pytest.raises(ValueError, match="no frames"):
+        with FrameWriter(store_file(tmp_path, "empty.avi"), fps=25.0):
+            pass
+    with pytest.raises(ValueError, match="differs"):
+        with FrameWriter(store_file(tmp_path, "mixed.avi"), fps=25.0) as writer:
+            writer.add(frames[:2])
+            writer.add(torch.zeros(1, 8, 8, 3, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"uint8 \(T, H, W, 3\)"):
+        with FrameWriter(store_file(tmp_path, "float.avi"), fps=25.0) as writer:
+            writer.add(frames.float())
+
+
+def test_keys_reject_escaping_paths(tmp_path):
+    assert validate_key("x/y.avi") == "x/y.avi"
+    for bad in ("/abs.avi", "../up.avi", "a/../../b.avi", ""):
+        with pytest.raises(ValueError, match="invalid video key"):
+            store_file(tmp_path, bad)
+    with pytest.raises(FileNotFoundError, match="not a frame store"):
+        FrameStore(tmp_path / "nowhere")
+
+
+def test_many_videos_exceed_descriptor_cache(tmp_path):
+    frames = smooth_frames(t=2, h=8, w=8)
+    keys = [f"v{i:03d}.avi" for i in range(70)]  # more than the per-process cache
+    for key in keys:
+        write_frames(store_file(tmp_path, key), frames, fps=25.0)
+    fs = FrameStore(tmp_path)
+    for key in keys + keys[:3]:
+        assert fs.read(key, [1]).shape == (1, 8, 8, 3)
+    assert fs.keys() == keys
+    assert len(fs._cache) <= 64

@@ -1,0 +1,547 @@
+"""`vssl extract`: decode a dataset's videos into a JPEG frame store.
+
+Pipeline per video (one worker process each, ``--jobs`` in parallel): PyAV
+decode with FFmpeg's own threading, swscale resize + RGB conversion in one
+``frame.reformat`` call, batched libjpeg-turbo encoding (``encode_jpeg`` on a
+list), streamed into one store file per video (see ``vssl.data.store``).
+
+Outputs in ``--out``:
+
+- ``frames/<video>.vfs``: the store; each file also carries its extraction
+  record (status, reason, source frame count and fps) in its metadata block.
+- ``manifest.csv``: the adapter's manifest plus ``frames``, ``height``,
+  ``width``, ``fps``, ``status`` (ok / partial / failed) and ``reason``.
+- ``failures.csv``: ``video, status, reason`` for every failed *and* partial video.
+- ``extract.json``: the settings; a re-run with different settings is refused.
+- ``failed.jsonl``: append-only log of failed videos (no store file exists to
+  record them), so that a re-run does not decode them again.
+
+Resumability: a store file appears only via temp file + rename, so after a
+kill every video is either complete or absent. A re-run removes the killed
+run's temp files, reads each existing store file's header and metadata (no
+decoding) and the failure log, then extracts only what is missing; the
+manifest is rebuilt from those records.
+
+Memory: without ``--frames`` each video's JPEGs stream into its temp file as
+they are encoded, so long videos need no more than one 32-frame chunk; with
+``--frames`` a video's JPEGs stay in memory until its frame count is known.
+
+Decisions where the papers or the brief leave room:
+
+- ``--frames N`` (3DRotNet: "evenly downsampled into 160 / 90 frames") keeps
+  source frames ``floor((i + 0.5) * n / N)`` for ``i < N``: the centre frame of N
+  equal segments. A video with fewer than N frames has frames repeated to reach
+  N. The stored fps becomes ``source_fps * N / n`` so the store still spans the
+  video's real duration.
+- ``--min-frames`` is checked on the number of *decoded source* frames.
+- Truncation: FFmpeg often reads a truncated AVI to its cut without raising,
+  so a video is also ``partial`` when it decodes clearly fewer frames than its
+  container declares (shortfall above 2 % and above one frame); it keeps the
+  frames that decoded and the reason gives both counts.
+- ``--short-side N`` rounds the long side to the nearest pixel (320x240 ->
+  171x128, VCOP's 128x171). Container rotation metadata and non-square pixel
+  aspect ratios are ignored: frames are stored as coded.
+- The vssl version is recorded in ``extract.json`` but a different version does
+  not block reuse; the store *format* version and every setting that changes
+  the stored frames or statuses (dataset, size, frames, quality, min-frames) do.
+- Two ``vssl extract`` processes must not write the same store at once.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import av
+import numpy as np
+import pandas as pd
+import torch
+from torchvision.io import encode_jpeg
+
+from vssl.data.store import FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file
+from vssl.utils.io import atomic_write_csv, atomic_write_json
+
+MANIFEST_COLUMNS = ("frames", "height", "width", "fps", "status", "reason")
+FAILURE_LOG = "failed.jsonl"
+SETTINGS_FILE = "extract.json"
+# Frames are resized and JPEG-encoded in chunks: amortises the per-call cost of
+# encode_jpeg on a list while keeping memory per worker small for long videos.
+_CHUNK = 32
+# A video is partial when it decodes fewer frames than its container declares
+# by more than this fraction (and more than one frame): small mismatches between
+# header counts and decodable frames are common and harmless.
+_SHORTFALL_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """Everything that determines what a store contains; compared on re-use."""
+
+    dataset: str
+    short_side: int | None = None
+    size: tuple[int, int] | None = None  # (H, W)
+    frames: int | None = None
+    min_frames: int = 16
+    quality: int = 90
+
+    def __post_init__(self) -> None:
+        if self.short_side is not None and self.size is not None:
+            raise ValueError("give either --short-side or --size, not both")
+        if self.short_side is not None and self.short_side < 1:
+            raise ValueError(f"--short-side must be >= 1, got {self.short_side}")
+        if self.size is not None:
+            object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
+            if min(self.size) < 1:
+                raise ValueError(f"--size must be positive, got {self.size}")
+        if self.frames is not None and self.frames < 1:
+            raise ValueError(f"--frames must be >= 1, got {self.frames}")
+        if self.min_frames < 1:
+            raise ValueError(f"--min-frames must be >= 1, got {self.min_frames}")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"--quality must be in 1..100, got {self.quality}")
+
+    def target_size(self, height: int, width: int) -> tuple[int, int]:
+        """(H, W) to store for a source of ``height`` x ``width``."""
+        if self.size is not None:
+            return self.size
+        if self.short_side is not None:
+            n = self.short_side
+            if height <= width:
+                return n, max(1, round(width * n / height))
+            return max(1, round(height * n / width)), n
+        return height, width
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["size"] = list(self.size) if self.size else None
+        return d
+
+
+def resample_indices(num_source: int, num_out: int) -> np.ndarray:
+    """Centre frames of ``num_out`` equal segments of a ``num_source``-frame video."""
+    return np.floor((np.arange(num_out) + 0.5) * num_source / num_out).astype(np.int64)
+
+
+@dataclass
+class _Decoded:
+    count: int = 0  # frames decoded (and encoded)
+    jpegs: list[torch.Tensor] = field(default_factory=list)  # kept only without a sink
+    height: int = 0
+    width: int = 0
+    source_height: int = 0
+    source_width: int = 0
+    fps: float = 0.0
+    declared: int = 0
+    error: str = ""
+    opened: bool = True
+
+
+Sink = Callable[[list[torch.Tensor], int, int], None]
+
+
+def _encode_chunk(frames: list[np.ndarray], quality: int) -> list[torch.Tensor]:
+    chw = [torch.from_numpy(f).permute(2, 0, 1).contiguous() for f in frames]
+    return encode_jpeg(chw, quality=quality)
+
+
+def decode_video(src: str | os.PathLike, settings: ExtractSettings, sink: Sink | None = None) -> _Decoded:
+    """Decode, resize and JPEG-encode every frame of ``src``; never raises for bad input.
+
+    Encoded chunks go to ``sink(jpegs, height, width)`` as they are made, or are
+    collected in ``jpegs`` when there is no sink. Anything that goes wrong while
+    *reading* the video is a property of the input, so it is caught and reported
+    in ``error`` with the frames decoded so far. Errors raised by the sink
+    (writing the store: disk full, permissions) propagate and stop the run,
+    since every later video would fail the same way and must not be recorded as
+    a bad video.
+    """
+    dec = _Decoded()
+    try:
+        if os.stat(src).st_size == 0:
+            dec.error, dec.opened = "empty file (0 bytes)", False
+            return dec
+        container = av.open(str(src))
+    except Exception as err:  # corrupt, missing or unreadable file
+        dec.error = f"cannot open: {_describe(err)}"
+        dec.opened = False
+        return dec
+
+    def emit(frames: list[np.ndarray]) -> None:
+        jpegs = _encode_chunk(frames, settings.quality)
+        dec.count += len(jpegs)
+        if sink is None:
+            dec.jpegs.extend(jpegs)
+        else:
+            sink(jpegs, dec.height, dec.width)
+
+    pending: list[np.ndarray] = []
+    try:
+        if not container.streams.video:
+            dec.error = "no video stream"
+            return dec
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        dec.fps = float(rate) if rate else 0.0
+        dec.declared = int(stream.frames or 0)
+        frames = container.decode(stream)
+        while True:
+            try:
+                frame = next(frames)
+                if not dec.source_height:
+                    dec.source_height, dec.source_width = frame.height, frame.width
+                    dec.height, dec.width = settings.target_size(frame.height, frame.width)
+                # swscale resizes and converts to RGB in one pass; one thread per
+                # call because the parallelism is across videos
+                rgb = frame.reformat(width=dec.width, height=dec.height, format="rgb24",
+                                     interpolation="AREA", threads=1)
+                pending.append(rgb.to_ndarray())
+            except StopIteration:
+                break
+            except Exception as err:  # mid-stream corruption: keep what decoded
+                dec.error = _describe(err)
+                break
+            if len(pending) == _CHUNK:  # outside the try: sink errors must propagate
+                emit(pending)
+                pending = []
+    finally:
+        container.close()
+    if pending:
+        emit(pending)
+    return dec
+
+
+class _Rejected(Exception):
+    """Raised inside a FrameWriter block to discard a video's temp file."""
+
+
+def extract_video(src: str | os.PathLike, dst: str | os.PathLike, settings: ExtractSettings) -> dict[str, Any]:
+    """Decode one video into store file ``dst`` and return its record.
+
+    The record is ``{status, reason, frames, height, width, fps, source_*}``;
+    a store file is written only for status ok / partial. Without ``--frames``
+    the frames stream into the store file's temp file as they are encoded (memory
+    stays bounded for long videos); with ``--frames`` the encoded frames are kept
+    in memory until the count is known and the resampled subset is written.
+    """
+    start = time.perf_counter()
+    dst = Path(dst)
+    if settings.frames is not None:
+        dec = decode_video(src, settings)
+        record = _judge(dec, settings)
+        if record["status"] != "failed":
+            keep = [dec.jpegs[i] for i in resample_indices(dec.count, settings.frames)]
+            record.update(frames=len(keep), fps=dec.fps * settings.frames / dec.count)
+            _write(dst, keep, record, settings)
+        return _timed(record, start)
+    record = {}
+    try:
+        with FrameWriter(dst, fps=0.0, quality=settings.quality) as writer:
+            dec = decode_video(src, settings, sink=lambda jpegs, h, w: writer.add_encoded(jpegs, height=h, width=w))
+            record = _judge(dec, settings)
+            if record["status"] == "failed":
+                raise _Rejected
+            writer.fps = record["fps"]
+            writer.meta = _meta(record)
+    except _Rejected:
+        pass
+    return _timed(record, start)
+
+
+def _describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}".replace("\n", " ").strip()
+
+
+def _failed(reason: str, **info: Any) -> dict[str, Any]:
+    return {"status": "failed", "reason": reason, "frames": 0, "height": 0, "width": 0, "fps": 0.0, **info}
+
+
+def _timed(record: dict[str, Any], start: float) -> dict[str, Any]:
+    record["seconds"] = round(time.perf_counter() - start, 4)
+    return record
+
+
+def _meta(record: dict[str, Any]) -> dict[str, Any]:
+    """What the store file's metadata block keeps (its header has frames, size, fps)."""
+    return {k: v for k, v in record.items() if k not in ("frames", "height", "width", "fps", "seconds")}
+
+
+def _write(dst: Path, jpegs: list[torch.Tensor], record: dict[str, Any], settings: ExtractSettings) -> None:
+    with FrameWriter(dst, fps=record["fps"], quality=settings.quality) as writer:
+        writer.add_encoded(jpegs, height=record["height"], width=record["width"])
+        writer.meta = _meta(record)
+
+
+def _judge(dec: _Decoded, settings: ExtractSettings) -> dict[str, Any]:
+    """Status and reason of a decoded video (before any resampling)."""
+    if not dec.opened:
+        return _failed(dec.error)
+    n = dec.count
+    info = {"source_frames": n, "declared_frames": dec.declared, "source_fps": dec.fps,
+            "source_height": dec.source_height, "source_width": dec.source_width}
+    problems = []
+    if dec.error:
+        problems.append(f"decode error after {n} frames ({dec.error})")
+    shortfall = dec.declared - n
+    if dec.declared > 0 and shortfall > max(1, _SHORTFALL_TOLERANCE * dec.declared):
+        problems.append(f"decoded {n} of {dec.declared} frames the container declares (truncated?)")
+    if n == 0:
+        return _failed("; ".join(problems or ["no decodable frames"]), **info)
+    if n < settings.min_frames:
+        return _failed("; ".join([f"too short: {n} frames < --min-frames {settings.min_frames}"] + problems), **info)
+    status = "partial" if problems else "ok"
+    reason = "; ".join(problems + ([f"kept {n} frames"] if problems else []))
+    return {"status": status, "reason": reason, "frames": n, "height": dec.height, "width": dec.width,
+            "fps": dec.fps, **info}
+
+
+# -- store-level driver ------------------------------------------------------------------
+
+def check_settings(out: Path, settings: ExtractSettings) -> None:
+    """Write ``extract.json`` for a new store; refuse a store made with other settings."""
+    path = out / SETTINGS_FILE
+    from vssl import __version__
+
+    wanted = {"settings": settings.to_json(), "store_format": FORMAT_VERSION}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: unreadable settings file (line {err.lineno}: {err.msg})") from None
+        have = {"settings": old.get("settings"), "store_format": old.get("store_format")}
+        if have != wanted:
+            diffs = [f"{k}: store has {have['settings'].get(k) if have['settings'] else None!r}, asked {v!r}"
+                     for k, v in wanted["settings"].items()
+                     if not have["settings"] or have["settings"].get(k) != v]
+            if have["store_format"] != FORMAT_VERSION:
+                diffs.append(f"store_format: store has {have['store_format']!r}, this code writes {FORMAT_VERSION}")
+            raise ValueError(f"{path}: store was made with different settings ({'; '.join(diffs)}); "
+                             "use another --out or delete the store")
+        return
+    atomic_write_json(path, {**wanted, "vssl_version": __version__,
+                             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def _load_failure_log(path: Path) -> dict[str, dict[str, Any]]:
+    records: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return records
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+                records[rec["video"]] = rec
+            except (json.JSONDecodeError, KeyError, TypeError):
+                # a kill mid-append leaves a torn last line; that video is simply redone
+                print(f"warning: {path}:{lineno}: ignoring unreadable failure record", file=sys.stderr)
+    return records
+
+
+def _append_failure(path: Path, record: dict[str, Any]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _existing_record(out: Path, key: str) -> dict[str, Any] | None:
+    """Record of an already extracted video, or None when it must be (re)done."""
+    path = store_file(out, key)
+    if not path.exists():
+        return None
+    try:
+        meta = read_meta(path)
+    except StoreError as err:
+        print(f"warning: {err}; re-extracting", file=sys.stderr)
+        return None
+    return meta
+
+
+def _remove_stale_temps(out: Path) -> int:
+    """Delete temp files a killed run left in the store (``.<name>.<random>.tmp``)."""
+    removed = 0
+    for dirpath, _, files in os.walk(out / FRAMES_DIR):
+        for name in files:
+            if name.startswith(".") and name.endswith(".tmp"):
+                os.unlink(os.path.join(dirpath, name))
+                removed += 1
+    return removed
+
+
+def _worker_init() -> None:
+    # one core per worker: parallelism is across videos
+    torch.set_num_threads(1)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers that share no threads or open handles with this process.
+
+    ``fork`` would copy the parent's threads' locks (tqdm's monitor, OpenMP) into
+    the children; ``spawn`` is safe but imports torch once per worker. A fork
+    server that preloads this module imports it once and forks clean workers.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _run_one(args: tuple[str, str, str, ExtractSettings]) -> tuple[str, dict[str, Any]]:
+    key, src, dst, settings = args
+    return key, extract_video(src, dst, settings)
+
+
+def extract_store(
+    manifest: pd.DataFrame,
+    root: str | os.PathLike,
+    out: str | os.PathLike,
+    settings: ExtractSettings,
+    *,
+    jobs: int | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Extract every ``manifest.video`` under ``root`` into the store ``out``.
+
+    Returns the output manifest (also written to ``out/manifest.csv``).
+    ``jobs=1`` runs in this process; more uses a process pool.
+    """
+    from tqdm import tqdm
+
+    if "video" not in manifest.columns:
+        raise ValueError("manifest has no 'video' column")
+    root, out = Path(root), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    check_settings(out, settings)
+    jobs = jobs or len(os.sched_getaffinity(0))
+    log_path = out / FAILURE_LOG
+    stale = _remove_stale_temps(out)  # one writer per store (see module doc), so these are orphans
+    if stale:
+        print(f"extract: removed {stale} temp files left by an interrupted run", file=sys.stderr)
+    failed_before = {} if retry_failed else _load_failure_log(log_path)
+
+    videos = list(dict.fromkeys(manifest["video"].astype(str)))
+    records: dict[str, dict[str, Any]] = {}
+    todo: list[str] = []
+    for key in videos:
+        rec = _existing_record(out, key)
+        if rec is None and key in failed_before:
+            rec = failed_before[key]
+        if rec is None:
+            todo.append(key)
+        else:
+            records[key] = rec
+
+    t0 = time.perf_counter()
+    tasks = [(key, str(root / key), str(store_file(out, key)), settings) for key in todo]
+    bar = tqdm(total=len(videos), initial=len(videos) - len(todo), unit="video", desc="extract",
+               disable=not progress, mininterval=1.0, file=sys.stderr)
+
+    def collect(key: str, rec: dict[str, Any]) -> None:
+        records[key] = rec
+        if rec["status"] == "failed":
+            _append_failure(log_path, {"video": key, **rec})
+        bar.update(1)
+
+    try:
+        if jobs == 1 or len(tasks) <= 1:
+            for task in tasks:
+                collect(*_run_one(task))
+        else:
+            with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(),
+                                        initializer=_worker_init) as pool:
+                pending: set[cf.Future] = set()
+                it = iter(tasks)
+                # bounded window: Kinetics-sized task lists need not all be queued at once
+                for task in it:
+                    pending.add(pool.submit(_run_one, task))
+                    if len(pending) >= 4 * jobs:
+                        done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                        for fut in done:
+                            collect(*fut.result())
+                for fut in cf.as_completed(pending):
+                    collect(*fut.result())
+    finally:
+        bar.close()
+
+    result = _build_manifest(manifest, records)
+    atomic_write_csv(out / "manifest.csv", result)
+    bad = result[result["status"] != "ok"][["video", "status", "reason"]]
+    atomic_write_csv(out / "failures.csv", bad)
+    counts = result["status"].value_counts()
+    elapsed = time.perf_counter() - t0
+    rate = len(todo) / elapsed if elapsed > 0 else 0.0
+    print(f"extract: {len(result)} videos: {counts.get('ok', 0)} ok, {counts.get('partial', 0)} partial, "
+          f"{counts.get('failed', 0)} failed; {len(todo)} decoded now, {len(videos) - len(todo)} already done; "
+          f"{elapsed:.1f} s ({rate:.1f} videos/s) -> {out}", file=sys.stderr)
+    return result
+
+
+def _build_manifest(manifest: pd.DataFrame, records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    result = manifest.drop(columns=[c for c in MANIFEST_COLUMNS if c in manifest.columns]).copy()
+    keys = result["video"].astype(str)
+    result["frames"] = [int(records[k].get("frames", 0)) for k in keys]
+    result["height"] = [int(records[k].get("height", 0)) for k in keys]
+    result["width"] = [int(records[k].get("width", 0)) for k in keys]
+    result["fps"] = [float(records[k].get("fps", 0.0)) for k in keys]
+    result["status"] = [records[k]["status"] for k in keys]
+    result["reason"] = [records[k].get("reason", "") for k in keys]
+    return result
+
+
+# -- CLI ---------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from vssl.data.datasets import DATASETS
+
+    parser.add_argument("--dataset", required=True, choices=DATASETS, help="layout of --root")
+    parser.add_argument("--root", required=True, type=Path, help="dataset video directory")
+    parser.add_argument("--splits", type=Path, default=None, help="split / annotation directory")
+    parser.add_argument("--out", required=True, type=Path, help="frame store directory")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--short-side", type=int, default=None, metavar="N",
+                      help="resize so the short side is N, keeping aspect (128 -> 128x171 for 320x240)")
+    size.add_argument("--size", type=int, nargs=2, default=None, metavar=("H", "W"),
+                      help="resize to exactly H x W (3DRotNet: 136 136)")
+    parser.add_argument("--frames", type=int, default=None, metavar="N",
+                        help="resample every video to N frames evenly over its length (3DRotNet: 160 / 90)")
+    parser.add_argument("--min-frames", type=int, default=16, help="fewer decoded frames marks a video failed")
+    parser.add_argument("--quality", type=int, default=90, help="JPEG quality 1..100")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: available cores)")
+    parser.add_argument("--skip-missing", action="store_true",
+                        help="drop manifest videos whose file is missing instead of stopping")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="decode again videos that an earlier run recorded as failed")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Returns 0, or 2 with a one-line error for bad settings, layouts or split files."""
+    from vssl.data.datasets import load_manifest
+
+    try:
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+        settings = ExtractSettings(
+            dataset=args.dataset, short_side=args.short_side, size=tuple(args.size) if args.size else None,
+            frames=args.frames, min_frames=args.min_frames, quality=args.quality,
+        )
+        manifest = load_manifest(args.dataset, args.root, args.splits,
+                                 missing="skip" if args.skip_missing else "error")
+        extract_store(manifest, args.root, args.out, settings, jobs=args.jobs,
+                      retry_failed=args.retry_failed, progress=not args.no_progress)
+    except (ValueError, FileNotFoundError) as err:  # bad input, not a bug: no traceback
+        print(f"vssl extract: error: {err}", file=sys.stderr)
+        return 2
+    return 0
