@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORES ?= all
+# Rules call `vssl`, so the venv's bin directory goes first on PATH for Snakemake's jobs.
+RUN := PATH="$(abspath $(BIN)):$$PATH"
 
-.PHONY: setup run test bench clean
+.PHONY: setup run report test bench clean
 
 setup: $(STAMP)
 
@@ -15,14 +17,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
+# The whole default DAG (synthetic data, every table and figure), then the HTML report.
 run: setup
-	$(BIN)/snakemake --cores $(CORES) --printshellcmds
+	$(RUN) $(BIN)/snakemake --cores $(CORES) --printshellcmds --rerun-incomplete
+	$(MAKE) report
+
+report: setup
+	$(RUN) $(BIN)/snakemake --report results/report.html
 
 test: setup
-	$(BIN)/python -m pytest -m "" tests
+	$(RUN) $(BIN)/python -m pytest -m "" tests
 
 bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf data results/tables results/figures results/bench logs benchmarks .snakemake
+	rm -rf data results/tables results/figures results/bench results/pretrain results/finetune results/eval \
+		results/SUMMARY.md results/report.html logs benchmarks .snakemake

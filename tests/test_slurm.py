@@ -65,7 +65,7 @@ def _test_profile(cluster, cpus: int, dest: Path) -> Path:
     profile = yaml.safe_load(PROFILE.read_text())
     profile["default-resources"].update(slurm_partition=cluster.partition, mem_mb=1000, runtime=15)
     for rule in profile["set-resources"]:
-        profile["set-resources"][rule].update(runtime=15)
+        profile["set-resources"][rule].update(runtime=15, mem_mb=1000)
     profile.update({
         "cores": cpus,  # threads (hence --cpus-per-task) of synth/extract: what the node has
         "jobs": 4,

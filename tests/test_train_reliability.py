@@ -124,3 +124,21 @@ def test_resume_refuses_tampered_checkpoint_and_changed_settings(store, tmp_path
     assert "last.pt: SHA-256 mismatch" in err
     with pytest.raises(CheckpointError):
         load_checkpoint(out / "last.pt")
+
+
+def test_resume_with_changed_settings_errors_or_restarts_keeping_the_old_run(store, tmp_path, one_thread):
+    out = tmp_path / "run"
+    assert vssl_main(pretrain_args(store, out)) == 0
+    old_sha = load_checkpoint(out / "final.pt")["sha256"]
+    changed = [a if a != "0.05" else "0.02" for a in pretrain_args(store, out)]
+    # The default refuses: resuming across a settings change would mix two runs.
+    assert vssl_main(changed + ["--resume"]) != 0
+    assert vssl_main(changed + ["--resume", "--on-change", "restart"]) == 0
+    superseded = sorted(out.glob("superseded-*"))
+    assert len(superseded) == 1
+    assert load_checkpoint(superseded[0] / "final.pt")["sha256"] == old_sha
+    new = load_checkpoint(out / "final.pt")
+    assert new["config"]["lr"] == 0.02 and new["sha256"] != old_sha
+    # Same settings again: a plain resume of the finished run, nothing moved.
+    assert vssl_main(changed + ["--resume", "--on-change", "restart"]) == 0
+    assert len(list(out.glob("superseded-*"))) == 1

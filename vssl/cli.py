@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "illustrate": ("vssl.eval.illustrate", "the V3S transforms on one real clip (V3S Figs. 1-2)"),
     "table": ("vssl.report.tables", "render one experiment's table"),
     "figure": ("vssl.report.figures", "render one experiment's figure"),
+    "average": ("vssl.report.average", "mean of one metric over result files (e.g. over splits)"),
+    "curve": ("vssl.report.curve", "rot-F4b points: rotation vs action accuracy per checkpoint"),
     "summary": ("vssl.report.summary", "claims table and SUMMARY.md"),
 }
 

@@ -96,10 +96,32 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+def input_provenance(score_paths: list[Path]) -> dict:
+    """Seed and checkpoints of the fused models, from the ``metrics.json`` that `vssl test` wrote beside each scores.csv."""
+    import json
+
+    seeds, paths, shas = [], [], []
+    for path in score_paths:
+        metrics_file = (path if path.is_dir() else path.parent) / "metrics.json"
+        if not metrics_file.is_file():
+            continue
+        data = json.loads(metrics_file.read_text())
+        seeds.append(data.get("seed"))
+        paths.append(str(data.get("checkpoint", "unknown")))
+        shas.append(str(data.get("checkpoint_sha256", "unknown")))
+    if len(paths) != len(score_paths):
+        return {}
+    out = {"checkpoint": ";".join(paths), "checkpoint_sha256": ";".join(shas)}
+    if len(set(seeds)) == 1:
+        out["seed"] = seeds[0]
+    return out
+
+
 def _run(args: argparse.Namespace) -> int:
     frames = [read_scores(p) for p in args.scores]
     fused = fuse_scores(frames)
     metrics = {
+        **input_provenance(list(args.scores)),
         "top1_fused": accuracy(fused),
         "top1_inputs": {frame.attrs["source"]: accuracy(frame) for frame in frames},
         "n_videos": len(fused),

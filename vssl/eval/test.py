@@ -220,6 +220,11 @@ def _run(args: argparse.Namespace) -> int:
                    "amp": args.amp},
         "device": str(device),
         "wall_time_s": elapsed,
+        # Compute of this number beyond the (shared) pretraining: finetuning plus this test.
+        "train_wall_s": meta.get("wall_time_s"),
+        "wall_s": elapsed + float(meta.get("wall_time_s") or 0.0),
+        "clips_per_s": len(videos) * args.clips / max(elapsed, 1e-9),
+        **({"gpu_hours": (elapsed + float(meta.get("wall_time_s") or 0.0)) / 3600.0} if device.type == "cuda" else {}),
         "vssl_version": vssl.__version__,
         "torch_version": torch.__version__,
     }

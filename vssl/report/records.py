@@ -161,6 +161,9 @@ def metric_value(data: dict[str, Any], key: str, path: Path) -> float:
     """The finite number at ``key`` (a dotted path) in a metrics object."""
     node: Any = data
     for part in key.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]  # "results.0.accuracy": one item of a list of results
+            continue
         if not isinstance(node, dict) or part not in node:
             numeric = sorted(k for k, v in data.items() if _is_number(v))
             raise ReportError(f"{path}: no metric {key!r}; numeric keys: {', '.join(numeric) or 'none'}")
@@ -185,17 +188,64 @@ def _text(data: dict[str, Any], key: str) -> str:
 
 
 def provenance(data: dict[str, Any]) -> dict[str, str]:
-    """Provenance strings of a metrics object; missing keys read ``unknown``."""
+    """Provenance strings of a metrics object; missing keys read ``unknown``.
+
+    Files written by the evaluation commands name their models in a ``models`` list (path, SHA-256,
+    or a seeded random initialisation) instead of top-level ``checkpoint`` keys; those are used when
+    the top-level keys are absent. ``config`` is the training run's ``run.json`` beside the
+    checkpoint (every setting of that run) unless the file names a config of its own as a string.
+    """
     seed = data.get("seed")
     sha = data.get("checkpoint_sha256")
+    checkpoint_path = data.get("checkpoint")
+    models = [m for m in data.get("models") or [] if isinstance(m, dict)]
+    if not (isinstance(sha, str) and sha.strip()) and models:
+        sha = ";".join(_model_label(m) for m in models)
+    if not (isinstance(checkpoint_path, str) and checkpoint_path.strip()) and models:
+        checkpoint_path = ";".join(str(m.get("path") or m.get("label") or UNKNOWN) for m in models)
+    config = data.get("config")
+    if not (isinstance(config, str) and config.strip()):
+        config = _run_files(checkpoint_path)
     return {
         "seed": str(seed) if _is_number(seed) or (isinstance(seed, str) and seed.strip()) else UNKNOWN,
-        "config": _text(data, "config"),
-        "checkpoint": str(sha)[:CHECKPOINT_PREFIX] if isinstance(sha, str) and sha.strip() else UNKNOWN,
-        "checkpoint_path": _text(data, "checkpoint"),
+        "config": config or UNKNOWN,
+        "checkpoint": _short_sha(sha),
+        "checkpoint_path": str(checkpoint_path) if isinstance(checkpoint_path, str) and checkpoint_path.strip()
+        else UNKNOWN,
         "git_commit": _text(data, "git_commit"),
         "vssl_version": _text(data, "vssl_version"),
     }
+
+
+def _model_label(model: dict[str, Any]) -> str:
+    if model.get("kind") == "random":
+        return f"random-init({model.get('model')}, seed {model.get('seed')})"
+    return str(model.get("sha256") or UNKNOWN)
+
+
+def _short_sha(sha: Any) -> str:
+    """SHA-256 prefixes of one or several (``;``-joined) checkpoints; labels that are no hash stay whole."""
+    if not (isinstance(sha, str) and sha.strip()):
+        return UNKNOWN
+    parts = []
+    for part in sha.split(";"):
+        part = part.strip()
+        is_hash = len(part) == 64 and all(c in "0123456789abcdef" for c in part.lower())
+        parts.append(part[:CHECKPOINT_PREFIX] if is_hash else part)
+    return ";".join(parts)
+
+
+def _run_files(checkpoint_path: Any) -> str | None:
+    """``<run dir>/run.json`` of each checkpoint path (the kept step series lives in ``checkpoints/``)."""
+    if not (isinstance(checkpoint_path, str) and checkpoint_path.strip()):
+        return None
+    runs = []
+    for item in checkpoint_path.split(";"):
+        parent = Path(item.strip()).parent
+        if parent.name == "checkpoints":
+            parent = parent.parent
+        runs.append((parent / "run.json").as_posix() if item.strip().endswith(".pt") else item.strip())
+    return ";".join(dict.fromkeys(runs))
 
 
 def compute_info(data: dict[str, Any]) -> dict[str, Any]:

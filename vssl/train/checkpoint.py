@@ -228,6 +228,7 @@ def _meta(state: dict) -> dict:
     progress = state.get("progress") or {}
     meta["step"] = progress.get("step")
     meta["epoch"] = progress.get("epoch")
+    meta["wall_time_s"] = progress.get("wall_time_s")  # training time up to this checkpoint
     return meta
 
 

@@ -64,6 +64,9 @@ class TrainConfig:
     log_every: int = setting(20, "append a metrics.csv row every N steps")
     val_every: int = setting(1, "validate every N epochs (when there is validation data)")
     resume: bool = setting(False, "continue from OUT/last.pt if it exists")
+    on_change: str = setting("error", "when --resume finds OUT/last.pt made with other settings: stop with an "
+                                      "error, or restart (the old files move to OUT/superseded-<time>/)",
+                             choices=("error", "restart"))
     log: str | None = setting(None, "log file (default OUT/train.log)")
     progress: bool = setting(True, "tqdm progress bar (shown on terminals only)")
     # reproducibility, devices, speed

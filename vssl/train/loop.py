@@ -68,8 +68,8 @@ EXIT_NONFINITE = 3
 
 # Settings that may change between a run and its resumption without changing the result.
 RESUME_MUTABLE = frozenset(
-    {"resume", "workers", "log", "progress", "device", "gpus", "gpu_wait", "compile", "ckpt_every", "keep_every",
-     "log_every", "run_file"}
+    {"resume", "on_change", "workers", "log", "progress", "device", "gpus", "gpu_wait", "compile", "ckpt_every",
+     "keep_every", "log_every", "run_file"}
 )
 
 
@@ -400,6 +400,11 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
     last_path = out / "last.pt"
     if last_path.exists() and not config.resume:
         raise FileExistsError(f"{out} already holds a run ({last_path.name}); pass --resume to continue it or use another --out")
+    if config.resume and config.on_change == "restart" and last_path.exists():
+        if main:
+            _supersede_if_changed(out, last_path, config, log)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier()
 
     configure_backends(device, deterministic=config.deterministic)
     seed_everything(config.seed)
@@ -727,12 +732,39 @@ def _epoch_summary(rows: list[dict[str, Any]]) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in means.items())
 
 
+def _resume_diffs(stored: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    return [f"{k}: checkpoint {stored.get(k)!r} vs now {current.get(k)!r}"
+            for k in sorted(set(stored) | set(current))
+            if k not in RESUME_MUTABLE and stored.get(k) != current.get(k)]
+
+
 def _check_resume_config(stored: Mapping[str, Any], current: Mapping[str, Any], path: Path) -> None:
-    diffs = [f"{k}: checkpoint {stored.get(k)!r} vs now {current.get(k)!r}"
-             for k in sorted(set(stored) | set(current))
-             if k not in RESUME_MUTABLE and stored.get(k) != current.get(k)]
+    diffs = _resume_diffs(stored, current)
     if diffs:
         raise ValueError(f"{path}: cannot resume with different settings:\n  " + "\n  ".join(diffs))
+
+
+def _supersede_if_changed(out: Path, last_path: Path, config: TrainConfig, log: logging.Logger) -> None:
+    """``--on-change restart``: a run made with other settings moves aside (nothing is deleted) and a new one starts.
+
+    The workflow uses this: Snakemake reruns a job whose parameters changed, and that job must start
+    over rather than resume the old run, while a job that was merely killed resumes.
+    """
+    import time as _time
+
+    stored = (ckpt.load_checkpoint(last_path, map_location="cpu").get("config")) or {}
+    diffs = _resume_diffs(stored, config_to_dict(config))
+    if not diffs:
+        return
+    log_file = Path(config.log) if config.log else out / "train.log"
+    target = out / f"superseded-{_time.strftime('%Y%m%dT%H%M%S', _time.gmtime())}"
+    target.mkdir()
+    for item in sorted(out.iterdir()):
+        if item == target or item.name.startswith("superseded-") or item.resolve() == log_file.resolve():
+            continue
+        item.rename(target / item.name)
+    log.warning("%s was made with other settings (%s); moved the old run to %s and starting afresh",
+                last_path, "; ".join(diffs), target)
 
 
 def _check_replicas(parts: ModelParts, log: logging.Logger) -> None:

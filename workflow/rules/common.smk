@@ -1,9 +1,15 @@
 # Config validation, global wildcard constraints and input functions shared by all stages.
-# Nothing here imports vssl internals or touches CUDA: parsing must stay cheap (`snakemake -n` on the paper DAG).
+# Nothing here imports vssl internals or touches CUDA: parsing must stay cheap (`snakemake -n` on the
+# paper DAG). Which jobs exist is decided by workflow/plan.py, plain Python that the tests import.
+import os
 import shlex
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
+
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+import plan as vssl_plan  # noqa: E402  (workflow/plan.py)
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -12,10 +18,15 @@ validate(config, schema="../schemas/config.schema.yaml")
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_]+",
     store=r"[A-Za-z0-9_]+",
+    name=r"[A-Za-z0-9_.+-]+",
+    seed=r"\d+",
+    key=r"[A-Za-z0-9_.+/-]+",
+    stem=r"[A-Za-z0-9_.-]+",
 
 
 SYNTHETIC = config["synthetic"]
 SYNTH_MARKER = f"{SYNTHETIC['out']}/synth.json"
+RUNTIME = config["runtime"]
 
 
 def check_dataset_paths():
@@ -34,10 +45,44 @@ def check_dataset_paths():
             if not Path(path).exists():
                 missing.append(f"datasets.{name}.{key}: {path}")
     if missing:
-        raise WorkflowError("dataset paths do not exist:\n  " + "\n  ".join(missing))
+        listing = "\n  ".join(missing)
+        raise WorkflowError(f"dataset paths do not exist:\n  {listing}")
+
+
+def check_store_references():
+    """Every store a section names exists in `stores`, and every store names a known dataset."""
+    problems = []
+    for name, spec in config["stores"].items():
+        if spec["dataset"] not in config["datasets"]:
+            problems.append(f"stores.{name}.dataset: {spec['dataset']!r} is not in datasets "
+                            f"({', '.join(config['datasets'])})")
+    refs = {f"rotnet.pools.{k}": v for k, v in config["rotnet"]["pools"].items()}
+    refs.update({f"rotnet.datasets.{k}": v for k, v in config["rotnet"]["datasets"].items()})
+    refs.update({f"v3s.datasets.{k}": v for k, v in config["v3s"]["datasets"].items()})
+    refs["v3s.pretrain_store"] = config["v3s"]["pretrain_store"]
+    refs["v3s.aslan.store"] = config["v3s"]["aslan"]["store"]
+    refs["v3s.illustrate.store"] = config["v3s"]["illustrate"]["store"]
+    if config["v3s"].get("k400_store"):
+        refs["v3s.k400_store"] = config["v3s"]["k400_store"]
+    if config["rotnet"]["main_pool"] not in config["rotnet"]["pools"]:
+        problems.append(f"rotnet.main_pool: {config['rotnet']['main_pool']!r} is not in rotnet.pools")
+    for key, store in refs.items():
+        if store not in config["stores"]:
+            problems.append(f"{key}: store {store!r} is not in stores ({', '.join(config['stores'])})")
+    if problems:
+        listing = "\n  ".join(problems)
+        raise WorkflowError(f"bad store references in the config:\n  {listing}")
 
 
 check_dataset_paths()
+check_store_references()
+try:
+    PLAN = vssl_plan.build_plan(config)
+except vssl_plan.PlanError as err:
+    raise WorkflowError(str(err)) from None
+
+
+# --------------------------------------------------------------------------- data
 
 
 def store_dir(store):
@@ -73,5 +118,119 @@ def extract_size_args(store):
     return " ".join(args)
 
 
+def synth_input_for(path):
+    """The synthetic marker when ``path`` (a pairs file, say) is made by the synth rule."""
+    if SYNTHETIC["enabled"] and Path(path).is_relative_to(SYNTHETIC["out"]):
+        return [SYNTH_MARKER]
+    return []
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def runtime_flags(train=False, workers=True):
+    """Device flags shared by every torch command (`--gpus` only exists for training)."""
+    flags = {"device": RUNTIME["device"]}
+    if workers:
+        flags["workers"] = RUNTIME["workers"]
+    if workers and RUNTIME.get("amp", "none") != "none":
+        flags["amp"] = RUNTIME["amp"]
+    if train:
+        flags["gpus"] = 1
+        flags["progress"] = False
+    return vssl_plan.cli_flags(flags)
+
+
+def pretrain_job(wildcards):
+    try:
+        return PLAN.pretrains[(wildcards.name, int(wildcards.seed))]
+    except KeyError:
+        raise WorkflowError(f"no pretraining {wildcards.name!r} seed {wildcards.seed} in the plan") from None
+
+
+def finetune_job(wildcards):
+    try:
+        return PLAN.finetunes[(wildcards.name, int(wildcards.seed))]
+    except KeyError:
+        raise WorkflowError(f"no finetuning {wildcards.name!r} seed {wildcards.seed} in the plan") from None
+
+
+def eval_job(kind, wildcards):
+    try:
+        return PLAN.evals[(kind, wildcards.key)]
+    except KeyError:
+        raise WorkflowError(f"no {kind} evaluation {wildcards.key!r} in the plan") from None
+
+
+def eval_flags(job, drop=()):
+    settings = {k: v for k, v in job.settings.items() if k not in ("store", *drop)}
+    store = job.settings.get("store")
+    text = vssl_plan.cli_flags(settings)
+    if store:
+        text = f"--store {store_dir(store)} {text}"
+    return f"{text} {job.args}".strip()
+
+
+def eval_inputs(kind):
+    def inputs(wildcards):
+        job = eval_job(kind, wildcards)
+        files = list(job.inputs)
+        if job.settings.get("store"):
+            files.append(get_store_manifest(job.settings["store"]))
+        return files
+
+    return inputs
+
+
+def pretrain_command(job):
+    flags = vssl_plan.cli_flags(job.settings)
+    gpus = int(RUNTIME["gpus"])
+    if gpus > 1:
+        # One process per GPU; each rank claims its own GPU slot (docs/execution.md).
+        return f"torchrun --standalone --nproc_per_node {gpus} -m vssl pretrain {flags}"
+    return f"vssl pretrain {flags}"
+
+
+def finetune_input(wildcards):
+    job = finetune_job(wildcards)
+    files = [get_store_manifest(job.store)]
+    if job.init is not None:
+        # A step checkpoint (rot-F4b) is written by the same job as final.pt, which stands for it.
+        files.append(job.init.checkpoint)
+    return files
+
+
+def finetune_flags(job):
+    flags = vssl_plan.cli_flags(job.settings)
+    if job.init_file:
+        flags += f" --init {job.init_file}"
+    return flags
+
+
+# --------------------------------------------------------------------------- targets
+
+STEM_TO_ID = {vssl_plan.file_stem(i): i for i in vssl_plan.EXPERIMENT_IDS}
+
+
+def table_id(wildcards):
+    return STEM_TO_ID[wildcards.stem]
+
+
+
+
+def experiment_outputs(experiment_id):
+    stem = vssl_plan.file_stem(experiment_id)
+    if experiment_id in vssl_plan.TABLE_IDS:
+        return [f"results/tables/{stem}.csv", f"results/tables/{stem}.md"]
+    return [f"results/figures/{stem}.png", f"results/figures/{stem}.pdf"]
+
+
+SELECTED_IDS = vssl_plan.selected_ids(config)
+
+
 def get_final_outputs():
-    return [get_store_manifest(store) for store in config["stores"]]
+    outputs = [get_store_manifest(store) for store in config["stores"]]
+    for experiment_id in SELECTED_IDS:
+        outputs += experiment_outputs(experiment_id)
+    outputs += ["results/SUMMARY.md", "results/tables/claims.md"]
+    return outputs

@@ -5,7 +5,7 @@ rule synth:
     output:
         SYNTH_MARKER,
     params:
-        out=SYNTHETIC["out"],
+        out=lambda wc, output: os.path.dirname(output[0]),
         seed=SYNTHETIC["seed"],
         scale=SYNTHETIC["scale"],
     threads: workflow.cores

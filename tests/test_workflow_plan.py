@@ -1,0 +1,192 @@
+"""workflow/plan.py: which jobs the DAG holds, derived from the config (no Snakemake, no torch)."""
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _load_plan():
+    spec = importlib.util.spec_from_file_location("vssl_workflow_plan", REPO / "workflow" / "plan.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+plan = _load_plan()
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Snakemake's --configfile merge: nested mappings are updated key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+@pytest.fixture(scope="module")
+def default_config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def default_plan(default_config):
+    return plan.build_plan(default_config)
+
+
+@pytest.fixture(scope="module")
+def paper_config(default_config) -> dict:
+    return _merge(default_config, yaml.safe_load((REPO / "config" / "paper.yaml").read_text()))
+
+
+def test_experiment_ids_match_the_report_layer() -> None:
+    from vssl.report.paper import EXPERIMENT_IDS, FIGURE_IDS, TABLE_IDS
+
+    assert set(plan.EXPERIMENT_IDS) == set(EXPERIMENT_IDS)
+    assert set(plan.TABLE_IDS) == set(TABLE_IDS)
+    assert set(plan.FIGURE_IDS) == set(FIGURE_IDS)
+
+
+def test_every_experiment_id_has_a_target(default_plan) -> None:
+    for experiment_id in plan.TABLE_IDS:
+        entries = default_plan.tables[experiment_id]
+        assert entries, experiment_id
+        assert all(path.startswith("results/") for *_, path in entries)
+    assert set(default_plan.figures) == set(plan.FIGURE_IDS)
+    assert all(spec.inputs for spec in default_plan.figures.values())
+    assert {plan.rule_name(i) for i in plan.EXPERIMENT_IDS} >= {"rot_T3", "rot_8_360", "v3s_F5"}
+
+
+def test_table_rows_and_columns_are_the_papers(default_plan) -> None:
+    from vssl.report.paper import experiment
+
+    for experiment_id, entries in default_plan.tables.items():
+        exp = experiment(experiment_id)
+        computed = {row.key for row in exp.rows if not row.cited}
+        rows = {row for row, *_ in entries}
+        assert rows <= computed, (experiment_id, rows - computed)
+        assert {column for _, column, *_ in entries} <= set(exp.columns), experiment_id
+    # Toy default: every computed row of every table except rot-T1/T2's "mit" (no MiT in the synthetic set).
+    for experiment_id in plan.TABLE_IDS:
+        exp = experiment(experiment_id)
+        missing = {row.key for row in exp.rows if not row.cited} - {r for r, *_ in default_plan.tables[experiment_id]}
+        assert missing <= {"mit"}, (experiment_id, missing)
+
+
+def test_the_main_rotation_checkpoint_is_one_job_shared_by_many_tables(default_plan) -> None:
+    main = [p for p in default_plan.pretrains.values() if p.name == "rotnet-kinetics-rotation-0-90-180-270-16rgb"]
+    assert sorted(p.seed for p in main) == [0, 1, 2]
+    checkpoint = main[0].checkpoint
+    users = set()
+    for experiment_id, entries in default_plan.tables.items():
+        for *_, path in entries:
+            for job in default_plan.finetunes.values():
+                if job.test_metrics == path and job.init is not None and job.init.checkpoint == checkpoint:
+                    users.add(experiment_id)
+    assert {"rot-T2", "rot-T3", "rot-8/360", "rot-T4", "rot-T5", "rot-T6"} <= users
+    figure_inputs = {f for spec in default_plan.figures.values() for f in spec.inputs}
+    attention = [job for (kind, _), job in default_plan.evals.items() if kind == "attention"]
+    assert any(checkpoint in job.inputs for job in attention)
+    assert main[0].keep_every > 0 and default_plan.curve is not None
+    assert "results/figures/data/rot-F4b_points.csv" in figure_inputs
+
+
+def test_claim_rows_get_claim_seeds_and_other_rows_one_seed(default_plan) -> None:
+    def seeds(experiment_id, row):
+        files = [path for r, _, _, path in default_plan.tables[experiment_id] if r == row]
+        return len(files)
+
+    assert seeds("rot-T3", "0,90") == 3 and seeds("rot-T3", "90,180,270") == 1
+    assert seeds("rot-T2", "scratch") == 3 * 2  # 3 seeds x 2 datasets
+    assert seeds("v3s-T1", "SS-2") == 1 and seeds("v3s-T1", "SS-1") == 3  # SS-1 is v3s-T3's SS
+    assert seeds("rot-8/360", "8") == 1
+    # rot-T7: one mean over the splits per seed and dataset
+    assert seeds("rot-T7", "Fusion") == 3 * 2
+
+
+def test_v3s_single_transform_rows_reuse_the_grid_runs(default_plan) -> None:
+    t1 = {row: path for row, _, _, path in default_plan.tables["v3s-T1"]}
+    t3 = {row: path for row, _, _, path in default_plan.tables["v3s-T3"]}
+    for combo, grid in (("SS", "SS-1"), ("SP", "SP-3"), ("TS", "TS-2"), ("TP", "TP-3")):
+        assert t3[combo] == t1[grid]
+    # Table 2's R(2+1)D V3S run is Table 3's "V3S" run.
+    t2 = {(row, col): path for row, col, _, path in default_plan.tables["v3s-T2"]}
+    assert t2[("r21d/v3s", "UCF101")] == t3["V3S"]
+
+
+def test_seeds_pair_pretraining_finetuning_and_few_shot_draws(default_plan) -> None:
+    for job in default_plan.finetunes.values():
+        if job.init is not None:
+            assert job.init.seed == job.seed
+        if "shots" in job.settings:
+            assert job.settings["shots_seed"] == job.seed
+
+
+def test_rotation_curve_uses_the_kept_step_series(default_config, default_plan) -> None:
+    every = default_config["rotnet"]["curve"]["keep_every"]
+    total = default_config["rotnet"]["pretrain"]["iterations"]
+    steps = list(range(every, total + 1, every))
+    curve_tests = [j for j in default_plan.finetunes.values() if j.init_step is not None]
+    assert sorted({j.init_step for j in curve_tests}) == steps
+    assert all(j.init_file.endswith(f"checkpoints/step_{j.init_step:08d}.pt") for j in curve_tests)
+    bad = _merge(default_config, {"rotnet": {"curve": {"keep_every": total + 1}}})
+    with pytest.raises(plan.PlanError, match="keep_every"):
+        plan.build_plan(bad)
+
+
+def test_unknown_target_lists_the_valid_ids(default_config) -> None:
+    with pytest.raises(plan.PlanError, match="valid ids: all, rot-T1"):
+        plan.selected_ids({**default_config, "targets": ["rot-T99"]})
+    assert plan.selected_ids({**default_config, "targets": ["rot-T3"]}) == ["rot-T3"]
+
+
+def test_cli_flags_round_trip_through_the_vssl_parsers() -> None:
+    from vssl.train.config import PretrainConfig
+    from vssl.train.runfile import build_config, add_config_arguments
+    import argparse
+
+    settings = {"clip_length": 16, "small_input": True, "hflip": False, "milestones": [10, 20], "split": None,
+                "pretext": "v3s", "pretext_params": {"tp_patterns": [[1, 2], [2, 1]], "ss": False}}
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, PretrainConfig)
+    args = parser.parse_args(shlex.split(plan.cli_flags(settings)) + ["--store", "s", "--out", "o", "--epochs", "1"])
+    config = build_config(PretrainConfig, args)
+    assert config.clip_length == 16 and config.small_input is True and config.hflip is False
+    assert config.milestones == [10, 20] and config.split is None
+    assert config.pretext_params == {"tp_patterns": [[1, 2], [2, 1]], "ss": False}
+
+
+def test_paper_config_plans_the_full_dag(paper_config) -> None:
+    paper = plan.build_plan(paper_config)
+    counts = paper.job_counts()
+    assert counts["pretrain"] > 60 and counts["finetune"] > 200
+    rows = {row for row, *_ in paper.tables["rot-T1"]}
+    assert rows == {"kinetics", "mit"}
+    main = paper.pretrains[("rotnet-kinetics-rotation-0-90-180-270-16rgb", 0)]
+    assert main.settings["iterations"] == 104000 and main.settings["model"] == "r3d_18"
+    assert main.store == "kinetics_rot"
+    r3d = paper.pretrains[("v3s-r3d-V3S", 0)]
+    assert r3d.settings["lr"] == 0.005 and r3d.settings["holdout"] == 800
+
+
+def test_schema_flag_lists_match_the_commands() -> None:
+    """The config schema names every settable training flag, and only real ones."""
+    import dataclasses
+
+    from vssl.train.config import FinetuneConfig, PretrainConfig
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    listed = set(schema["definitions"]["train_flags"]["propertyNames"]["enum"])
+    fields = {f.name for cls in (PretrainConfig, FinetuneConfig) for f in dataclasses.fields(cls)}
+    # Set by the workflow itself from the plan or `runtime`, never from a settings block.
+    by_workflow = {"store", "out", "seed", "resume", "on_change", "log", "progress", "workers", "device", "gpus", "amp",
+                   "pretext", "max_videos", "data_seed", "init", "shots", "shots_seed"}
+    assert listed <= fields, listed - fields
+    assert fields - listed == by_workflow

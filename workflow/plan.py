@@ -1,0 +1,690 @@
+"""The experiment plan: every job the paper targets need, derived from the config alone.
+
+Snakemake imports this module at parse time (``workflow/rules/common.smk``) and the tests import it
+directly, so it is plain Python: no torch, no ``vssl`` import, no file system access. It turns the
+catalogue of ``shared/EXPERIMENTS.md`` into
+
+- ``pretrains``: one :class:`Pretrain` per (run name, seed), each a ``vssl pretrain`` job;
+- ``finetunes``: one :class:`Finetune` per (run name, seed), each a ``vssl finetune`` + ``vssl test``;
+- evaluation jobs (rotation accuracy, rotation curves, fusion, split means, retrieval, ASLAN,
+  attention maps, the transform illustration, k-NN and linear probes);
+- ``tables``: per table id, the ``(row, column, metric, path)`` entries of ``vssl table``;
+- ``figures``: per figure id, the ``vssl figure`` inputs.
+
+Run names are derived from the settings that make a run different, so two table rows that need the
+same run (the 4-rotation checkpoint of rot-T2, T3, T4, T5, T6, T7, F4a, F4b and the attention
+figures) name the same job and it is built once.
+
+Seeds: every run gets ``seeds``; the runs behind the §3 claims (see :data:`CLAIM_ROWS`) get
+``claim_seeds``. A finetune of seed s starts from the pretraining of seed s, and a few-shot draw of
+seed s uses ``--shots-seed s``, so the seeds of a cell are independent replicates.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+# --------------------------------------------------------------------------- paper constants
+
+ROTATION_SUBSETS: dict[str, list[int]] = {  # 3DRotNet Table 3 (a)-(d)
+    "0,90": [0, 90],
+    "0,90,180": [0, 90, 180],
+    "90,180,270": [90, 180, 270],
+    "0,90,180,270": [0, 90, 180, 270],
+}
+ALL_RIGHT = "0,90,180,270"
+FREEZE_LEVELS = (1, 2, 3, 4, 5)  # 3DRotNet Fig. 4a ">Cn"
+
+# V3S Table 1: the parameter sets of each transform, in the paper's order.
+_SS = {
+    "SS-1": [[1, 1.15], [1, 1.3], [1, 1.45], [1.15, 1], [1.3, 1], [1.45, 1]],
+    "SS-2": [[1, 1.3], [1, 1.6], [1, 1.9], [1.3, 1], [1.6, 1], [1.9, 1]],
+    "SS-3": [[1, 1.45], [1, 1.9], [1, 2.35], [1.45, 1], [1.9, 1], [2.35, 1]],
+}
+_SP = {"SP-1": [0.8, 0.75, 0.7], "SP-2": [0.8, 0.7, 0.6], "SP-3": [0.8, 0.65, 0.5]}
+_TS = {"TS-1": [1, 2], "TS-2": [1, 2, 3], "TS-3": [1, 2, 3, 4]}
+_TP = {
+    "TP-1": [[1, 2], [2, 3], [2, 1], [3, 2]],
+    "TP-2": [[1, 2], [2, 3], [3, 4], [2, 1], [3, 2], [4, 3]],
+    "TP-3": [[1, 2], [2, 3], [3, 4], [4, 5], [2, 1], [3, 2], [4, 3], [5, 4]],
+}
+_OFF = {"ss": False, "sp": False, "ts": False, "tp": False}
+V3S_GRID: dict[str, dict[str, Any]] = {}
+for _k, _v in _SS.items():
+    V3S_GRID[_k] = {**_OFF, "ss": True, "ss_scales": _v}
+for _k, _v in _SP.items():
+    V3S_GRID[_k] = {**_OFF, "sp": True, "sp_factors": _v}
+for _k, _v in _TS.items():
+    V3S_GRID[_k] = {**_OFF, "ts": True, "ts_speeds": _v}
+for _k, _v in _TP.items():
+    V3S_GRID[_k] = {**_OFF, "tp": True, "tp_patterns": _v}
+# The chosen sets (V3S Sec. 4.2, EXPERIMENTS.md): SS-1, SP-3, TS-2, TP-3.
+CHOSEN = {"ss_scales": _SS["SS-1"], "sp_factors": _SP["SP-3"], "ts_speeds": _TS["TS-2"], "tp_patterns": _TP["TP-3"]}
+V3S_COMBOS: dict[str, dict[str, Any]] = {  # V3S Table 3
+    "SS": V3S_GRID["SS-1"],
+    "SP": V3S_GRID["SP-3"],
+    "SS+SP": {**_OFF, "ss": True, "sp": True, "ss_scales": CHOSEN["ss_scales"], "sp_factors": CHOSEN["sp_factors"]},
+    "TS": V3S_GRID["TS-2"],
+    "TP": V3S_GRID["TP-3"],
+    "TS+TP": {**_OFF, "ts": True, "tp": True, "ts_speeds": CHOSEN["ts_speeds"], "tp_patterns": CHOSEN["tp_patterns"]},
+    "V3S": {"ss": True, "sp": True, "ts": True, "tp": True, **CHOSEN},
+}
+V3S_BACKBONES = ("c3d", "r3d", "r21d", "s3dg")  # V3S Table 2 row prefixes
+
+# Rows behind the claims of the issue's §3 (pretrained > scratch in rot-T2/T5 and v3s-T2, 4 > 2
+# rotations, DIF > RGB, fusion > both, all four V3S transforms > each, rot-F4b): these get
+# ``claim_seeds``; every other row gets ``seeds``.
+CLAIM_ROWS: dict[str, set[str]] = {
+    "rot-T2": {"scratch", "kinetics", "mit"},
+    "rot-T3": {"0,90", ALL_RIGHT},
+    "rot-T5": {"1", "5", "10", "20", "full"},
+    "rot-T6": {"16-RGB", "16-DIF", "64-RGB", "64-DIF"},
+    "rot-T7": {"RGB", "DIF", "Fusion"},
+    "rot-F4b": {"curve"},
+    "v3s-T2": {f"{b}/{m}" for b in V3S_BACKBONES for m in ("random", "v3s", "v3s-k400")},
+    "v3s-T3": {"SS", "SP", "TS", "TP", "V3S"},
+    # Rows that reuse a claim run show all of its seeds (no extra jobs).
+    "v3s-T1": {"SS-1", "SP-3", "TS-2", "TP-3"},
+    "rot-8/360": {"4"},
+    "rot-T4": {"0", "all"},
+    "rot-F4a": {"C1"},
+}
+# Rows the papers print for these backbones only: V3S has no random-init S3D-G number.
+RANDOM_BASELINES = ("c3d", "r3d", "r21d")
+
+PERCENT = "*100"  # `vssl test` and `vssl fuse` store accuracies as fractions
+
+
+class PlanError(ValueError):
+    """The config cannot be turned into a plan; the message names the key."""
+
+
+# --------------------------------------------------------------------------- flags
+
+
+def cli_flags(settings: Mapping[str, Any]) -> str:
+    """``{"clip_length": 16, "small_input": True, "milestones": [10, 20]}`` -> ``--clip-length 16 --small-input ...``.
+
+    ``None`` drops the flag, booleans become ``--flag``/``--no-flag``, lists become several values
+    and ``pretext_params`` (a mapping) becomes repeated ``--pretext-params KEY=VALUE`` (YAML values).
+    """
+    parts: list[str] = []
+    for key, value in settings.items():
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key == "pretext_params":
+            for name, item in value.items():
+                parts += [flag, shlex.quote(f"{name}={_yaml_scalar(item)}")]
+        elif isinstance(value, bool):
+            parts.append(flag if value else "--no-" + key.replace("_", "-"))
+        elif isinstance(value, (list, tuple)):
+            parts += [flag] + [shlex.quote(str(v)) for v in value]
+        else:
+            parts += [flag, shlex.quote(str(value))]
+    return " ".join(parts)
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class Pretrain:
+    name: str
+    seed: int
+    store: str  # store name (config `stores`)
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
+    keep_every: int = 0  # >0: the kept step series feeds a rotation curve
+
+    @property
+    def dir(self) -> str:
+        return f"results/pretrain/{self.name}/seed{self.seed}"
+
+    @property
+    def checkpoint(self) -> str:
+        return f"{self.dir}/final.pt"
+
+    def step_checkpoint(self, step: int) -> str:
+        return f"{self.dir}/checkpoints/step_{step:08d}.pt"
+
+
+@dataclass(frozen=True)
+class Finetune:
+    name: str
+    seed: int
+    store: str
+    init: Pretrain | None = None
+    init_step: int | None = None  # finetune from a kept step checkpoint of ``init`` (rot-F4b)
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
+    test_settings: dict = field(default_factory=dict, compare=False, hash=False)
+    model_settings: dict = field(default_factory=dict, compare=False, hash=False)  # scratch backbones only
+
+    @property
+    def dir(self) -> str:
+        return f"results/finetune/{self.name}/seed{self.seed}"
+
+    @property
+    def checkpoint(self) -> str:
+        return f"{self.dir}/final.pt"
+
+    @property
+    def test_metrics(self) -> str:
+        return f"{self.dir}/test/metrics.json"
+
+    @property
+    def test_scores(self) -> str:
+        return f"{self.dir}/test/scores.csv"
+
+    @property
+    def init_file(self) -> str | None:
+        if self.init is None:
+            return None
+        return self.init.step_checkpoint(self.init_step) if self.init_step is not None else self.init.checkpoint
+
+
+@dataclass(frozen=True)
+class Eval:
+    """One evaluation job: ``kind`` picks the rule, ``key`` its output directory under results/eval/<kind>."""
+
+    kind: str  # rotation, curve, fuse, mean, retrieval, aslan, attention, illustrate, knn, probe
+    key: str
+    inputs: tuple[str, ...] = ()
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
+    args: str = field(default="", compare=False, hash=False)  # extra command-line text (inputs as flags)
+
+    @property
+    def dir(self) -> str:
+        return f"results/eval/{self.kind}/{self.key}"
+
+    @property
+    def metrics(self) -> str:
+        return f"{self.dir}/metrics.json"
+
+
+@dataclass
+class FigureSpec:
+    inputs: list[str] = field(default_factory=list)
+    args: str = ""
+
+
+@dataclass
+class Plan:
+    pretrains: dict[tuple[str, int], Pretrain] = field(default_factory=dict)
+    finetunes: dict[tuple[str, int], Finetune] = field(default_factory=dict)
+    evals: dict[tuple[str, str], Eval] = field(default_factory=dict)
+    tables: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
+    figures: dict[str, FigureSpec] = field(default_factory=dict)
+    curve: FigureSpec | None = None  # rot-F4b's points: rotation and action accuracy per kept step
+
+    def add_pretrain(self, job: Pretrain) -> Pretrain:
+        return _register(self.pretrains, (job.name, job.seed), job, "pretraining")
+
+    def add_finetune(self, job: Finetune) -> Finetune:
+        return _register(self.finetunes, (job.name, job.seed), job, "finetuning")
+
+    def add_eval(self, job: Eval) -> Eval:
+        return _register(self.evals, (job.kind, job.key), job, f"{job.kind} evaluation")
+
+    def entry(self, table: str, row: str, column: str, metric: str, path: str) -> None:
+        self.tables.setdefault(table, []).append((row, column, metric, path))
+
+    def table_inputs(self, table: str) -> list[str]:
+        return sorted({path for *_, path in self.tables.get(table, [])})
+
+    def job_counts(self) -> dict[str, int]:
+        counts = {"pretrain": len(self.pretrains), "finetune": len(self.finetunes), "test": len(self.finetunes)}
+        for job in self.evals.values():
+            counts[job.kind] = counts.get(job.kind, 0) + 1
+        counts["table"] = len(self.tables)
+        counts["figure"] = len(self.figures)
+        return counts
+
+
+def _register(registry: dict, key, job, what: str):
+    existing = registry.get(key)
+    if existing is None:
+        registry[key] = job
+        return job
+    if _same(existing, job):
+        return existing
+    raise PlanError(f"two different {what} jobs are both named {key}: {existing} vs {job}")
+
+
+def _same(a, b) -> bool:
+    fields_a = {k: v for k, v in vars(a).items()}
+    fields_b = {k: v for k, v in vars(b).items()}
+    return fields_a == fields_b
+
+
+# --------------------------------------------------------------------------- the builder
+
+
+def build_plan(config: Mapping[str, Any], experiment_ids: list[str] | None = None) -> Plan:
+    """Every job of the given experiment ids (default: all of them).
+
+    The workflow plans every id, so each named target rule (``snakemake rot_T3``) works whatever
+    ``targets`` says; ``targets`` only chooses what ``rule all`` builds.
+    """
+    builder = _Builder(config)
+    for experiment_id in experiment_ids or EXPERIMENT_IDS:
+        builder.build(experiment_id)
+    return builder.plan
+
+
+def selected_ids(config: Mapping[str, Any]) -> list[str]:
+    targets = list(config.get("targets") or ["all"])
+    if "all" in targets:
+        return list(EXPERIMENT_IDS)
+    unknown = [t for t in targets if t not in EXPERIMENT_IDS]
+    if unknown:
+        raise PlanError(f"targets: unknown experiment id(s) {', '.join(map(repr, unknown))}; "
+                        f"valid ids: all, {', '.join(EXPERIMENT_IDS)}")
+    return targets
+
+
+def _slug(text: str) -> str:
+    return text.replace(",", "-").replace("+", "p").replace("/", "-")
+
+
+class _Builder:
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.plan = Plan()
+        self.rot = config["rotnet"]
+        self.v3s = config["v3s"]
+        self.runtime = config.get("runtime", {})
+
+    # -- seeds ------------------------------------------------------------------------------
+
+    def seeds(self, experiment_id: str, row: str) -> list[int]:
+        if row in CLAIM_ROWS.get(experiment_id, ()):
+            return list(self.config["claim_seeds"])
+        return list(self.config["seeds"])
+
+    def build(self, experiment_id: str) -> None:
+        method = getattr(self, "_" + experiment_id.replace("-", "_").replace("/", "_"))
+        method(experiment_id)
+
+    # -- 3DRotNet runs ----------------------------------------------------------------------
+
+    def rot_pretrain(self, seed: int, *, pool: str | None = None, pretext: str = "rotation",
+                     angles: str = ALL_RIGHT, clip: str = "16-RGB", max_videos: int | None = None,
+                     keep_every: int = 0) -> Pretrain:
+        pool = pool or self.rot["main_pool"]
+        store = self.rot["pools"][pool]
+        length, modality = self.clip_variant(clip)
+        settings = dict(self.rot["pretrain"])
+        settings.update(self.rot.get("clip_overrides", {}).get(clip, {}))
+        settings.update(pretext=pretext, clip_length=length, modality=modality)
+        name = f"rotnet-{pool}-{pretext}"
+        if pretext == "rotation":
+            settings["pretext_params"] = {"angles": ROTATION_SUBSETS[angles]}
+            name += "-" + _slug(angles)
+        elif pretext == "rotation360":
+            settings["regression_loss"] = self.rot["regression_loss"]
+            name += "-" + self.rot["regression_loss"]
+        name += f"-{length}{modality}"
+        if max_videos is not None:
+            settings.update(max_videos=max_videos, data_seed=seed)
+            name += f"-n{max_videos}"
+        if keep_every:
+            settings["keep_every"] = keep_every
+        # The main checkpoint always keeps its series, whichever table asks first, so it stays one job.
+        if (pretext, angles, clip, max_videos, pool) == ("rotation", ALL_RIGHT, "16-RGB", None, self.rot["main_pool"]):
+            keep_every = int(self.rot["curve"]["keep_every"])
+            settings["keep_every"] = keep_every
+        return self.plan.add_pretrain(Pretrain(name, seed, store, settings, keep_every))
+
+    def clip_variant(self, clip: str) -> tuple[int, str]:
+        length, modality = clip.split("-")
+        return int(length), modality.lower()
+
+    def rot_finetune(self, seed: int, dataset: str, init: Pretrain | None, *, split: int = 1,
+                     clip: str = "16-RGB", freeze: int = 1, shots: int | None = None,
+                     init_step: int | None = None) -> Finetune:
+        store = self.rot["datasets"][dataset]
+        length, modality = self.clip_variant(clip)
+        settings = dict(self.rot["finetune"])
+        settings.update(self.rot.get("clip_overrides_finetune", {}).get(clip, {}))
+        settings.update(split_column=f"split{split}", split="train", clip_length=length, modality=modality)
+        base = init.name if init is not None else "rotnet-scratch"
+        model = {}
+        if init is None:
+            model = {k: self.rot["pretrain"][k] for k in ("model", "width", "small_input") if k in self.rot["pretrain"]}
+            settings.update(model)
+            base += f"-{length}{modality}"
+        name = f"{base}--{store}-split{split}"
+        if init_step is not None:
+            name += f"-step{init_step}"
+        if freeze != 1:
+            settings["freeze_before"] = freeze
+            name += f"-C{freeze}"
+        if shots is not None:
+            settings.update(self.rot.get("few_shot_overrides", {}))
+            settings.update(shots=shots, shots_seed=seed)
+            name += f"-k{shots}"
+        test = dict(self.rot["test"], split_column=f"split{split}", split="test")
+        return self.plan.add_finetune(Finetune(name, seed, store, init, init_step, settings, test, model))
+
+    def test_entry(self, table: str, row: str, column: str, job: Finetune) -> None:
+        self.plan.entry(table, row, column, "top1_video" + PERCENT, job.test_metrics)
+
+    # -- 3DRotNet experiments ---------------------------------------------------------------
+
+    def _rot_T1(self, eid: str) -> None:
+        for pool in self.rot["pools"]:
+            for seed in self.seeds(eid, pool):
+                pre = self.rot_pretrain(seed, pool=pool)
+                for column, store in self.rot["datasets"].items():
+                    job = self.plan.add_eval(Eval("rotation", f"{pre.name}/seed{seed}/{store}", (pre.checkpoint,),
+                                                  dict(self.rot["eval_rotation"], store=store, seed=seed),
+                                                  args=f"--checkpoints {pre.checkpoint}"))
+                    self.plan.entry(eid, pool, column, "results.0.accuracy", job.metrics)
+
+    def _rot_T2(self, eid: str) -> None:
+        for column in self.rot["datasets"]:
+            for seed in self.seeds(eid, "scratch"):
+                self.test_entry(eid, "scratch", column, self.rot_finetune(seed, column, None))
+            for pool in self.rot["pools"]:
+                for seed in self.seeds(eid, pool):
+                    self.test_entry(eid, pool, column, self.rot_finetune(seed, column, self.rot_pretrain(seed, pool=pool)))
+
+    def _rot_T3(self, eid: str) -> None:
+        column = self.rot_ucf_column()
+        for row in ROTATION_SUBSETS:
+            for seed in self.seeds(eid, row):
+                self.test_entry(eid, row, column, self.rot_finetune(seed, column, self.rot_pretrain(seed, angles=row)))
+
+    def _rot_8_360(self, eid: str) -> None:
+        column = self.rot_ucf_column()
+        for row, pretext in (("4", "rotation"), ("8", "rotation8"), ("360", "rotation360")):
+            for seed in self.seeds(eid, row):
+                pre = self.rot_pretrain(seed, pretext=pretext)
+                self.test_entry(eid, row, column, self.rot_finetune(seed, column, pre))
+
+    def _rot_T4(self, eid: str) -> None:
+        amounts = {"0": 0, **self.rot["data_amounts"], "all": None}
+        for column in self.rot["datasets"]:
+            for row, count in amounts.items():
+                for seed in self.seeds(eid, row):
+                    pre = None if count == 0 else self.rot_pretrain(seed, max_videos=count)
+                    self.test_entry(eid, row, column, self.rot_finetune(seed, column, pre))
+
+    def _rot_T5(self, eid: str) -> None:
+        column = self.rot_ucf_column()
+        for row in [str(k) for k in self.rot["shots"]] + ["full"]:
+            shots = None if row == "full" else int(row)
+            for seed in self.seeds(eid, row):
+                self.test_entry(eid, row, "scratch", self.rot_finetune(seed, column, None, shots=shots))
+                self.test_entry(eid, row, "pretrained", self.rot_finetune(seed, column, self.rot_pretrain(seed), shots=shots))
+
+    def _rot_T6(self, eid: str) -> None:
+        for column in self.rot["datasets"]:
+            for clip in self.rot["clips"]:
+                for seed in self.seeds(eid, clip):
+                    pre = self.rot_pretrain(seed, clip=clip)
+                    self.test_entry(eid, clip, column, self.rot_finetune(seed, column, pre, clip=clip))
+
+    def _rot_T7(self, eid: str) -> None:
+        """Mean over the splits of RGB, DIF and their fusion; one mean per seed."""
+        clips = {"RGB": self.rot["t7_clips"]["RGB"], "DIF": self.rot["t7_clips"]["DIF"]}
+        for column, store in self.rot["datasets"].items():
+            for seed in self.seeds(eid, "Fusion"):
+                per_split: dict[str, list[str]] = {"RGB": [], "DIF": [], "Fusion": []}
+                for split in self.rot["t7_splits"]:
+                    jobs = {}
+                    for row, clip in clips.items():
+                        jobs[row] = self.rot_finetune(seed, column, self.rot_pretrain(seed, clip=clip), split=split, clip=clip)
+                        per_split[row].append(jobs[row].test_metrics)
+                    fused = self.plan.add_eval(Eval(
+                        "fuse", f"{jobs['RGB'].name}+{jobs['DIF'].name}/seed{seed}",
+                        (jobs["RGB"].test_scores, jobs["DIF"].test_scores),
+                        args=f"--scores {jobs['RGB'].test_scores} --scores {jobs['DIF'].test_scores}"))
+                    per_split["Fusion"].append(fused.metrics)
+                for row, paths in per_split.items():
+                    metric = "top1_fused" if row == "Fusion" else "top1_video"
+                    mean = self.plan.add_eval(Eval(
+                        "mean", f"rot-T7/{row}/{store}/seed{seed}", tuple(paths), {"metric": metric},
+                        args=" ".join(f"--inputs {p}" for p in paths) + f" --metric {metric} --seed {seed}"))
+                    self.plan.entry(eid, row, column, metric + PERCENT, mean.metrics)
+
+    def _rot_F4a(self, eid: str) -> None:
+        for column in self.rot["datasets"]:
+            for level in FREEZE_LEVELS:
+                row = f"C{level}"
+                for seed in self.seeds(eid, row):
+                    self.test_entry(eid, row, column, self.rot_finetune(seed, column, self.rot_pretrain(seed), freeze=level))
+        self.plan.figures[eid] = FigureSpec(self.plan.table_inputs(eid), _entry_args(self.plan.tables.pop(eid)))
+
+    def _rot_F4b(self, eid: str) -> None:
+        column = self.rot_ucf_column()
+        store = self.rot["datasets"][column]
+        steps = self.curve_steps()
+        inputs, args = [], []
+        points = "results/figures/data/rot-F4b_points.csv"
+        for seed in self.seeds(eid, "curve"):
+            pre = self.rot_pretrain(seed)
+            checkpoints = [pre.step_checkpoint(s) for s in steps]
+            rotation = self.plan.add_eval(Eval(
+                "curve", f"{pre.name}/seed{seed}/{store}", (pre.checkpoint,),
+                dict(self.rot["eval_rotation"], store=store, seed=seed),
+                args="--checkpoints " + " ".join(checkpoints)))
+            tests = [self.rot_finetune(seed, column, pre, init_step=s).test_metrics for s in steps]
+            inputs += [rotation.metrics, *tests]
+            args.append(f"--rotation {seed} {rotation.dir}/rotation.csv "
+                        + " ".join(f"--action {seed} {s} {t}" for s, t in zip(steps, tests)))
+        self.plan.curve = FigureSpec(inputs, " ".join(args) + f" --out {points}")
+        self.plan.figures[eid] = FigureSpec([points], f"--curve {points}")
+
+    def curve_steps(self) -> list[int]:
+        every = int(self.rot["curve"]["keep_every"])
+        total = int(self.rot["pretrain"]["iterations"])
+        if every <= 0 or every > total:
+            raise PlanError(f"rotnet.curve.keep_every must be in 1..rotnet.pretrain.iterations ({total}), got {every}")
+        return list(range(every, total + 1, every))
+
+    def rot_ucf_column(self) -> str:
+        return next(iter(self.rot["datasets"]))
+
+    def _attention(self, eid: str, checkpoints: list[tuple[str, str]], maps: str, store: str, extra: str = "",
+                   settings: Mapping[str, Any] | None = None) -> None:
+        paths = tuple(p for p, _ in checkpoints)
+        args = " ".join(f"--checkpoint {p} --label {shlex.quote(label)}" for p, label in checkpoints)
+        job = self.plan.add_eval(Eval("attention", eid, paths, dict(settings or {}, store=store),
+                                      args=f"{args} --maps {maps} {extra}".strip()))
+        pattern = {"kernels": "kernels.npz", "rotation": "attention_*.npz", "gradcam": "gradcam_*.npz"}[maps]
+        # The file names follow the drawn videos, so the figure takes a glob over the job's directory.
+        self.plan.figures[eid] = FigureSpec([job.metrics], f"--images {job.dir}/{pattern}")
+
+    def _rot_attention(self, eid: str, *, supervised: bool = False, video_seed: int = 0) -> None:
+        seed = self.config["seeds"][0]
+        column = self.rot_ucf_column()
+        store = self.rot["datasets"][column]
+        checkpoints = [(self.rot_pretrain(seed).checkpoint, "self-supervised (rotation)")]
+        if supervised:
+            checkpoints.append((self.rot_finetune(seed, column, None).checkpoint, "supervised (UCF101 from scratch)"))
+        att = self.rot["attention"]
+        self._attention(eid, checkpoints, "kernels" if eid == "rot-F5" else "rotation", store,
+                        settings={"num_videos": att["num_videos"], "seed": video_seed, "split": "test",
+                                  "frames_shown": att["frames_shown"], "crop": self.rot["pretrain"]["crop"]})
+
+    def _rot_F1(self, eid: str) -> None:
+        self._rot_attention(eid)
+
+    def _rot_F3(self, eid: str) -> None:
+        self._rot_attention(eid, supervised=True)
+
+    def _rot_F5(self, eid: str) -> None:
+        self._rot_attention(eid, supervised=True)
+
+    # Figs. 6-9 show four further videos (the paper picks a baby crawling, a moving person, several
+    # persons, two persons); here each figure draws its own videos with its own seed.
+    def _rot_F6(self, eid: str) -> None:
+        self._rot_attention(eid, video_seed=6)
+
+    def _rot_F7(self, eid: str) -> None:
+        self._rot_attention(eid, video_seed=7)
+
+    def _rot_F8(self, eid: str) -> None:
+        self._rot_attention(eid, video_seed=8)
+
+    def _rot_F9(self, eid: str) -> None:
+        self._rot_attention(eid, video_seed=9)
+
+    # -- V3S runs ---------------------------------------------------------------------------
+
+    def v3s_pretrain(self, seed: int, backbone: str, pretext: Mapping[str, Any], variant: str, *,
+                     kinetics: bool = False) -> Pretrain:
+        settings = dict(self.v3s["pretrain"])
+        settings.update(self.v3s["backbones"][backbone])
+        if kinetics:
+            settings.update(self.v3s["k400_pretrain"])
+            store = self.v3s["k400_store"]
+        else:
+            store = self.v3s["pretrain_store"]
+        params = dict(self.v3s.get("pretext", {}))
+        params.update(pretext)
+        settings.update(pretext="v3s", pretext_params=params)
+        name = f"v3s-{backbone}-{_slug(variant)}" + ("-k400" if kinetics else "")
+        return self.plan.add_pretrain(Pretrain(name, seed, store, settings))
+
+    def v3s_finetune(self, seed: int, backbone: str, dataset: str, init: Pretrain | None) -> Finetune:
+        store = self.v3s["datasets"][dataset]
+        settings = dict(self.v3s["finetune"])
+        settings.update(self.v3s.get("finetune_overrides", {}).get(backbone, {}))
+        model = {}
+        if init is None:
+            model = {k: v for k, v in self.v3s["backbones"][backbone].items() if k in ("model", "width", "small_input")}
+            settings.update(model)
+        base = init.name if init is not None else f"v3s-{backbone}-random"
+        name = f"{base}--{store}-split1"
+        test = dict(self.v3s["test"], split_column="split1", split="test")
+        return self.plan.add_finetune(Finetune(name, seed, store, init, None, settings, test, model))
+
+    def _v3s_T1(self, eid: str) -> None:
+        backbone = self.v3s["grid_backbone"]
+        column = next(iter(self.v3s["datasets"]))
+        for row, pretext in V3S_GRID.items():
+            for seed in self.seeds(eid, row):
+                pre = self.v3s_pretrain(seed, backbone, pretext, row)
+                self.test_entry(eid, row, column, self.v3s_finetune(seed, backbone, column, pre))
+
+    def _v3s_T3(self, eid: str) -> None:
+        backbone = self.v3s["grid_backbone"]
+        column = next(iter(self.v3s["datasets"]))
+        grid_name = {id(v): k for k, v in V3S_GRID.items()}
+        for row, pretext in V3S_COMBOS.items():
+            variant = grid_name.get(id(pretext), row)  # single transforms reuse their v3s-T1 run
+            for seed in self.seeds(eid, row):
+                pre = self.v3s_pretrain(seed, backbone, pretext, variant)
+                self.test_entry(eid, row, column, self.v3s_finetune(seed, backbone, column, pre))
+
+    def _v3s_T2(self, eid: str) -> None:
+        for backbone in V3S_BACKBONES:
+            for column in self.v3s["datasets"]:
+                for seed in self.seeds(eid, f"{backbone}/random") if backbone in RANDOM_BASELINES else ():
+                    self.test_entry(eid, f"{backbone}/random", column, self.v3s_finetune(seed, backbone, column, None))
+                for seed in self.seeds(eid, f"{backbone}/v3s"):
+                    pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S")
+                    self.test_entry(eid, f"{backbone}/v3s", column, self.v3s_finetune(seed, backbone, column, pre))
+                if backbone == self.v3s["grid_backbone"] and self.v3s.get("k400_store"):
+                    for seed in self.seeds(eid, f"{backbone}/v3s-k400"):
+                        pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S", kinetics=True)
+                        self.test_entry(eid, f"{backbone}/v3s-k400", column, self.v3s_finetune(seed, backbone, column, pre))
+
+    def _retrieval(self, eid: str, column: str, backbones: tuple[str, ...] = V3S_BACKBONES) -> None:
+        store = self.v3s["datasets"][column]
+        for backbone in backbones:
+            methods = ["random", "v3s"] if backbone in RANDOM_BASELINES else ["v3s"]
+            if backbone == self.v3s["grid_backbone"] and self.v3s.get("k400_store"):
+                methods.append("v3s-k400")
+            for method in methods:
+                row = f"{backbone}/{method}"
+                for seed in self.seeds(eid, row):
+                    if method == "random":
+                        model = self.v3s["backbones"][backbone]
+                        source = (f"--random-init --model {model['model']} --width {model.get('width', 1.0)}"
+                                  + (" --small-input" if model.get("small_input") else ""))
+                        inputs: tuple[str, ...] = ()
+                        key = f"v3s-{backbone}-random/seed{seed}/{store}"
+                    else:
+                        pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S", kinetics=method == "v3s-k400")
+                        source, inputs, key = f"--checkpoint {pre.checkpoint}", (pre.checkpoint,), f"{pre.name}/seed{seed}/{store}"
+                    job = self.plan.add_eval(Eval("retrieval", key, inputs, dict(self.v3s["retrieval"], store=store, seed=seed),
+                                                  args=source))
+                    for k in (1, 5, 10, 20, 50):
+                        self.plan.entry(eid, row, f"top{k}", f"topk.{k}", job.metrics)
+
+    def _v3s_T4(self, eid: str) -> None:
+        self._retrieval(eid, list(self.v3s["datasets"])[0])
+
+    def _v3s_T5(self, eid: str) -> None:
+        # V3S Table 5 has no S3D-G rows.
+        self._retrieval(eid, list(self.v3s["datasets"])[1], RANDOM_BASELINES)
+
+    def _v3s_T6(self, eid: str) -> None:
+        aslan = self.v3s["aslan"]
+        for seed in self.seeds(eid, "r3d/v3s"):
+            pre = self.v3s_pretrain(seed, "r3d", V3S_COMBOS["V3S"], "V3S")
+            job = self.plan.add_eval(Eval("aslan", f"{pre.name}/seed{seed}", (pre.checkpoint,),
+                                          dict(aslan["settings"], store=aslan["store"], seed=seed),
+                                          args=f"--checkpoint {pre.checkpoint} --pairs {shlex.quote(aslan['pairs'])}"))
+            self.plan.entry(eid, "r3d/v3s", "acc", "accuracy_mean", job.metrics)
+
+    def _v3s_F1(self, eid: str) -> None:
+        job = self.illustrate()
+        self.plan.figures[eid] = FigureSpec([f"{job.dir}/transforms.npz"], f"--transforms {job.dir}/transforms.npz")
+
+    def _v3s_F2(self, eid: str) -> None:
+        self._v3s_F1(eid)
+
+    def illustrate(self) -> Eval:
+        settings = dict(self.v3s["illustrate"])
+        return self.plan.add_eval(Eval("illustrate", "v3s", (), settings))
+
+    def _v3s_F5(self, eid: str) -> None:
+        seed = self.config["seeds"][0]
+        backbone = self.v3s["grid_backbone"]
+        pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S")
+        column = next(iter(self.v3s["datasets"]))
+        att = self.v3s["gradcam"]
+        self._attention(eid, [(pre.checkpoint, "V3S (spatial head)")], "gradcam", self.v3s["datasets"][column],
+                        extra=f"--head {att['head']}",
+                        settings={"num_videos": att["num_videos"], "seed": 0, "split": "test",
+                                  "frames_shown": att["frames_shown"], "crop": self.v3s["pretrain"]["crop"]})
+
+
+def _entry_args(entries: list[tuple[str, str, str, str]]) -> str:
+    return " ".join("--entry " + " ".join(shlex.quote(x) for x in entry) for entry in entries)
+
+
+def table_args(plan: Plan, experiment_id: str) -> str:
+    return _entry_args(plan.tables.get(experiment_id, []))
+
+
+# Every id of shared/EXPERIMENTS.md, in its order (kept in step with vssl.report.paper by a test).
+EXPERIMENT_IDS: tuple[str, ...] = (
+    "rot-T1", "rot-T2", "rot-F4a", "rot-F4b", "rot-T3", "rot-8/360", "rot-T4", "rot-T5", "rot-T6", "rot-T7",
+    "rot-F1", "rot-F3", "rot-F6", "rot-F7", "rot-F8", "rot-F9", "rot-F5",
+    "v3s-T1", "v3s-T2", "v3s-T3", "v3s-T4", "v3s-T5", "v3s-T6", "v3s-F1", "v3s-F2", "v3s-F5",
+)
+TABLE_IDS = tuple(i for i in EXPERIMENT_IDS if "-T" in i or i == "rot-8/360")
+FIGURE_IDS = tuple(i for i in EXPERIMENT_IDS if i not in TABLE_IDS)
+
+
+def file_stem(experiment_id: str) -> str:
+    return experiment_id.replace("/", "_")
+
+
+def rule_name(experiment_id: str) -> str:
+    """``rot-8/360`` -> ``rot_8_360``: the named target rule of an experiment id."""
+    return experiment_id.replace("-", "_").replace("/", "_")

@@ -1,0 +1,24 @@
+# Pretraining: one job per (pretext variant, seed) of workflow/plan.py. GPU jobs: `resources: gpu`.
+
+
+rule pretrain:
+    input:
+        lambda wc: get_store_manifest(pretrain_job(wc).store),
+    output:
+        checkpoint="results/pretrain/{name}/seed{seed}/final.pt",
+    params:
+        command=lambda wc: pretrain_command(pretrain_job(wc)),
+        store=lambda wc: store_dir(pretrain_job(wc).store),
+        out=lambda wc, output: os.path.dirname(output.checkpoint),
+        runtime=runtime_flags(train=True),
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
+    log:
+        "logs/pretrain/{name}/seed{seed}.log",
+    benchmark:
+        "benchmarks/pretrain/{name}/seed{seed}.tsv"
+    shell:
+        # --resume: a killed job continues from OUT/last.pt instead of starting over.
+        "OMP_NUM_THREADS={threads} {params.command} --store {params.store} --out {params.out}"
+        " --seed {wildcards.seed} --resume --on-change restart {params.runtime} > {log} 2>&1"
