@@ -23,7 +23,7 @@ run: setup
 	$(MAKE) report
 
 report: setup
-	$(RUN) $(BIN)/snakemake --report results/report.html
+	$(RUN) $(BIN)/snakemake --cores 1 --report results/report.html
 
 test: setup
 	$(RUN) $(BIN)/python -m pytest -m "" tests

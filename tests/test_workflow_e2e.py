@@ -79,7 +79,7 @@ def test_figures_summary_claims_and_report(smoke_run) -> None:
     summary = (results / "SUMMARY.md").read_text()
     assert "[md](tables/rot-T7.md)" in summary and "figures/rot-F4b.png" in summary
     report = results / "report.html"
-    _snakemake(workdir, "--report", str(report))
+    _snakemake(workdir, "--cores", "1", "--report", str(report))
     assert report.stat().st_size > 10_000
 
 

@@ -190,3 +190,20 @@ def test_schema_flag_lists_match_the_commands() -> None:
                    "pretext", "max_videos", "data_seed", "init", "shots", "shots_seed"}
     assert listed <= fields, listed - fields
     assert fields - listed == by_workflow
+
+
+def test_workload_counts_every_job_behind_a_table(paper_config) -> None:
+    sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+    import workload as script
+
+    paper = plan.build_plan(paper_config)
+    costs = plan.workload(paper, script.PAPER_VIDEOS)
+    assert costs["_total"]["pretrain_jobs"] == len(paper.pretrains)
+    assert costs["_total"]["finetune_jobs"] == len(paper.finetunes)
+    # rot-T1 is two rotation pretrainings (Kinetics, MT) of 104k iterations x 32 inputs, seed 0 and more.
+    per_run = 104_000 * 32
+    assert costs["rot-T1"]["pretrain_inputs"] == per_run * costs["rot-T1"]["pretrain_jobs"]
+    # rot-T7 reaches its finetunes through the fusion and split-mean jobs: 2 modalities x 3 splits x 2 datasets x seeds.
+    assert costs["rot-T7"]["finetune_jobs"] == 2 * 3 * 2 * len(paper_config["claim_seeds"])
+    table = script.markdown(costs, clips_per_s=1000)
+    assert table.count("\n") == len(costs) + 1 and "| rot-T7 |" in table

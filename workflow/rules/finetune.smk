@@ -12,6 +12,7 @@ rule finetune:
         out=lambda wc, output: os.path.dirname(output.checkpoint),
         runtime=runtime_flags(train=True),
     threads: RUNTIME["threads"]
+    priority: 10
     resources:
         gpu=RUNTIME["gpus"],
     log:

@@ -12,6 +12,8 @@ rule pretrain:
         out=lambda wc, output: os.path.dirname(output.checkpoint),
         runtime=runtime_flags(train=True),
     threads: RUNTIME["threads"]
+    # Most of the DAG waits on pretraining: start it first.
+    priority: 20
     resources:
         gpu=RUNTIME["gpus"],
     log:
