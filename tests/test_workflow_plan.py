@@ -207,3 +207,12 @@ def test_workload_counts_every_job_behind_a_table(paper_config) -> None:
     assert costs["rot-T7"]["finetune_jobs"] == 2 * 3 * 2 * len(paper_config["claim_seeds"])
     table = script.markdown(costs, clips_per_s=1000)
     assert table.count("\n") == len(costs) + 1 and "| rot-T7 |" in table
+
+
+def test_rotation_subset_batches_hold_whole_clips(default_plan) -> None:
+    for job in default_plan.pretrains.values():
+        if job.settings.get("pretext") == "rotation":
+            copies = len(job.settings["pretext_params"]["angles"])
+            assert job.settings["batch_size"] % copies == 0, job.name
+    three = default_plan.pretrains[("rotnet-kinetics-rotation-0-90-180-16rgb", 0)]
+    assert three.settings["batch_size"] == 30

@@ -328,6 +328,10 @@ class _Builder:
         if pretext == "rotation":
             settings["pretext_params"] = {"angles": ROTATION_SUBSETS[angles]}
             name += "-" + _slug(angles)
+            # All K rotated copies of a clip share a batch, so the batch is a multiple of K:
+            # a 3-rotation subset trains with 30 inputs (10 clips x 3) where the paper says 32.
+            copies = len(ROTATION_SUBSETS[angles])
+            settings["batch_size"] = int(settings["batch_size"]) // copies * copies
         elif pretext == "rotation360":
             settings["regression_loss"] = self.rot["regression_loss"]
             name += "-" + self.rot["regression_loss"]

@@ -203,6 +203,7 @@ def _run(args: argparse.Namespace) -> int:
     frame = scores_frame(videos, labels, scores)
     top1_video = float((frame["pred"].to_numpy() == labels).mean())
     top1_clip = float(clip_hits.sum() / (len(videos) * args.clips))
+    train_wall = float(meta.get("wall_time_s") or 0.0)
     metrics = {
         "top1_video": top1_video,
         "top1_clip": top1_clip,
@@ -222,12 +223,13 @@ def _run(args: argparse.Namespace) -> int:
         "wall_time_s": elapsed,
         # Compute of this number beyond the (shared) pretraining: finetuning plus this test.
         "train_wall_s": meta.get("wall_time_s"),
-        "wall_s": elapsed + float(meta.get("wall_time_s") or 0.0),
+        "wall_s": elapsed + train_wall,
         "clips_per_s": len(videos) * args.clips / max(elapsed, 1e-9),
-        **({"gpu_hours": (elapsed + float(meta.get("wall_time_s") or 0.0)) / 3600.0} if device.type == "cuda" else {}),
         "vssl_version": vssl.__version__,
         "torch_version": torch.__version__,
     }
+    if device.type == "cuda":
+        metrics["gpu_hours"] = (elapsed + train_wall) / 3600.0
     atomic_write_csv(out / "scores.csv", frame)
     atomic_write_json(out / "metrics.json", metrics)
     log.info("top-1 video %.4f, clip %.4f over %d videos (%.1fs)", top1_video, top1_clip, len(videos), elapsed)

@@ -46,7 +46,11 @@ def write_video(path: Path, frames: Iterable[np.ndarray], *, height: int, width:
                 ctx.global_quality = 3 * _FF_QP2LAMBDA
                 ctx.gop_size = 12
             elif codec == "libx264":
-                stream.options = {"crf": "18", "preset": "veryfast"}
+                # Same bytes in every process: with its own thread count, CRF rate control, adaptive
+                # quantisation, psy-RD and macroblock-tree, x264 wrote different bytes for the same
+                # frames in pool workers than in the parent process; without them it does not.
+                stream.options = {"qp": "18", "preset": "veryfast", "threads": "1",
+                                  "x264-params": "threads=1:aq-mode=0:no-psy=1:no-mbtree=1"}
             for image in frames:
                 if image.shape != (height, width, 3) or image.dtype != np.uint8:
                     raise ValueError(f"{path}: frame {count} has shape {image.shape} {image.dtype}, "

@@ -19,7 +19,7 @@ from vssl.data.synth.motions import GRAVITY, MOTIONS, REFERENCE_SIZE, Canvas, sp
 from vssl.data.synth.render import KINDS, UPRIGHT_KINDS, VideoSpec, iter_frames, plan_video
 from vssl.utils.io import atomic_write_json
 
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2  # 2: deterministic x264 settings for the Kinetics layout
 """Bump when the rendering changes: outputs of another version are not reused."""
 
 MANIFEST = "synth.json"
