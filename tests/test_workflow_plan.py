@@ -23,12 +23,15 @@ def _load_plan():
 plan = _load_plan()
 
 
-def _merge(base: dict, over: dict) -> dict:
-    """Snakemake's --configfile merge: nested mappings are updated key by key."""
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"vssl_workflow_{name}", REPO / "workflow" / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+workload_script = _load_script("workload")
+_merge = workload_script.merge  # Snakemake's --configfile merge: nested mappings updated key by key
 
 
 @pytest.fixture(scope="module")
@@ -193,9 +196,7 @@ def test_schema_flag_lists_match_the_commands() -> None:
 
 
 def test_workload_counts_every_job_behind_a_table(paper_config) -> None:
-    sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-    import workload as script
-
+    script = workload_script
     paper = plan.build_plan(paper_config)
     costs = plan.workload(paper, script.PAPER_VIDEOS)
     assert costs["_total"]["pretrain_jobs"] == len(paper.pretrains)

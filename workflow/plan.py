@@ -144,7 +144,11 @@ class Pretrain:
     seed: int
     store: str  # store name (config `stores`)
     settings: dict = field(default_factory=dict, compare=False, hash=False)
-    keep_every: int = 0  # >0: the kept step series feeds a rotation curve
+
+    @property
+    def keep_every(self) -> int:
+        """>0: the run keeps a step series (`--keep-every`), which feeds the rotation curve."""
+        return int(self.settings.get("keep_every", 0))
 
     @property
     def dir(self) -> str:
@@ -261,9 +265,7 @@ def _register(registry: dict, key, job, what: str):
 
 
 def _same(a, b) -> bool:
-    fields_a = {k: v for k, v in vars(a).items()}
-    fields_b = {k: v for k, v in vars(b).items()}
-    return fields_a == fields_b
+    return vars(a) == vars(b)  # settings included, unlike the dataclasses' __eq__
 
 
 # --------------------------------------------------------------------------- the builder
@@ -339,12 +341,10 @@ class _Builder:
         if max_videos is not None:
             settings.update(max_videos=max_videos, data_seed=seed)
             name += f"-n{max_videos}"
-        keep_every = 0
         # The main checkpoint always keeps its step series (rot-F4b), whichever table asks first, so it stays one job.
         if (pretext, angles, clip, max_videos, pool) == ("rotation", ALL_RIGHT, "16-RGB", None, self.rot["main_pool"]):
-            keep_every = int(self.rot["curve"]["keep_every"])
-            settings["keep_every"] = keep_every
-        return self.plan.add_pretrain(Pretrain(name, seed, store, settings, keep_every))
+            settings["keep_every"] = int(self.rot["curve"]["keep_every"])
+        return self.plan.add_pretrain(Pretrain(name, seed, store, settings))
 
     def clip_variant(self, clip: str) -> tuple[int, str]:
         length, modality = clip.split("-")
@@ -455,7 +455,7 @@ class _Builder:
                 for row, paths in per_split.items():
                     metric = "top1_fused" if row == "Fusion" else "top1_video"
                     mean = self.plan.add_eval(Eval(
-                        "mean", f"rot-T7/{row}/{store}/seed{seed}", tuple(paths), {"metric": metric},
+                        "mean", f"rot-T7/{row}/{store}/seed{seed}", tuple(paths),
                         args=" ".join(f"--inputs {p}" for p in paths) + f" --metric {metric} --seed {seed}"))
                     self.plan.entry(eid, row, column, metric + PERCENT, mean.metrics)
 

@@ -15,6 +15,7 @@ otherwise the command fails naming the files and example videos.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -98,8 +99,6 @@ def run(args: argparse.Namespace) -> int:
 
 def input_provenance(score_paths: list[Path]) -> dict:
     """Seed and checkpoints of the fused models, from the ``metrics.json`` that `vssl test` wrote beside each scores.csv."""
-    import json
-
     seeds, paths, shas = [], [], []
     for path in score_paths:
         metrics_file = (path if path.is_dir() else path.parent) / "metrics.json"

@@ -162,8 +162,8 @@ def eval_job(kind, wildcards):
         raise WorkflowError(f"no {kind} evaluation {wildcards.key!r} in the plan") from None
 
 
-def eval_flags(job, drop=()):
-    settings = {k: v for k, v in job.settings.items() if k not in ("store", *drop)}
+def eval_flags(job):
+    settings = {k: v for k, v in job.settings.items() if k != "store"}
     store = job.settings.get("store")
     text = vssl_plan.cli_flags(settings)
     if store:
@@ -214,8 +214,6 @@ STEM_TO_ID = {vssl_plan.file_stem(i): i for i in vssl_plan.EXPERIMENT_IDS}
 
 def table_id(wildcards):
     return STEM_TO_ID[wildcards.stem]
-
-
 
 
 def experiment_outputs(experiment_id):

@@ -66,7 +66,7 @@ rule mean_over_splits:
     output:
         "results/eval/mean/{key}/metrics.json",
     params:
-        flags=lambda wc: eval_flags(eval_job("mean", wc), drop=("metric",)),
+        flags=lambda wc: eval_flags(eval_job("mean", wc)),
     log:
         "logs/eval/mean/{key}.log",
     shell:

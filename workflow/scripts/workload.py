@@ -30,6 +30,7 @@ PAPER_VIDEOS = {
 
 
 def merge(base: dict, over: dict) -> dict:
+    """Snakemake's ``--configfile`` merge: nested mappings are updated key by key."""
     out = dict(base)
     for key, value in over.items():
         out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
