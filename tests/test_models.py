@@ -28,7 +28,7 @@ from vssl.models import (
 )
 from vssl.models.registry import unregister_model
 
-EXPECTED_MODELS = ["c3d", "r21d_10", "r2plus1d_18", "r3d_10", "r3d_18", "s3d_g"]
+EXPECTED_MODELS = ["c3d", "r21d_10", "r2plus1d_18", "r3d_10", "r3d_18", "r3d_18_tran", "s3d_g"]
 MODELS = list_models()
 WIDTH = 0.125
 CLIP = (2, 3, 8, 32, 32)  # B, C, T, H, W
@@ -181,6 +181,55 @@ def test_r2plus1d_18_matches_torchvision_parameter_for_parameter() -> None:
     ours_shapes = sorted(tuple(p.shape) for p in ours.parameters())
     reference_shapes = sorted(tuple(p.shape) for n, p in reference.named_parameters() if not n.startswith("fc."))
     assert ours_shapes == reference_shapes
+
+
+@pytest.mark.parametrize("name", ["r3d_18", "r2plus1d_18"])
+def test_torchvision_weights_load_into_ours_and_give_the_same_features(name: str) -> None:
+    """Our blocks (vssl.models.blocks) are torchvision's: its state dict loads and the outputs are equal."""
+    import torchvision.models.video as tvv
+
+    torch.manual_seed(0)
+    reference = getattr(tvv, name)(weights=None).eval()
+    reference.fc = nn.Identity()
+    for m in reference.modules():  # non-trivial BN statistics, so eval-mode BN is really tested
+        if isinstance(m, nn.BatchNorm3d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+    ours = get_model({"r3d_18": "r3d_18_tran"}.get(name, name)).eval()
+    state = {k.replace("stem.", "conv1.", 1): v for k, v in reference.state_dict().items()}
+    ours.load_state_dict(state, strict=True)
+    x = torch.randn(2, 3, 8, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), reference(x), rtol=0, atol=0)
+
+
+def test_s3d_blocks_match_torchvision() -> None:
+    from functools import partial
+
+    from torchvision.models.video.s3d import SepInceptionBlock3D, TemporalSeparableConv
+
+    from vssl.models import blocks
+
+    norm = partial(nn.BatchNorm3d, eps=1e-3)
+    torch.manual_seed(0)
+    pairs = [(TemporalSeparableConv(3, 8, 7, 2, 3, norm), blocks.TemporalSeparableConv(3, 8, 7, 2, 3, norm)),
+             (SepInceptionBlock3D(8, 4, 6, 8, 2, 4, 4, norm), blocks.SepInceptionBlock3D(8, 4, 6, 8, 2, 4, 4, norm))]
+    for reference, ours in pairs:
+        ours.load_state_dict(reference.state_dict(), strict=True)
+        x = torch.randn(2, reference[0][0].in_channels if isinstance(reference, nn.Sequential) else 8, 6, 16, 16)
+        torch.testing.assert_close(ours.train()(x), reference.train()(x), rtol=0, atol=0)
+
+
+def test_training_imports_no_torchvision() -> None:
+    """`vssl finetune`/`pretrain`/`test` run hundreds of times per workflow: torchvision costs seconds each."""
+    import subprocess
+    import sys
+
+    code = ("import sys, vssl.train.pretrain, vssl.train.finetune, vssl.eval.test, vssl.models, vssl.data.clips, "
+            "vssl.data.store, vssl.data.extract; bad = sorted(m for m in sys.modules if m.split('.')[0] == "
+            "'torchvision' or m.startswith('torch._dynamo')); print(bad); raise SystemExit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_r3d_18_stem_is_3drotnet_conv1_block() -> None:

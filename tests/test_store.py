@@ -20,10 +20,11 @@ from vssl.data.store import (
     write_frames,
 )
 
-# torchvision 0.29 deprecates its JPEG codecs in favour of TorchCodec (not a dependency here);
-# the warning fires on every call and would bury real ones.
+# torchvision (the reference the codec is held to below) deprecates its JPEG codecs in favour of
+# TorchCodec; the warning fires on every call and would bury real ones.
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:The image decoding and encoding capabilities of TorchVision:DeprecationWarning")
+    "ignore:The image decoding and encoding capabilities of TorchVision:DeprecationWarning",
+    "ignore:The image decoding and encoding capabilities of TorchVision:UserWarning")
 
 KEY = "Class A/v_clip (1).avi"  # spaces and brackets occur in real dataset names
 
@@ -200,3 +201,39 @@ def test_many_videos_exceed_descriptor_cache(tmp_path):
         assert fs.read(key, [1]).shape == (1, 8, 8, 3)
     assert fs.keys() == keys
     assert len(fs._cache) <= 64
+
+
+@pytest.mark.parametrize("size", [(20, 20), (28, 37), (128, 171)])
+def test_codec_is_held_to_torchvision(size):
+    """The store's simplejpeg codec replaces torchvision.io for start-up time (issue 9); same pixels.
+
+    Decoding: bit-identical to ``torchvision.io.decode_jpeg`` on the same bytes. Encoding: the same
+    4:2:0 subsampling, quality and DCT; the colour conversion rounds differently (a level here and
+    there), so the test holds the round-trip error of ours to torchvision's, not the bytes.
+    """
+    from torchvision.io import decode_jpeg, encode_jpeg
+
+    from vssl.data import jpeg
+
+    h, w = size
+    frames = smooth_frames(t=4, h=h, w=w, seed=3).numpy()
+    for frame in frames:
+        reference = encode_jpeg(torch.from_numpy(frame).permute(2, 0, 1).contiguous(), quality=90)
+        reference_pixels = decode_jpeg(reference).permute(1, 2, 0)
+        torch.testing.assert_close(torch.from_numpy(jpeg.decode(reference.numpy().tobytes())), reference_pixels,
+                                   rtol=0, atol=0)
+        ours_pixels = torch.from_numpy(jpeg.decode(jpeg.encode(frame, 90)))
+        original = torch.from_numpy(frame).int()
+        ours_error = (ours_pixels.int() - original).abs().float().mean()
+        reference_error = (reference_pixels.int() - original).abs().float().mean()
+        assert ours_error <= 1.1 * reference_error + 0.1
+
+
+def test_corrupt_jpeg_in_a_frame_names_the_file_and_frame(tmp_path):
+    path = write_frames(tmp_path / "s" / "frames" / "v.avi.vfs", smooth_frames(t=3), fps=25.0)
+    data = bytearray(path.read_bytes())
+    data[HEADER_SIZE + 2:HEADER_SIZE + 40] = b"\xff" * 38  # wreck the first frame's JPEG header
+    path.write_bytes(bytes(data))
+    store = FrameStore(tmp_path / "s")
+    with pytest.raises(StoreError, match=r"v.avi.vfs: corrupt JPEG data in frame 0"):
+        store.read("v.avi", [0, 1])

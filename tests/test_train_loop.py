@@ -158,3 +158,26 @@ def test_gpu_fast_path_bf16_channels_last(store, tmp_path):
     assert run["device"].startswith("cuda") and run["cudnn"]["checked"] is True
     assert run["cudnn"]["contiguous_ms"] > 0 and run["cudnn"]["channels_last_ms"] > 0
     assert all(float(r["loss"]) == float(r["loss"]) for r in _rows(out / "metrics.csv"))
+
+
+def test_finetune_with_test_out_equals_finetune_then_test(store, tmp_path):
+    """`vssl finetune --test-out` (one process per workflow cell) gives `vssl test`'s numbers exactly."""
+    together, apart = tmp_path / "together", tmp_path / "apart"
+    common = ["--batch-size", "4", "--epochs", "1", "--model", "r3d_10", "--seed", "3"]
+    assert vssl_main(["finetune", *_common(store, together, *common), "--test-out", str(together / "test"),
+                      "--test-clips", "3", "--test-batch-size", "2"]) == 0
+    assert vssl_main(["finetune", *_common(store, apart, *common)]) == 0
+    assert not (apart / "test").exists()  # without --test-out it is plain finetuning
+    assert vssl_main(["test", "--checkpoint", str(apart / "final.pt"), "--store", str(store), "--out",
+                      str(apart / "test"), "--clips", "3", "--batch-size", "2", "--workers", "0", "--device", "cpu",
+                      "--seed", "3", "--no-progress"]) == 0
+    a = json.loads((together / "test" / "metrics.json").read_text())
+    b = json.loads((apart / "test" / "metrics.json").read_text())
+    weights_a = load_checkpoint(together / "final.pt")["weights"]
+    weights_b = load_checkpoint(apart / "final.pt")["weights"]
+    for part in ("backbone", "head"):  # the same training, bitwise
+        assert all(torch.equal(weights_a[part][k], weights_b[part][k]) for k in weights_a[part])
+    assert {k: a[k] for k in ("top1_video", "top1_clip", "n_videos", "seed")} == \
+        {k: b[k] for k in ("top1_video", "top1_clip", "n_videos", "seed")}
+    pd.testing.assert_frame_equal(pd.read_csv(together / "test" / "scores.csv"),
+                                  pd.read_csv(apart / "test" / "scores.csv"))

@@ -37,7 +37,7 @@ def test_default_config_dry_runs_every_experiment(tmp_path: Path) -> None:
     run = _snakemake(tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout + run.stderr
-    for rule in ("synth", "extract", "pretrain", "finetune", "test", "eval_rotation", "rotation_series", "fuse",
+    for rule in ("synth", "extract", "pretrain", "finetune", "eval_rotation", "rotation_series", "fuse",
                  "mean_over_splits", "retrieve", "aslan", "attention", "illustrate", "table", "figure",
                  "rotation_curve_points", "summary"):
         assert re.search(rf"^{rule}\s+\d+", out, re.M), f"no {rule} jobs in the default DAG"

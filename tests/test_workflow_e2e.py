@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-EVERY_RULE = {"synth", "extract", "pretrain", "finetune", "test", "eval_rotation", "rotation_series", "fuse",
+EVERY_RULE = {"synth", "extract", "pretrain", "finetune", "eval_rotation", "rotation_series", "fuse",
               "mean_over_splits", "retrieve", "aslan", "attention", "illustrate", "table", "figure",
               "rotation_curve_points", "summary"}
 

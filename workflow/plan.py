@@ -5,7 +5,8 @@ directly, so it is plain Python: no torch, no ``vssl`` import, no file system ac
 catalogue of ``shared/EXPERIMENTS.md`` into
 
 - ``pretrains``: one :class:`Pretrain` per (run name, seed), each a ``vssl pretrain`` job;
-- ``finetunes``: one :class:`Finetune` per (run name, seed), each a ``vssl finetune`` + ``vssl test``;
+- ``finetunes``: one :class:`Finetune` per (run name, seed), each one ``vssl finetune --test-out`` job
+  (training, then the 10-clip test of ``vssl test`` in the same process);
 - evaluation jobs (rotation accuracy, rotation curves, fusion, split means, retrieval, ASLAN,
   attention maps, the transform illustration, k-NN and linear probes);
 - ``tables``: per table id, the ``(row, column, metric, path)`` entries of ``vssl table``;
@@ -246,7 +247,7 @@ class Plan:
         return sorted({path for *_, path in self.tables.get(table, [])})
 
     def job_counts(self) -> dict[str, int]:
-        counts = {"pretrain": len(self.pretrains), "finetune": len(self.finetunes), "test": len(self.finetunes)}
+        counts = {"pretrain": len(self.pretrains), "finetune": len(self.finetunes)}  # each finetune job also tests
         for job in self.evals.values():
             counts[job.kind] = counts.get(job.kind, 0) + 1
         counts["table"] = len(self.tables)

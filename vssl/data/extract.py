@@ -2,8 +2,7 @@
 
 Pipeline per video (one worker process each, ``--jobs`` in parallel): PyAV
 decode with FFmpeg's own threading, swscale resize + RGB conversion in one
-``frame.reformat`` call, batched libjpeg-turbo encoding (``encode_jpeg`` on a
-list), streamed into one store file per video (see ``vssl.data.store``).
+``frame.reformat`` call, libjpeg-turbo encoding (`vssl.data.jpeg`), streamed into one store file per video (see ``vssl.data.store``).
 
 Outputs in ``--out``:
 
@@ -63,8 +62,8 @@ import av
 import numpy as np
 import pandas as pd
 import torch
-from torchvision.io import encode_jpeg
 
+from vssl.data import jpeg
 from vssl.data.store import FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file
 from vssl.utils.io import atomic_write_csv, atomic_write_json
 
@@ -132,7 +131,7 @@ def resample_indices(num_source: int, num_out: int) -> np.ndarray:
 @dataclass
 class _Decoded:
     count: int = 0  # frames decoded (and encoded)
-    jpegs: list[torch.Tensor] = field(default_factory=list)  # kept only without a sink
+    jpegs: list[bytes] = field(default_factory=list)  # kept only without a sink
     height: int = 0
     width: int = 0
     source_height: int = 0
@@ -143,12 +142,11 @@ class _Decoded:
     opened: bool = True
 
 
-Sink = Callable[[list[torch.Tensor], int, int], None]
+Sink = Callable[[list[bytes], int, int], None]
 
 
-def _encode_chunk(frames: list[np.ndarray], quality: int) -> list[torch.Tensor]:
-    chw = [torch.from_numpy(f).permute(2, 0, 1).contiguous() for f in frames]
-    return encode_jpeg(chw, quality=quality)
+def _encode_chunk(frames: list[np.ndarray], quality: int) -> list[bytes]:
+    return jpeg.encode_many(frames, quality)
 
 
 def decode_video(src: str | os.PathLike, settings: ExtractSettings, sink: Sink | None = None) -> _Decoded:
@@ -273,7 +271,7 @@ def _meta(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in ("frames", "height", "width", "fps", "seconds")}
 
 
-def _write(dst: Path, jpegs: list[torch.Tensor], record: dict[str, Any], settings: ExtractSettings) -> None:
+def _write(dst: Path, jpegs: list[bytes], record: dict[str, Any], settings: ExtractSettings) -> None:
     with FrameWriter(dst, fps=record["fps"], quality=settings.quality) as writer:
         writer.add_encoded(jpegs, height=record["height"], width=record["width"])
         writer.meta = _meta(record)

@@ -37,8 +37,8 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
-from torchvision.io import ImageReadMode, decode_jpeg, encode_jpeg
 
+from vssl.data import jpeg
 from vssl.utils.io import atomic_path
 
 MAGIC = b"VSSLFRM\0"
@@ -51,24 +51,6 @@ HEADER_SIZE = _HEADER.size  # 48
 # of the same video (multi-clip test, several epochs on small sets) free, small
 # enough to stay far below the per-process fd limit.
 _CACHE_SIZE = 64
-
-
-def _find_cpu_decoder():
-    """torchvision's registered libjpeg-turbo op, called per frame without the Python wrapper.
-
-    ``torchvision.io.decode_jpeg`` on a list loops over this same op but adds
-    argument checks, a usage log and a deprecation warning per call: about 10 %
-    of the decode time of a 16-frame 128x171 clip. Falls back to the public
-    function if a torchvision build does not register the op under this name.
-    """
-    try:
-        op = torch.ops.image.decode_jpeg
-    except (AttributeError, RuntimeError):
-        return None
-    return lambda data: [op(jpeg, ImageReadMode.UNCHANGED.value, False) for jpeg in data]
-
-
-_decode_cpu = _find_cpu_decoder() or (lambda data: decode_jpeg(data))
 
 
 class StoreError(RuntimeError):
@@ -315,7 +297,8 @@ class FrameStore:
 
         ``crop=(top, left, height, width)`` crops each frame right after decoding,
         before the frames are stacked, so only the kept pixels are copied.
-        ``device="cuda"`` decodes with nvJPEG; CPU decoding uses libjpeg-turbo.
+        ``device="cuda"`` decodes with nvJPEG; CPU decoding uses libjpeg-turbo
+        (`vssl.data.jpeg`).
         Repeated indices are decoded once.
         """
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
@@ -325,19 +308,22 @@ class FrameStore:
             return torch.empty((0, h, w, 3), dtype=torch.uint8, device=device)
         uniq, inverse = _sorted_unique(idx)
         data = self._read_sorted(key, uniq)
-        try:
-            on_cpu = torch.device(device).type == "cpu"
-            frames = _decode_cpu(data) if on_cpu else decode_jpeg(data, device=device)
-        except RuntimeError as err:
-            raise self._corrupt_frame_error(key, uniq, data, err) from None
-        # libjpeg-turbo decodes into interleaved HWC memory and torchvision returns
-        # a CHW *view* of it, so permuting back is free; cropping that view and
-        # stacking copies only the kept pixels, once, straight into (T, H, W, C).
-        hwc = []
-        for frame in frames:
-            if frame.shape[0] != 3:  # not written by FrameWriter (grey or CMYK JPEG)
-                frame = decode_jpeg(data[len(hwc)], mode=ImageReadMode.RGB, device=device)
-            hwc.append(frame.permute(1, 2, 0))
+        if torch.device(device).type != "cpu":
+            try:
+                return self._assemble(jpeg.decode_cuda(data, device), key, crop, inverse)
+            except RuntimeError as err:
+                raise self._corrupt_frame_error(key, uniq, data, err) from None
+        frames = []
+        for frame, encoded in zip(uniq.tolist(), data):
+            try:
+                frames.append(jpeg.decode(encoded))
+            except jpeg.JpegError as err:
+                raise StoreError(f"{self.path(key)}: corrupt JPEG data in frame {frame} ({err})") from None
+        return self._assemble([torch.from_numpy(f) for f in frames], key, crop, inverse)
+
+    def _assemble(self, hwc: list[torch.Tensor], key: str, crop: tuple[int, int, int, int] | None,
+                  inverse: np.ndarray | None) -> torch.Tensor:
+        """Crop decoded ``(H, W, C)`` frames, stack them into ``(T, H, W, C)`` (copying only the kept pixels)."""
         if crop is not None:
             top, left, ch, cw = crop
             h, w = hwc[0].shape[:2]
@@ -352,10 +338,10 @@ class FrameStore:
     def _corrupt_frame_error(self, key: str, frames: np.ndarray, data: list[torch.Tensor],
                              err: RuntimeError) -> StoreError:
         """Name the first frame that fails to decode (the batch error does not say which)."""
-        for frame, jpeg in zip(frames.tolist(), data):
+        for frame, encoded in zip(frames.tolist(), data):
             try:
-                decode_jpeg(jpeg, mode=ImageReadMode.RGB)
-            except RuntimeError as frame_err:
+                jpeg.decode(encoded)
+            except jpeg.JpegError as frame_err:
                 return StoreError(f"{self.path(key)}: corrupt JPEG data in frame {frame} ({frame_err})")
         return StoreError(f"{self.path(key)}: JPEG decoding failed for frames {frames.tolist()} ({err})")
 
@@ -405,8 +391,7 @@ class FrameWriter:
             raise ValueError(f"frames must be uint8 (T, H, W, 3), got {tuple(t.shape)} {t.dtype}")
         if t.shape[0] == 0:
             return
-        chw = t.permute(0, 3, 1, 2)
-        encoded = encode_jpeg([chw[i].contiguous() for i in range(chw.shape[0])], quality=self.quality)
+        encoded = jpeg.encode_many(t.numpy(), self.quality)
         self.add_encoded(encoded, height=t.shape[1], width=t.shape[2])
 
     def add_encoded(self, jpegs: Iterable[torch.Tensor | bytes], *, height: int, width: int) -> None:

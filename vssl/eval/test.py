@@ -23,7 +23,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ import vssl
 from vssl.train import gpu_slots
 from vssl.train.checkpoint import load_classifier
 from vssl.utils.io import atomic_write_csv, atomic_write_json
+from vssl.utils.proc import seconds_since_process_start
 
 SCORE_PREFIX = "score_"
 log = logging.getLogger("vssl.eval.test")
@@ -72,8 +73,12 @@ def _setup_log(path: Path) -> None:
 
 @torch.no_grad()
 def video_scores(model: torch.nn.Module, loader: Any, *, device: torch.device, mean: list[float], std: list[float],
-                 modality: str, amp: str = "none", progress: bool = True) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Mean clip softmax per video: returns (videos, labels (V,), scores (V, C), clip_correct_counts (V,))."""
+                 modality: str, amp: str = "none", progress: bool = True,
+                 on_first_batch: Callable[[], None] | None = None) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Mean clip softmax per video: returns (videos, labels (V,), scores (V, C), clip_correct_counts (V,)).
+
+    ``on_first_batch`` is called once the first batch has been loaded (start-up measurement).
+    """
     from vssl.kernels.augment import apply_modality, to_float
 
     videos: list[str] = []
@@ -86,6 +91,8 @@ def video_scores(model: torch.nn.Module, loader: Any, *, device: torch.device, m
 
         iterator = tqdm(loader, unit="batch", disable=None)
     for batch in iterator:
+        if on_first_batch is not None and not videos:
+            on_first_batch()
         clip = batch["clip"]  # (B, N, T, H, W, C) uint8
         b, n = clip.shape[:2]
         x = to_float(clip.reshape(b * n, *clip.shape[2:]).to(device, non_blocking=True), mean, std)
@@ -192,8 +199,10 @@ def _run(args: argparse.Namespace) -> int:
     log.info("testing %s on %d videos (%s=%s), %d clips x %d frames, crop %d, %s", args.checkpoint, len(dataset),
              args.split_column, args.split, args.clips, clip_length, crop, modality)
     t0 = time.perf_counter()
-    videos, labels, scores, clip_hits = video_scores(model, loader, device=device, mean=mean, std=std,
-                                                     modality=modality, amp=args.amp, progress=args.progress)
+    started: dict[str, float | None] = {}
+    videos, labels, scores, clip_hits = video_scores(
+        model, loader, device=device, mean=mean, std=std, modality=modality, amp=args.amp, progress=args.progress,
+        on_first_batch=lambda: started.setdefault("first_batch_after_s", seconds_since_process_start()))
     elapsed = time.perf_counter() - t0
     classes = meta.get("classes")
     if scores.shape[1] != (len(classes) if classes else scores.shape[1]):
@@ -225,6 +234,8 @@ def _run(args: argparse.Namespace) -> int:
         "train_wall_s": meta.get("wall_time_s"),
         "wall_s": elapsed + train_wall,
         "clips_per_s": len(videos) * args.clips / max(elapsed, 1e-9),
+        # process start to the first loaded batch (a test run inside `vssl finetune` counts the training too)
+        "first_batch_after_s": started.get("first_batch_after_s"),
         "vssl_version": vssl.__version__,
         "torch_version": torch.__version__,
     }

@@ -1,7 +1,7 @@
-"""Backbones, heads, feature taps and the model registry (imports torch and torchvision only).
+"""Backbones, heads, feature taps and the model registry (imports torch only; torchvision only in tests).
 
 Importing this package registers every backbone: ``c3d``, ``r21d_10``,
-``r2plus1d_18``, ``r3d_10``, ``r3d_18``, ``s3d_g``. ``model_table`` (which needs
+``r2plus1d_18``, ``r3d_10``, ``r3d_18``, ``r3d_18_tran``, ``s3d_g``. ``model_table`` (which needs
 pandas) lives in `vssl.models.cli` and is loaded on first access.
 """
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """3D ResNets: 3DRotNet's R3D-18, VCOP's R3D-10 / R(2+1)D-10, torchvision's R(2+1)D-18.
 
 All are assembled from torchvision's building blocks (`BasicBlock`,
-`Conv3DSimple`, `Conv2Plus1D`); only the stems and the width-aware layer
+`Conv3DSimple`, `Conv2Plus1D`, reproduced in `vssl.models.blocks` so that
+training never imports torchvision); only the stems and the width-aware layer
 construction are written here, because torchvision's `VideoResNet` hard-codes
 64..512 channels and its stems have no width or max-pool option.
 
@@ -12,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from torch import nn
-from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D, Conv3DSimple
 
 from vssl.models.base import Backbone, init_weights, scale_channels
+from vssl.models.blocks import BasicBlock, Conv2Plus1D, Conv3DSimple
 from vssl.models.registry import register_model
 
 ConvBuilder = type[Conv3DSimple] | type[Conv2Plus1D]
@@ -184,6 +185,30 @@ def r3d_10(*, width: float = 1.0, in_channels: int = 3, small_input: bool = Fals
         first_conv_tap="conv1.2",
         conv_builder=Conv3DSimple,
         blocks=(1, 1, 1, 1),
+        width=width,
+        in_channels=in_channels,
+    )
+
+
+@register_model("r3d_18_tran")
+def r3d_18_tran(*, width: float = 1.0, in_channels: int = 3, small_input: bool = False) -> Backbone:
+    """Tran et al.'s R3D-18 ("R3D [25]" in V3S): 3x7x7 stride-(1,2,2) conv1 without max-pool, 4 x 2 BasicBlocks.
+
+    Identical to ``torchvision.models.video.r3d_18`` without its fc at width 1
+    (its ``stem.*`` weights load as our ``conv1.*``) and to VCOP's
+    ``R3DNet((2, 2, 2, 2))``. Its total stride is already (8, 16, 16), so
+    ``small_input`` changes nothing.
+    """
+    del small_input  # accepted for a uniform builder signature
+    stem_planes = scale_channels(64, width)
+    stem = _full3d_stem(in_channels, stem_planes, temporal_kernel=3, max_pool=False)
+    return _resnet(
+        name="r3d_18_tran",
+        stem=stem,
+        stem_planes=stem_planes,
+        first_conv_tap="conv1.2",
+        conv_builder=Conv3DSimple,
+        blocks=(2, 2, 2, 2),
         width=width,
         in_channels=in_channels,
     )

@@ -1,7 +1,8 @@
 """S3D-G (Xie et al. 2018): separable-conv Inception with self-gating.
 
 torchvision's ``s3d`` is S3D *without* gating. We reuse its
-`TemporalSeparableConv` and `SepInceptionBlock3D` and add the feature gating
+`TemporalSeparableConv` and `SepInceptionBlock3D` (reproduced in
+`vssl.models.blocks`, so training never imports torchvision) and add the feature gating
 of S3D-G: for each Inception branch output x (C channels),
 
     y = sigmoid(W * mean_{t,h,w}(x) + b) (*) x,   W in R^{C x C},
@@ -34,10 +35,8 @@ from functools import partial
 
 import torch
 from torch import Tensor, nn
-from torchvision.models.video.s3d import SepInceptionBlock3D, TemporalSeparableConv
-from torchvision.ops.misc import Conv3dNormActivation
-
 from vssl.models.base import Backbone, init_weights, scale_channels
+from vssl.models.blocks import Conv3dNormActivation, SepInceptionBlock3D, TemporalSeparableConv
 from vssl.models.registry import register_model
 
 # Inception configs (in, b0_out, b1_mid, b1_out, b2_mid, b2_out, b3_out): torchvision's / Xie et al.'s.

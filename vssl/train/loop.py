@@ -63,6 +63,7 @@ from vssl.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from vssl.train.runfile import config_to_dict
 from vssl.train.schedule import Schedule
 from vssl.utils.io import atomic_path, atomic_write_json
+from vssl.utils.proc import seconds_since_process_start
 
 EXIT_NONFINITE = 3
 
@@ -637,6 +638,7 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
 
     epoch_rows: list[dict[str, Any]] = []
     status = "completed"
+    first_step_s: float | None = None  # start-up cost: process start to the end of the first step
     # Persistent workers survive epochs: the sampler is iterated in this process
     # and ClipDataset keeps its epoch in shared memory, so set_epoch reaches them.
     loader = DataLoader(train_set, batch_size=per_rank_batch, sampler=sampler, num_workers=config.workers,
@@ -664,6 +666,9 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
                                                  torch.full_like(nonfinite_step, step + 1), nonfinite_step))
                 step += 1
                 batch_in_epoch += 1
+                if first_step_s is None:
+                    first_step_s = seconds_since_process_start()
+                    log.info("first step done %.2f s after the process started", first_step_s or float("nan"))
                 interval["loss"] += detached
                 for k, v in stats.items():
                     interval[k] += v
@@ -715,7 +720,8 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
             metrics.close()
         if main:
             run_info.update(status=status, finished=_dt.datetime.now().isoformat(timespec="seconds"), steps_done=step,
-                            wall_time_s=wall_before + time.perf_counter() - t_start, best=best)
+                            wall_time_s=wall_before + time.perf_counter() - t_start, best=best,
+                            first_step_after_s=first_step_s)
             atomic_write_json(out / "run.json", run_info)
     if info.enabled:
         _check_replicas(parts, log)

@@ -200,6 +200,11 @@ def finetune_input(wildcards):
     return files
 
 
+def test_flags(job):
+    """The finetune job's test settings (`test_settings`) as `vssl finetune --test-*` flags."""
+    return vssl_plan.cli_flags({f"test_{key}": value for key, value in job.test_settings.items()})
+
+
 def finetune_flags(job):
     flags = vssl_plan.cli_flags(job.settings)
     if job.init_file:

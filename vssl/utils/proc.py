@@ -1,0 +1,21 @@
+"""How long this process has existed: start-up costs, measured from ``exec`` rather than from ``main``."""
+from __future__ import annotations
+
+import os
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall seconds since the kernel started this process (Linux ``/proc``), or None elsewhere.
+
+    Python's own clocks start after the interpreter and its imports have begun, so they miss
+    what a user waits for: interpreter start, ``import torch`` and the rest.
+    """
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        with open("/proc/uptime", "rb") as f:
+            uptime = float(f.read().split()[0])
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: start time in clock ticks
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, uptime - started)
