@@ -26,11 +26,11 @@ from vssl.data.synth.generate import (
     run,
 )
 from vssl.data.synth.layouts import DATASETS
-from vssl.data.synth.motions import GRAVITY, MOTION_BY_KEY, MOTIONS, Canvas, Motion, simulate, track_speed
+from vssl.data.synth.motions import MOTION_BY_KEY, MOTIONS, SPEED, Canvas, Motion, simulate, track_speed
 from vssl.data.synth.render import VideoPlan, VideoSpec, plan_video, render_frames, without_nuisance
 
 __all__ = [
-    "DATASETS", "GRAVITY", "MANIFEST", "MOTIONS", "MOTION_BY_KEY", "SCALES", "SYNTH_VERSION", "Canvas",
+    "DATASETS", "MANIFEST", "MOTIONS", "MOTION_BY_KEY", "SCALES", "SPEED", "SYNTH_VERSION", "Canvas",
     "Motion", "RunStats", "SynthConfig", "VideoPlan", "VideoSpec", "add_arguments", "generate",
     "generate_config", "plan_specs", "plan_video", "render_frames", "render_one", "resolve_config", "run",
     "simulate", "track_speed", "without_nuisance",

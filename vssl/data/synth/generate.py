@@ -15,11 +15,11 @@ from typing import Any
 from vssl.data.synth import layouts
 from vssl.data.synth.codec import FPS, kinetics_codec, write_video
 from vssl.data.synth.layouts import ASLAN, DATASETS, HMDB, KINETICS, UCF, Shape
-from vssl.data.synth.motions import GRAVITY, MOTIONS, REFERENCE_SIZE, Canvas, speed_profile
+from vssl.data.synth.motions import MOTIONS, REFERENCE_SIZE, SPEED, SPEED_SPREAD, Canvas, speed_profile
 from vssl.data.synth.render import KINDS, UPRIGHT_KINDS, VideoSpec, iter_frames, plan_video
 from vssl.utils.io import atomic_write_json
 
-SYNTH_VERSION = 2  # 2: deterministic x264 settings for the Kinetics layout
+SYNTH_VERSION = 3  # 3: issue 9 world (shared speed, shared scenes, gravity, lit upright objects); 2: x264 settings
 """Bump when the rendering changes: outputs of another version are not reused."""
 
 MANIFEST = "synth.json"
@@ -266,8 +266,8 @@ def generate_config(out_dir: str | os.PathLike, config: SynthConfig, *, jobs: in
         "frames": config.frames,
         "counts": {name: counts.get(name, 0) for name in config.datasets},
         "classes": _class_table(config),
-        "physics": {"gravity_px_per_frame2": round(GRAVITY * Canvas(*config.size).unit, 4),
-                    "reference_size_px": REFERENCE_SIZE},
+        "physics": {"speed_px_per_frame": round(SPEED * Canvas(*config.size).unit, 4),
+                    "speed_spread": SPEED_SPREAD, "reference_size_px": REFERENCE_SIZE},
         "objects": {"kinds": list(KINDS), "upright": sorted(UPRIGHT_KINDS)},
     }
     if ASLAN in config.datasets:

@@ -6,14 +6,15 @@ synthetic and real data:
 * **UCF101**: ``ucf101/UCF-101/<Class>/v_<Class>_gGG_cCC.avi`` and
   ``ucf101/ucfTrainTestlist/{classInd,trainlist0k,testlist0k}.txt`` with CRLF line
   endings, 1-based alphabetical class ids, train lines ``path id``, test lines
-  ``path``. A *group* is one scene (background and object look shared by its clips,
-  as UCF's groups share actor and setting). With G groups, split k tests groups
+  ``path``. A *group* is one scene (background and distractors shared by its clips,
+  as UCF's groups share a setting), and group ``g`` of every class is filmed in the
+  same scene ``g``, so a scene never names the class; each clip has its own object. With G groups, split k tests groups
   ``(k-1)b+1 .. kb`` with ``b = round(0.28 G)`` -- exactly 1-7 / 8-14 / 15-21 for
   G = 25 -- so groups never straddle train and test and the splits differ.
 * **HMDB51**: ``hmdb51/videos/<class>/<name>.avi`` with HMDB's name grammar
   ``<source>_<class>_<body>_<camera>_<people>_<view>_<quality>_<clip>.avi`` and some
   source titles carrying ``( ) ! # & '``. Clips of one source video share a scene and
-  a split. ``testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt`` lines are
+  a split; scenes come from a pool of `HMDB_SCENE_POOL` that every class draws from. ``testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt`` lines are
   ``name.avi tag `` (1 train, 2 test, 0 unused; the real files end each line with a
   space before the LF, and so do these). About 30 % of a class is tagged test and
   ~8 % unused. The tags are not decorative: ``cm`` adds hand-held camera drift,
@@ -29,7 +30,7 @@ synthetic and real data:
 ASLAN relaxation (documented as the issue asks): real View-2 has 432 classes and
 class-disjoint splits. Ten motions cannot be split ten ways, so ASLAN *actions* are
 motion x tempo: each motion played at 2-3 tempos (default 0.7x, 1x, 1.4x: slower or
-faster physics, e.g. "bounce at 1.4x") gives 20-30 actions. Split i holds, for each
+faster motion along the same path, e.g. "bounce at 1.4x") gives 20-30 actions. Split i holds, for each
 tempo j, the motion ``(i + 3j) mod 10``: every split has 2-3 actions with distinct
 motions, and every action belongs to exactly one split, so classes are disjoint
 across splits as in the real protocol. Each split has as many same as not-same
@@ -92,6 +93,16 @@ def ucf_clips_per_group(seed: int, class_index: int, videos: int, groups: int) -
     return counts
 
 
+_SHARED_SCENES = 1000  # scene-seed marker: a scene of the pool every class shares
+HMDB_SCENE_POOL = 24
+
+
+def ucf_scene_seed(seed: int, group: int) -> tuple[int, ...]:
+    """Group ``g`` of *every* class is filmed in scene ``g``: the scene (as in UCF101, shared by
+    the clips of a group) names the group, never the class."""
+    return (seed, _STREAM[UCF], _SHARED_SCENES, group)
+
+
 def plan_ucf(seed: int, shape: Shape, videos_per_class: int, groups: int) -> list[VideoSpec]:
     specs = []
     for ci, motion in enumerate(MOTIONS):
@@ -100,7 +111,7 @@ def plan_ucf(seed: int, shape: Shape, videos_per_class: int, groups: int) -> lis
             for c in range(1, clips + 1):
                 specs.append(VideoSpec(
                     relpath=f"{UCF}/UCF-101/{name}/v_{name}_g{g:02d}_c{c:02d}.avi", dataset=UCF,
-                    motion=motion.key, label=name, scene_seed=(seed, _STREAM[UCF], ci, g),
+                    motion=motion.key, label=name, scene_seed=ucf_scene_seed(seed, g),
                     clip_seed=(seed, _STREAM[UCF], ci, g, c), height=shape.height, width=shape.width,
                     frames=shape.frames, codec="mpeg4", container="avi", profile=UCF))
     return specs
@@ -186,6 +197,12 @@ def hmdb_sources(seed: int, class_index: int, videos: int) -> list[HmdbSource]:
     return sources
 
 
+def hmdb_scene_seed(seed: int, class_index: int, source: int) -> tuple[int, ...]:
+    """A source video's scene: one of `HMDB_SCENE_POOL` scenes that every class draws from."""
+    pick = int(np.random.default_rng([seed, _STREAM[HMDB], class_index, source, 55]).integers(HMDB_SCENE_POOL))
+    return (seed, _STREAM[HMDB], _SHARED_SCENES, pick)
+
+
 def plan_hmdb(seed: int, shape: Shape, videos_per_class: int) -> list[VideoSpec]:
     specs = []
     for ci, motion in enumerate(MOTIONS):
@@ -194,7 +211,7 @@ def plan_hmdb(seed: int, shape: Shape, videos_per_class: int) -> list[VideoSpec]
                 specs.append(VideoSpec(
                     relpath=f"{HMDB}/videos/{motion.hmdb_name}/{src.clip_name(motion.hmdb_name, clip)}",
                     dataset=HMDB, motion=motion.key, label=motion.hmdb_name,
-                    scene_seed=(seed, _STREAM[HMDB], ci, si + 1), clip_seed=(seed, _STREAM[HMDB], ci, si + 1, clip),
+                    scene_seed=hmdb_scene_seed(seed, ci, si), clip_seed=(seed, _STREAM[HMDB], ci, si + 1, clip),
                     height=shape.height, width=shape.width, frames=shape.frames, codec="mpeg4",
                     container="avi", profile=HMDB, camera_motion=src.camera == "cm",
                     distractors=int(src.people[2]) - 1, quality=src.quality))

@@ -1,28 +1,29 @@
-"""The motion vocabulary of the synthetic dataset: ten action classes defined by motion alone.
+"""The motion vocabulary of the synthetic dataset: ten action classes defined by the *shape* of a path.
 
-Every class is a *process* that runs at its own natural speed (in pixels per
-frame) for as long as the video lasts: periodic motions repeat and one-shot
-motions (a fall, a rise, an approach) restart with a fresh object after a short
-gap. Nothing is stretched to fit the video length, so the pixels per frame seen
-in any clip depend on the class and on the playback speed only -- which is what
-makes a playback-speed pretext (V3S TS/TP) identifiable from a clip.
+Design (issue 9): every class moves its object along a path of its own shape at
+one **shared speed** (`SPEED` reference px per frame, each video within
+±`SPEED_SPREAD`), measured along the path. So
 
-Orientation (the 3DRotNet premise) lives in the dynamics: one gravity constant
-drives falls, bounces and hops (accelerating downwards), pendulums hang from
-above, balloons float up at constant speed, slides and shakes are horizontal and
-rolling objects spin as if on a floor below them. Orbit and approach carry no
-orientation cue in their motion; only an upright object reveals "up" there.
+* an action is recognised by the shape of its motion (arcs, lines, circles,
+  swings, oscillations, spin), never by its speed;
+* playback speed is identifiable from a clip without knowing its class: TS at
+  speed ``s`` moves every object ``s`` times the shared speed, and a TP pattern
+  changes that speed half-way through the clip -- the V3S temporal premise;
+* "up" shows in the paths, not in the background: things fall down (nothing
+  rises), bounces and hops touch down on a floor below, a pendulum hangs from a
+  pivot above, rolling objects spin as on a floor below, and most paths run
+  horizontally. Together with upright, top-lit objects (`vssl.data.synth.render`)
+  that is the 3DRotNet premise.
 
 Horizontal flips (used by every finetuning recipe) map each class onto itself:
-every class draws its left/right direction, sense of rotation or sway phase at
-random, so there is no "roll left" vs "roll right" pair that a flip would swap.
-Classes that are vertical mirrors or rotations of each other (free fall vs float
-up: accelerating vs constant speed, so not exact mirrors either) are kept, as
-rotations of real actions are.
+every class draws its left/right direction, sense of rotation or phase at
+random.
 
-Lengths are given in *reference pixels*: pixels of a 64 px frame. A canvas whose
-shorter side is ``S`` px scales every length and speed by ``S / 64`` so motion
-looks the same relative to the frame at every scale; time is in frames (25 fps).
+Paths of any shape are traversed at constant speed by sampling them finely and
+inverting their cumulative arc length (`_along`). Lengths are in *reference
+pixels* (pixels of a 64 px frame): a canvas whose shorter side is ``S`` px
+scales every length and speed by ``S / 64``, so motion looks the same relative
+to the frame at every scale; time is in frames (25 fps).
 """
 from __future__ import annotations
 
@@ -34,8 +35,14 @@ import numpy as np
 REFERENCE_SIZE = 64
 """Shorter frame side (px) at which the motion constants below are stated."""
 
+SPEED = 4.8
+"""Reference px / frame along the path, shared by every class (the universal speed)."""
+
 GRAVITY = 0.22
-"""Reference px / frame^2 shared by every gravity-driven class (a universal speed cue)."""
+"""Reference px / (time unit)^2 of the gravity-driven classes before retiming to `SPEED` (`_at_speed`)."""
+
+SPEED_SPREAD = 0.08
+"""Each video draws its speed uniformly from ``SPEED * (1 ± SPEED_SPREAD)``."""
 
 FPS = 25
 
@@ -73,9 +80,9 @@ class Track:
     """Per-frame state of one moving object slot.
 
     ``x``/``y`` are the object centre in pixels (y down), ``angle`` its rotation
-    in radians (clockwise on screen), ``scale`` a size multiplier (the approach
-    class) and ``visible`` whether the object is in the scene at all (respawn
-    gaps). ``pivot`` is the fixed anchor of a pendulum string, if any.
+    in radians (clockwise on screen), ``scale`` a size multiplier and ``visible``
+    whether the object is in the scene at all (respawn gaps). ``pivot`` is the
+    fixed anchor of a pendulum string, if any.
     """
 
     x: np.ndarray
@@ -91,21 +98,20 @@ class Track:
 
 
 def _track(x: np.ndarray, y: np.ndarray, *, angle: np.ndarray | None = None,
-           scale: np.ndarray | None = None, visible: np.ndarray | None = None,
-           pivot: tuple[float, float] | None = None) -> Track:
+           visible: np.ndarray | None = None, pivot: tuple[float, float] | None = None) -> Track:
     n = x.shape[0]
     return Track(
-        x=x.astype(np.float64),
+        x=np.broadcast_to(x, (n,)).astype(np.float64),
         y=np.broadcast_to(y, (n,)).astype(np.float64),
         angle=np.zeros(n) if angle is None else np.broadcast_to(angle, (n,)).astype(np.float64),
-        scale=np.ones(n) if scale is None else scale.astype(np.float64),
+        scale=np.ones(n),
         visible=np.ones(n, bool) if visible is None else visible.astype(bool),
         pivot=pivot,
     )
 
 
 def _reflect(u: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Fold an unbounded 1-D path into [lo, hi] as if it bounced off both walls."""
+    """Fold an unbounded 1-D position into [lo, hi] as if it bounced off both walls (speed kept)."""
     span = max(hi - lo, 1e-6)
     w = np.mod(u - lo, 2 * span)
     return lo + np.where(w > span, 2 * span - w, w)
@@ -119,93 +125,145 @@ def _sign(rng: np.random.Generator) -> float:
     return 1.0 if rng.random() < 0.5 else -1.0
 
 
+def _speed(rng: np.random.Generator, canvas: Canvas) -> float:
+    """This video's path speed in px/frame."""
+    return SPEED * canvas.unit * _uniform(rng, 1 - SPEED_SPREAD, 1 + SPEED_SPREAD)
+
+
+def _along(curve: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], period: float,
+           distance: np.ndarray, samples: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Points of a periodic curve at arc length ``distance`` from its start: constant-speed traversal.
+
+    ``curve(u)`` gives (dx, dy) offsets for ``u`` in ``[0, period]`` that repeat
+    with displacement ``curve(period) - curve(0)`` per period (a hop moves on by
+    one hop width; a closed curve returns to its start).
+    """
+    u = np.linspace(0.0, period, samples + 1)
+    cx, cy = curve(u)
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(cx), np.diff(cy)))])
+    length = arc[-1]
+    laps, rest = np.floor_divide(distance, length), np.mod(distance, length)
+    ux = np.interp(rest, arc, u)
+    px, py = curve(ux)
+    return px + laps * (cx[-1] - cx[0]), py + laps * (cy[-1] - cy[0])
+
+
 # --------------------------------------------------------------------------- classes
 # Each simulator gets the frame times ``t`` (frames, already multiplied by a tempo),
-# the canvas and the object extent, and returns one Track. Parameter ranges are in
-# reference pixels and frames; they are deliberately narrow so that each class has
-# a characteristic speed.
+# the canvas and the object extent, and returns one Track. Shape parameters are in
+# reference pixels and deliberately narrow, so each class has a characteristic shape.
+
+
+def _at_speed(path: Callable[[np.ndarray], Track], t: np.ndarray, v: float) -> Track:
+    """``path(tau)`` retimed so that its mean speed over visible steps is ``v`` px/frame.
+
+    Retiming scales every velocity by one factor, so the *shape* of the speed profile -- gravity's
+    accelerations, a pendulum's fast bottom and slow ends -- is kept while the mean matches the
+    shared speed.
+    """
+    dt = 0.25
+    probe = path(np.arange(0.0, 480.0, dt))
+    both = probe.visible[1:] & probe.visible[:-1]
+    nominal = float(np.hypot(np.diff(probe.x), np.diff(probe.y))[both].mean()) / dt
+    return path(t * (v / nominal))
 
 
 def bounce(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """Elastic bouncing on an invisible floor: parabolas that never rest."""
-    u, g = canvas.unit, GRAVITY * canvas.unit
-    apex = _uniform(rng, 20.0, 25.0) * u
-    apex = min(apex, canvas.height - ext.top - ext.bottom - 2)
-    v = np.sqrt(2 * g * apex)
-    period = 2 * v / g
-    floor = _uniform(rng, apex + ext.top + ext.bottom + 1, canvas.height - 1)
-    tau = np.mod(t + rng.uniform(0, period), period)
-    y = floor - ext.bottom - (v * tau - 0.5 * g * tau**2)
-    vx = _sign(rng) * _uniform(rng, 0.1, 0.35) * u
-    x = _reflect(rng.uniform(ext.half_width, canvas.width - ext.half_width) + vx * t,
-                 ext.half_width, canvas.width - ext.half_width)
-    return _track(x, y)
+    """Elastic bouncing under gravity on an invisible floor: parabolas that never rest."""
+    u, g, v = canvas.unit, GRAVITY * canvas.unit, _speed(rng, canvas)
+    apex = min(_uniform(rng, 16.0, 22.0) * u, canvas.height - ext.top - ext.bottom - 2)
+    vy = np.sqrt(2 * g * apex)
+    period = 2 * vy / g
+    floor = _uniform(rng, apex + ext.top + ext.bottom + 1, canvas.height - 1) - ext.bottom
+    vx = _sign(rng) * _uniform(rng, 0.25, 0.4) * vy
+    lo, hi = ext.half_width, canvas.width - ext.half_width
+    x0, phase = rng.uniform(lo, hi), rng.uniform(0, period)
+
+    def path(tau: np.ndarray) -> Track:
+        air = np.mod(tau + phase, period)
+        return _track(_reflect(x0 + vx * tau, lo, hi), floor - (vy * air - 0.5 * g * air**2))
+
+    return _at_speed(path, t, v)
 
 
 def free_fall(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """Objects dropped from above the frame, accelerating down until they leave it; repeats."""
-    u, g = canvas.unit, GRAVITY * canvas.unit
-    y0 = -ext.bottom - _uniform(rng, 0.0, 4.0) * u
-    v0 = _uniform(rng, 0.0, 0.4) * u
-    y_exit = canvas.height + ext.top
-    # time to travel from y0 to y_exit: y0 + v0 tau + g tau^2 / 2 = y_exit
-    fall_time = (-v0 + np.sqrt(v0**2 + 2 * g * (y_exit - y0))) / g
-    gap = _uniform(rng, 2.0, 10.0)
-    period = fall_time + gap
-    phase = t + rng.uniform(0, period)
-    drop, tau = np.floor_divide(phase, period).astype(int), np.mod(phase, period)
-    drops = int(drop.max()) + 1
+    """Objects dropped from above the frame, accelerating down under gravity until they leave it; repeats."""
+    u, g, v = canvas.unit, GRAVITY * canvas.unit, _speed(rng, canvas)
+    y0, y_exit = -ext.bound - _uniform(rng, 0.0, 3.0) * u, canvas.height + ext.bound
+    v0 = _uniform(rng, 0.1, 0.3) * np.sqrt(g * canvas.height)
+    fall = (-v0 + np.sqrt(v0**2 + 2 * g * (y_exit - y0))) / g
+    period = fall * _uniform(rng, 1.08, 1.2)  # a short gap before the next object
+    drops = 64
     xs = rng.uniform(ext.half_width, canvas.width - ext.half_width, drops)
-    drift = rng.uniform(-0.25, 0.25, drops) * u
-    x = xs[drop] + drift[drop] * tau
-    y = y0 + v0 * tau + 0.5 * g * tau**2
-    return _track(x, y, visible=tau < fall_time)
+    drift = rng.uniform(-0.1, 0.1, drops) * v0
+    phase = rng.uniform(0, period)
+
+    def path(tau: np.ndarray) -> Track:
+        n, air = np.floor_divide(tau + phase, period).astype(int) % drops, np.mod(tau + phase, period)
+        return _track(xs[n] + drift[n] * air, y0 + v0 * air + 0.5 * g * air**2, visible=air < fall)
+
+    return _at_speed(path, t, v)
 
 
 def hop(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """Low parabolic hops along a floor with a rest between hops; turns at the walls."""
-    u, g = canvas.unit, GRAVITY * canvas.unit
-    apex = _uniform(rng, 9.0, 12.0) * u
-    v = np.sqrt(2 * g * apex)
-    flight = 2 * v / g
-    rest = _uniform(rng, 5.0, 9.0)
-    period = flight + rest
-    floor = _uniform(rng, apex + ext.top + ext.bottom + 1, canvas.height - 1)
+    """Jumping up and down on the spot under gravity, with a short rest on the floor between jumps."""
+    u, g, v = canvas.unit, GRAVITY * canvas.unit, _speed(rng, canvas)
+    apex = min(_uniform(rng, 18.0, 24.0) * u, canvas.height - ext.top - ext.bottom - 2)
+    vy = np.sqrt(2 * g * apex)
+    flight = 2 * vy / g
+    period = flight * _uniform(rng, 1.15, 1.3)  # the rest between jumps
+    floor = _uniform(rng, apex + ext.top + ext.bottom + 1, canvas.height - 1) - ext.bottom
+    x = _uniform(rng, ext.half_width + 2 * u, canvas.width - ext.half_width - 2 * u)
+    sway = _uniform(rng, -1.5, 1.5) * u  # a small sideways step per jump, alternating
+    phase = rng.uniform(0, period)
+
+    def path(tau: np.ndarray) -> Track:
+        n, air = np.floor_divide(tau + phase, period), np.mod(tau + phase, period)
+        height = np.where(air < flight, vy * air - 0.5 * g * air**2, 0.0)
+        return _track(x + sway * (np.mod(n, 2) * 2 - 1), floor - height)
+
+    return _at_speed(path, t, v)
+
+
+def float_up(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
+    """Balloons rising at constant speed from below the frame until they leave it; repeats."""
+    u, v = canvas.unit, _speed(rng, canvas)
+    y0, y_exit = canvas.height + ext.bound, -ext.bound
+    rise = (y0 - y_exit) / v
+    period = rise * _uniform(rng, 1.08, 1.2)
     phase = t + rng.uniform(0, period)
-    n, tau = np.floor_divide(phase, period), np.mod(phase, period)
-    airborne = np.minimum(tau, flight)
-    height = np.where(tau < flight, v * tau - 0.5 * g * tau**2, 0.0)
-    vx = _sign(rng) * _uniform(rng, 0.9, 1.2) * u
-    travelled = vx * (n * flight + airborne)
-    x = _reflect(rng.uniform(ext.half_width, canvas.width - ext.half_width) + travelled,
-                 ext.half_width, canvas.width - ext.half_width)
-    return _track(x, floor - ext.bottom - height)
+    n, air = np.floor_divide(phase, period).astype(int), np.mod(phase, period)
+    passes = int(n.max()) + 1
+    xs = rng.uniform(ext.half_width, canvas.width - ext.half_width, passes)
+    slant = rng.uniform(-0.15, 0.15, passes)  # the path speed stays v
+    step = np.minimum(air, rise) * v / np.sqrt(1 + slant[n] ** 2)
+    return _track(xs[n] + slant[n] * step, y0 - step, visible=air < rise)
 
 
 def pendulum_swing(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """A bob hanging on a string from a pivot above; period 2*pi*sqrt(L/g) with the shared g."""
-    u, g = canvas.unit, GRAVITY * canvas.unit
-    length = _uniform(rng, 30.0, 36.0) * u
-    length = min(length, canvas.height - ext.bottom - 2)
-    amplitude = _uniform(rng, 0.45, 0.65)
-    omega = np.sqrt(g / length)
-    pivot_y = _uniform(rng, -0.1, 0.12) * canvas.height
-    pivot_y = min(pivot_y, canvas.height - ext.bottom - length - 1)
+    """A bob swinging under gravity on a visible string from a pivot above: fast at the bottom, slow at the ends."""
+    u, g, v = canvas.unit, GRAVITY * canvas.unit, _speed(rng, canvas)
+    length = min(_uniform(rng, 25.0, 30.0) * u, canvas.height - ext.bottom - 2)
+    amplitude = _uniform(rng, 0.7, 0.9)  # radians each side
+    pivot_y = min(_uniform(rng, -0.05, 0.1) * canvas.height, canvas.height - ext.bottom - length - 1)
     reach = length * np.sin(amplitude) + ext.half_width
     pivot_x = _uniform(rng, reach, canvas.width - reach) if canvas.width > 2 * reach else canvas.width / 2
-    theta = amplitude * np.cos(omega * t + rng.uniform(0, 2 * np.pi))
-    x = pivot_x + length * np.sin(theta)
-    y = pivot_y + length * np.cos(theta)
-    # The bob's "up" points at the pivot, so a hanging figure stays head-up.
-    return _track(x, y, angle=-theta, pivot=(pivot_x, pivot_y))
+    omega, phase = np.sqrt(g / length), rng.uniform(0, 2 * np.pi)
+
+    def path(tau: np.ndarray) -> Track:
+        theta = amplitude * np.cos(omega * tau + phase)
+        # The bob's "up" points at the pivot, so a hanging figure stays head-up.
+        return _track(pivot_x + length * np.sin(theta), pivot_y + length * np.cos(theta), angle=-theta,
+                      pivot=(pivot_x, pivot_y))
+
+    return _at_speed(path, t, v)
 
 
 def orbit(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
     """Uniform circular motion around a point, clockwise or anticlockwise."""
-    u = canvas.unit
-    radius = _uniform(rng, 13.0, 16.5) * u
-    speed = _uniform(rng, 2.2, 2.6) * u
-    omega = _sign(rng) * speed / radius
+    u, v = canvas.unit, _speed(rng, canvas)
+    radius = _uniform(rng, 15.0, 18.0) * u
+    omega = _sign(rng) * v / radius
     lo_x, hi_x = radius + ext.half_width, canvas.width - radius - ext.half_width
     lo_y, hi_y = radius + ext.top, canvas.height - radius - ext.bottom
     cx = _uniform(rng, lo_x, hi_x) if hi_x > lo_x else canvas.width / 2
@@ -214,95 +272,62 @@ def orbit(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) 
     return _track(cx + radius * np.cos(a), cy + radius * np.sin(a))
 
 
-def float_up(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """A balloon rising at constant speed with a gentle sway; a new one follows."""
-    u = canvas.unit
-    speed = _uniform(rng, 0.75, 0.95) * u
-    y0 = canvas.height + ext.top
-    y_exit = -ext.bottom
-    rise_time = (y0 - y_exit) / speed
-    gap = _uniform(rng, 2.0, 8.0)
-    period = rise_time + gap
-    phase = t + rng.uniform(0, period)
-    n, tau = np.floor_divide(phase, period).astype(int), np.mod(phase, period)
-    rises = int(n.max()) + 1
-    sway = _uniform(rng, 1.5, 3.0) * u
-    margin = ext.half_width + sway
-    xs = rng.uniform(margin, max(margin, canvas.width - margin), rises)
-    sway_phase = rng.uniform(0, 2 * np.pi, rises)
-    sway_period = _uniform(rng, 40.0, 60.0)
-    x = xs[n] + sway * np.sin(2 * np.pi * tau / sway_period + sway_phase[n])
-    return _track(x, y0 - speed * tau, visible=tau < rise_time)
-
-
-def slide_stop(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """Horizontal slides under constant friction; stop, pause, slide back the other way."""
-    u = canvas.unit
-    v0 = _uniform(rng, 2.0, 2.3) * u
-    decel = 0.08 * u
-    slide_time = v0 / decel
+def slide(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
+    """Long horizontal slides back and forth between two turning points, without spinning."""
+    u, v = canvas.unit, _speed(rng, canvas)
     room = canvas.width - 2 * ext.half_width
-    distance = min(v0**2 / (2 * decel), 0.9 * room)
-    pause = _uniform(rng, 8.0, 15.0)
-    period = slide_time + pause
-    phase = t + rng.uniform(0, period)
-    n, tau = np.floor_divide(phase, period).astype(int), np.mod(phase, period)
-    s = np.minimum(tau, slide_time)
-    progress = (v0 * s - 0.5 * decel * s**2) / (v0**2 / (2 * decel))  # 0 -> 1 over a slide
-    direction = _sign(rng)
-    left = _uniform(rng, ext.half_width, canvas.width - ext.half_width - distance)
-    # even slides go one way, odd slides come back
-    start = np.where(n % 2 == 0, 0.0, distance)
-    end = np.where(n % 2 == 0, distance, 0.0)
-    offset = start + (end - start) * progress
-    x = left + offset if direction > 0 else left + distance - offset
-    y = _uniform(rng, 0.18 * canvas.height + ext.top, 0.85 * canvas.height - ext.bottom)
-    return _track(x, np.full_like(x, y))
+    span = min(_uniform(rng, 34.0, 44.0) * u, 0.95 * room)
+    left = _uniform(rng, ext.half_width, canvas.width - ext.half_width - span)
+    x = _reflect(left + rng.uniform(0, span) + _sign(rng) * v * t, left, left + span)
+    y = _uniform(rng, 0.2 * canvas.height + ext.top, 0.85 * canvas.height - ext.bottom)
+    return _track(x, y)
 
 
 def shake(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """Fast small horizontal oscillation in place."""
-    u = canvas.unit
-    amplitude = _uniform(rng, 2.5, 3.5) * u
-    period = _uniform(rng, 7.0, 9.0)
+    """A fast horizontal oscillation in place (a turn every few frames)."""
+    u, v = canvas.unit, _speed(rng, canvas)
+    amplitude = _uniform(rng, 10.0, 12.0) * u  # a turn every ~4.5 frames at the shared speed
     cx = _uniform(rng, ext.half_width + amplitude, canvas.width - ext.half_width - amplitude)
     cy = _uniform(rng, ext.top + 1, canvas.height - ext.bottom - 1)
-    x = cx + amplitude * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
-    return _track(x, np.full_like(x, cy))
+    x = _reflect(cx + rng.uniform(-amplitude, amplitude) + _sign(rng) * v * t, cx - amplitude, cx + amplitude)
+    return _track(x, cy)
 
 
-def approach(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """An object coming at the camera: perspective growth 1/z and outward drift; repeats."""
-    near, far = 1.0 / 1.6, 1.0 / 0.4  # depth at the end and start of an approach
-    duration = _uniform(rng, 34.0, 40.0)
-    gap = _uniform(rng, 2.0, 6.0)
-    period = duration + gap
-    phase = t + rng.uniform(0, period)
-    n, tau = np.floor_divide(phase, period).astype(int), np.mod(phase, period)
-    runs = int(n.max()) + 1
-    depth = far - (far - near) * np.minimum(tau, duration) / duration
-    scale = 1.0 / depth
-    # vanishing point near the centre; the object sits off-axis and drifts outward as it grows
-    cx = canvas.width / 2 + rng.uniform(-0.12, 0.12, runs) * canvas.width
-    cy = canvas.height / 2 + rng.uniform(-0.12, 0.12, runs) * canvas.height
-    off_x = rng.uniform(-0.16, 0.16, runs) * canvas.width
-    off_y = rng.uniform(-0.16, 0.16, runs) * canvas.height
-    x = cx[n] + off_x[n] * scale
-    y = cy[n] + off_y[n] * scale
-    return _track(x, y, scale=scale, visible=tau < duration)
+def wave(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
+    """Horizontal travel along a smooth sine wave; turns back at the sides."""
+    u, v = canvas.unit, _speed(rng, canvas)
+    amplitude, wavelength = _uniform(rng, 9.0, 11.0) * u, _uniform(rng, 28.0, 34.0) * u
+    return _undulating(rng, t, canvas, ext, v, amplitude, wavelength,
+                       lambda p: amplitude * np.sin(2 * np.pi * p))
+
+
+def _undulating(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent, v: float, amplitude: float,
+                wavelength: float, profile: Callable[[np.ndarray], np.ndarray]) -> Track:
+    """Travel along ``y = profile(x / wavelength)`` at path speed ``v``, folded between the side walls."""
+    lo, hi = ext.half_width, canvas.width - ext.half_width
+    span = hi - lo
+    # one period of the fold (out and back) as a closed curve, traversed at constant speed
+    def curve(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = _reflect(lo + w, lo, hi)
+        return x, profile((x - lo) / wavelength)
+
+    px, py = _along(curve, 2 * span, v * t + rng.uniform(0, 2 * span))
+    cy = _uniform(rng, amplitude + ext.top + 1, canvas.height - amplitude - ext.bottom - 1)
+    if _sign(rng) < 0:  # mirror: the same class moving the other way
+        px = lo + hi - px
+    return _track(px, cy + py)
 
 
 def roll(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
-    """Rolling at constant speed across the frame, spinning as on a floor below; wraps round."""
-    u = canvas.unit
-    v = _sign(rng) * _uniform(rng, 1.1, 1.35) * u
+    """Rolling across the frame at constant speed, spinning as on a floor below; wraps round."""
+    v = _sign(rng) * _speed(rng, canvas)
     # one step of slack beyond each edge so the wrap happens while fully out of frame
     lo, hi = -ext.bound - abs(v), canvas.width + ext.bound + abs(v)
     x = lo + np.mod(rng.uniform(0, hi - lo) + v * t, hi - lo)
     y = _uniform(rng, 0.2 * canvas.height, 0.85 * canvas.height)
     # clockwise on screen (positive angle) when moving right: the top moves ahead of the bottom
     angle = v * t / ext.radius
-    return _track(x, np.full_like(x, y), angle=angle)
+    return _track(x, y, angle=angle)
 
 
 @dataclass(frozen=True)
@@ -324,22 +349,22 @@ class Motion:
 MOTIONS: tuple[Motion, ...] = (
     Motion("bounce", "Bounce", "bounce", "bounce", bounce, "parabolas accelerate downwards"),
     Motion("free_fall", "FreeFall", "free_fall", "free fall", free_fall, "accelerates downwards"),
-    Motion("hop", "Hop", "hop", "hop", hop, "parabolic hops, rests on a floor below"),
+    Motion("hop", "Hop", "hop", "hop", hop, "jumps decelerate upwards, rest on a floor below"),
+    Motion("float_up", "FloatUp", "float_up", "float up", float_up, "rises at constant speed (falls accelerate)"),
     Motion("pendulum_swing", "PendulumSwing", "pendulum_swing", "pendulum swing", pendulum_swing,
            "hangs from a pivot above"),
     Motion("orbit", "Orbit", "orbit", "orbit", orbit, ""),
-    Motion("float_up", "FloatUp", "float_up", "float up", float_up, "rises at constant speed"),
-    Motion("slide_stop", "SlideStop", "slide_stop", "slide and stop", slide_stop, "horizontal slides"),
-    Motion("shake", "Shake", "shake", "shake", shake, "horizontal oscillation"),
-    Motion("approach", "Approach", "approach", "approach", approach, ""),
-    Motion("roll", "Roll", "roll", "roll", roll, "spin matches a floor below"),
+    Motion("slide", "Slide", "slide", "slide", slide, "horizontal"),
+    Motion("shake", "Shake", "shake", "shake", shake, "horizontal"),
+    Motion("wave", "Wave", "wave", "wave", wave, "horizontal"),
+    Motion("roll", "Roll", "roll", "roll", roll, "horizontal; spin matches a floor below"),
 )
 MOTION_BY_KEY: dict[str, Motion] = {m.key: m for m in MOTIONS}
 
 
 def simulate(motion: str, rng: np.random.Generator, frames: int, canvas: Canvas, ext: Extent,
              tempo: float = 1.0) -> Track:
-    """Trajectory of ``motion`` over ``frames`` frames; ``tempo`` > 1 runs the physics faster."""
+    """Trajectory of ``motion`` over ``frames`` frames; ``tempo`` > 1 plays the motion faster."""
     try:
         spec = MOTION_BY_KEY[motion]
     except KeyError:
@@ -356,8 +381,8 @@ def simulate(motion: str, rng: np.random.Generator, frames: int, canvas: Canvas,
 def track_speed(track: Track, ext_radius: float = 0.0) -> np.ndarray:
     """Per-step image speed (px/frame) over steps where the object is visible at both ends.
 
-    Speed is the centre displacement plus the change of the object's radius, so an
-    approaching object (whose centre barely moves) still registers its looming.
+    Speed is the centre displacement plus the change of the object's radius, so a
+    growing object (whose centre barely moves) would still register its looming.
     """
     both = track.visible[1:] & track.visible[:-1]
     step = np.hypot(np.diff(track.x), np.diff(track.y)) + ext_radius * np.abs(np.diff(track.scale))
@@ -371,7 +396,7 @@ def speed_profile(motion: str, canvas: Canvas, *, samples: int = 48, frames: int
     Returns the 5th/50th/95th percentiles of per-video mean speed and the mean over
     all videos -- a measured characterisation written to ``synth.json``.
     """
-    r = 0.14 * min(canvas.height, canvas.width)  # a mid-sized disc (render.py draws 0.12-0.16)
+    r = 0.17 * min(canvas.height, canvas.width)  # a mid-sized disc (render.py draws 0.16-0.18)
     ext = Extent(top=r, bottom=r, half_width=r, radius=r)
     means = []
     for i in range(samples):
