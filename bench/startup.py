@@ -9,6 +9,8 @@ Rows (medians over ``RUNS`` runs, each in a fresh process; min and max beside th
 - ``vssl test: first batch``: process start to the first loaded batch (``first_batch_after_s`` in
   ``metrics.json``);
 - ``exit``: what the interpreter's normal teardown would add after a command (``vssl`` skips it);
+- ``one SGD step``: a process that imports torch and takes one optimizer step, with
+  ``torch.optim.SGD`` and with `vssl.train.sgd.SGD` (torch's imports ``torch._dynamo`` on that step);
 - ``importtime``: the largest top-level imports of the finetune command (``python -X importtime``);
 - ``jpeg``: import time of each candidate JPEG decoder and the time to decode one 16-frame clip
   (20x20 and 128x171), the numbers behind `vssl.data.jpeg`'s choice of simplejpeg.
@@ -85,10 +87,19 @@ def _command_rows(tmp: Path) -> list[dict]:
     torch_import = [_wall([sys.executable, "-c", "import torch, os; os._exit(0)"]) for _ in range(RUNS)]
     normal_exit = [_wall([sys.executable, "-c", "import torch"]) for _ in range(RUNS)]
     teardown = [a - b for a, b in zip(sorted(normal_exit), sorted(torch_import))]
+    # One SGD step, torch's class against vssl's: the difference is torch.optim's import of torch._dynamo.
+    step = ("import os, torch; from torch import nn; m = nn.Linear(3, 2); o = {}(m.parameters(), lr=0.1, momentum=0.9); "
+            "m(torch.ones(1, 3)).sum().backward(); o.step(); os._exit(0)")
+    torch_sgd = [_wall([sys.executable, "-c", step.format("torch.optim.SGD")]) for _ in range(RUNS)]
+    vssl_sgd = [_wall([sys.executable, "-c", "from vssl.train.sgd import SGD; " + step.format("SGD")])
+                for _ in range(RUNS)]
     return [
         _row("python", py, "python -c pass"),
         _row("import torch", torch_import, "python -c 'import torch' (exit without teardown)"),
         _row("exit", teardown, "python -c 'import torch' with vs without the interpreter's teardown"),
+        _row("one SGD step: torch.optim.SGD", torch_sgd, "import torch, one step of nn.Linear (torch.optim imports "
+             "torch._dynamo on its first step)"),
+        _row("one SGD step: vssl.train.sgd.SGD", vssl_sgd, "the same with vssl's SGD (the training loop's)"),
         _row("vssl finetune: first step", steps, "process start to the end of step 1 (run.json first_step_after_s); "
              "r3d_10 width 0.125, 16x16x16 clips, batch 4, CPU, 1 thread"),
         _row("vssl finetune: whole 1-step run", walls, "the same command to its exit (checkpoints included)"),

@@ -181,3 +181,19 @@ def test_finetune_with_test_out_equals_finetune_then_test(store, tmp_path):
         {k: b[k] for k in ("top1_video", "top1_clip", "n_videos", "seed")}
     pd.testing.assert_frame_equal(pd.read_csv(together / "test" / "scores.csv"),
                                   pd.read_csv(apart / "test" / "scores.csv"))
+
+
+def test_finetune_and_test_never_load_the_compiler_stack(store, tmp_path):
+    """torchvision and torch._dynamo cost seconds per process; no workflow training process needs them."""
+    import subprocess
+    import sys
+
+    args = ["finetune", *_common(store, tmp_path / "ft", "--batch-size", "4", "--epochs", "1", "--model", "r3d_10"),
+            "--test-out", str(tmp_path / "ft" / "test"), "--test-clips", "2"]
+    code = ("import sys; from vssl.cli import main; rc = main(sys.argv[1:]); "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'torchvision' or m.startswith('torch._dynamo'));"
+            " print('LOADED', bad); raise SystemExit(rc or bool(bad))")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "VSSL_NUM_GPUS": "0"})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (tmp_path / "ft" / "test" / "metrics.json").exists()

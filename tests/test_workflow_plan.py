@@ -166,6 +166,12 @@ def test_cli_flags_round_trip_through_the_vssl_parsers() -> None:
     assert config.pretext_params == {"tp_patterns": [[1, 2], [2, 1]], "ss": False}
 
 
+def paper_plan_counts() -> dict[str, int]:
+    """The paper DAG's planned job counts (the dry-run test holds Snakemake to them)."""
+    default = yaml.safe_load((REPO / "config.yaml").read_text())
+    return plan.build_plan(_merge(default, yaml.safe_load((REPO / "config" / "paper.yaml").read_text()))).job_counts()
+
+
 def test_paper_config_plans_the_full_dag(paper_config) -> None:
     paper = plan.build_plan(paper_config)
     counts = paper.job_counts()

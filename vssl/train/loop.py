@@ -62,6 +62,7 @@ from vssl.train.device import (
 from vssl.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from vssl.train.runfile import config_to_dict
 from vssl.train.schedule import Schedule
+from vssl.train.sgd import SGD
 from vssl.utils.io import atomic_path, atomic_write_json
 from vssl.utils.proc import seconds_since_process_start
 
@@ -228,7 +229,7 @@ class Task(ABC):
         return total, stats
 
 
-def train_step(model: nn.Module, task: Task, batch: Mapping[str, Any], optimizer: torch.optim.Optimizer, *,
+def train_step(model: nn.Module, task: Task, batch: Mapping[str, Any], optimizer: SGD, *,
                generator: torch.Generator, device: torch.device, amp: str = "none", channels_last: bool = False,
                scaler: "torch.amp.GradScaler | None" = None) -> tuple[Tensor, dict[str, Tensor], int]:
     """One optimizer step on a loaded batch; returns (detached loss, metric sums, network inputs).
@@ -438,8 +439,8 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last_3d)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                                nesterov=config.nesterov)
+    optimizer = SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                    nesterov=config.nesterov)
     scaler = torch.amp.GradScaler("cuda") if (config.amp == "fp16" and device.type == "cuda") else None
     unit_total = None
     if config.schedule == "cosine":
