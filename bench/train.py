@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from vssl.train.config import PretrainConfig
-from vssl.train.device import check_cudnn_bf16_conv3d, configure_backends, device_name
+from vssl.runtime.device import check_cudnn_bf16_conv3d, configure_backends
+from vssl.runtime.provenance import device_name
 from vssl.train.loop import ModelParts, train_step
 from vssl.train.pretrain import PretrainTask
 

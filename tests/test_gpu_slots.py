@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from vssl.train import gpu_slots
+from vssl.runtime import slots as gpu_slots
 
 REPO = Path(__file__).resolve().parents[1]
 
 CHILD = textwrap.dedent(
     """
     import os, sys
-    from vssl.train.gpu_slots import acquire_gpus, GpuSlotTimeout
+    from vssl.runtime.slots import acquire_gpus, GpuSlotTimeout
     k, timeout = int(sys.argv[1]), float(sys.argv[2])
     try:
         got = acquire_gpus(k, timeout=timeout, poll=0.05, log_fn=lambda m: print("LOG", m, flush=True))

@@ -1,6 +1,6 @@
 """The Snakemake execution profiles (profiles/local, profiles/slurm) and local GPU-slot sharing.
 
-No GPU needed: ``VSSL_NUM_GPUS`` fakes the device count for ``vssl.train.gpu_slots``.
+No GPU needed: ``VSSL_NUM_GPUS`` fakes the device count for ``vssl.runtime.slots``.
 The SLURM profile's sbatch options are checked with the installed plugin's own
 functions; tests/test_slurm.py runs it against a real cluster.
 """

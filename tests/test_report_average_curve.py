@@ -104,9 +104,11 @@ def test_fusion_metrics_carry_the_inputs_seed_and_checkpoints(tmp_path: Path) ->
     from vssl.eval.fuse import input_provenance
 
     for name in ("rgb", "dif"):
-        _write(tmp_path / name / "metrics.json", {"seed": 4, "checkpoint": f"{name}/final.pt", "checkpoint_sha256": SHA})
+        _write(tmp_path / name / "metrics.json", {"seed": 4, "checkpoint": f"{name}/final.pt", "checkpoint_sha256": SHA,
+                                                  "git_commit": "c" * 40})
         (tmp_path / name / "scores.csv").write_text("video,label,pred,score_0\n")
     prov = input_provenance([tmp_path / "rgb" / "scores.csv", tmp_path / "dif"])
-    assert prov == {"checkpoint": "rgb/final.pt;dif/final.pt", "checkpoint_sha256": f"{SHA};{SHA}", "seed": 4}
+    assert prov == {"checkpoint": "rgb/final.pt;dif/final.pt", "checkpoint_sha256": f"{SHA};{SHA}", "seed": 4,
+                    "git_commit": "c" * 40}
     # Without the test metrics beside the scores nothing is claimed.
     assert input_provenance([tmp_path / "elsewhere" / "scores.csv"]) == {}

@@ -61,6 +61,12 @@ def test_tables_carry_paper_numbers_and_provenance(smoke_run) -> None:
             assert not ours[column].str.contains("unknown").any(), (stem, column, ours[column].tolist())
         assert (table[table["source"] == "cited"]["ours_mean"] == "").all() if "cited" in set(table["source"]) else True
         assert (workdir / "results" / "tables" / f"{stem}.md").read_text().startswith(f"# {stem}")
+    # Every footnote names the commit that made its number (test metrics once lacked it: "unknown").
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True).returncode == 0:
+        for md in (workdir / "results" / "tables").glob("*.md"):
+            commits = re.findall(r"commit `([^`]*)`", md.read_text())
+            assert all(re.fullmatch(r"[0-9a-f]{40}(;[0-9a-f]{40})*", c) for c in commits), \
+                (md.name, sorted(set(commits))[:3])
     t7 = pd.read_csv(workdir / "results" / "tables" / "rot-T7.csv")
     assert {"RGB", "DIF", "Fusion"} <= set(t7["row"]) and "cited" in set(t7["source"])
 

@@ -2,7 +2,7 @@
 
 Usage: ``python gpu_probe.py OUT.json SIBLINGS TIMEOUT``
 
-Calls ``vssl.train.gpu_slots.acquire_gpus(1)`` (what ``vssl.train.device.resolve_device``
+Calls ``vssl.runtime.slots.acquire_gpus(1)`` (what ``vssl.runtime.device.resolve_device``
 calls before CUDA starts), then writes a JSON record of ``CUDA_VISIBLE_DEVICES``,
 where it came from ("locked": a local slot; "preset": set by SLURM or the user),
 the SLURM job id if any, and wall-clock start/end times.
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from vssl.train.gpu_slots import acquire_gpus
+from vssl.runtime.slots import acquire_gpus
 
 
 def main(argv: list[str]) -> int:

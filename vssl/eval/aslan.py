@@ -289,20 +289,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
     from sklearn.metrics import roc_curve
 
     from vssl.data.clips import Strided
     from vssl.data.datasets import load_aslan_pairs
     from vssl.eval import features as F
+    from vssl.runtime.context import command_context
     from vssl.utils.io import atomic_path, atomic_write_csv, atomic_write_json
 
-    started = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with F.command_logging(args.log or args.out / "aslan.log"):
-        device = F.resolve_device(args.device)
-        F.seed_everything(args.seed)
+    with command_context(args, "aslan") as ctx:
+        started = ctx.started
+        device = ctx.device
         pairs = load_aslan_pairs(args.pairs)
         pairs_path = str(args.pairs)
         manifest = F.read_manifest(args.store, args.manifest)

@@ -329,21 +329,18 @@ def _gradcam_target(args: argparse.Namespace, scores: Tensor, label: int, path: 
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
     import pandas as pd
 
     from vssl.data.clips import EvenlySpaced
     from vssl.eval import features as F
+    from vssl.runtime.context import command_context
     from vssl.kernels.augment import to_uint8
     from vssl.kernels.rotation import rotate90
     from vssl.utils.io import atomic_write_csv, atomic_write_json
 
-    started = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with F.command_logging(args.log or args.out / "attention.log"):
-        device = F.resolve_device(args.device)
-        F.seed_everything(args.seed)
+    with command_context(args, "attention") as ctx:
+        started = ctx.started
+        device = ctx.device
         models = _load_models(args)
         labels = [m["source"].label for m in models]
         if len(set(labels)) != len(labels):

@@ -12,8 +12,8 @@ way); the number of videos and clips seen is checked against the dataset.
 The rest of the module is shared CLI plumbing: model sources (``--checkpoint``
 or ``--random-init --model NAME --width W [--small-input] --seed S``, the
 "random" rows of V3S Tables 4/5), the clip transform (resize, centre crop,
-normalisation, optional DIF, all on the device), logging, devices and run
-metadata.
+normalisation, optional DIF, all on the device) and the run metadata. Device,
+GPU slot, seed and logging come from `vssl.runtime.context.command_context`.
 
 Resolved choices:
 - Normalisation, modality and clip length default to the values stored in the
@@ -28,19 +28,16 @@ Resolved choices:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as _dt
 import glob
 import hashlib
 import json
 import logging
 import os
-import platform
 import re
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +55,7 @@ from vssl.kernels.augment import (
     resize,
     to_float,
 )
+from vssl.runtime.provenance import provenance
 
 log = logging.getLogger(__name__)
 
@@ -368,88 +366,9 @@ def add_runtime_arguments(parser: argparse.ArgumentParser, *, batch_size: int | 
     group.add_argument("--no-progress", dest="progress", action="store_false", help="hide the tqdm progress bar")
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (evaluation is deterministic given the seed)."""
-    import random
-
-    random.seed(seed)
-    np.random.seed(seed % (1 << 32))
-    torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda asked for, but CUDA is not available")
-    return torch.device(name)
-
-
-@dataclass
-class LogSetup:
-    """Handlers added by `setup_logging`, and the root level to restore."""
-
-    handlers: list[logging.Handler]
-    previous_level: int
-
-
-def setup_logging(log_path: Path) -> LogSetup:
-    """INFO and up to ``log_path``, WARNING and up to stderr, until `close_logging`."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.FileHandler(log_path)
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.WARNING)
-    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    root = logging.getLogger()
-    setup = LogSetup([file_handler, console], root.level)
-    for handler in setup.handlers:
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return setup
-
-
-def close_logging(setup: LogSetup) -> None:
-    root = logging.getLogger()
-    for handler in setup.handlers:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(setup.previous_level)
-
-
-@contextlib.contextmanager
-def command_logging(log_path: Path) -> Iterator[None]:
-    """Log a command to ``log_path`` (see `setup_logging`), including the error that ends it, if any."""
-    setup = setup_logging(log_path)
-    try:
-        yield
-    except SystemExit as exc:
-        if exc.code not in (0, None):
-            log.error("%s", exc.code)
-        raise
-    except Exception:
-        log.exception("command failed")
-        raise
-    finally:
-        close_logging(setup)
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
-
-
 def run_metadata(command: str, args: argparse.Namespace, sources: Iterable[ModelSource], *, device: torch.device,
                  started: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """What produced a result: command, settings, model sources (path + SHA-256), seed, versions, device, time."""
-    from vssl import __version__
-
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     meta = {
         "command": f"vssl {command}",
@@ -457,12 +376,7 @@ def run_metadata(command: str, args: argparse.Namespace, sources: Iterable[Model
         "settings": settings,
         "models": [s.as_dict() for s in sources],
         "seed": getattr(args, "seed", None),
-        "vssl_version": __version__,
-        "git_commit": _git_commit(),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        **provenance(device),
         "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(),
         "wall_s": round(time.time() - started, 3),
         "units": "accuracies in percent",
@@ -711,12 +625,10 @@ def add_train_test_arguments(parser: argparse.ArgumentParser) -> None:
     add_runtime_arguments(parser)
 
 
-def train_test_features(args: argparse.Namespace) -> TrainTestFeatures:
+def train_test_features(args: argparse.Namespace, device: torch.device) -> TrainTestFeatures:
     """Load the model named by the flags and extract labelled train/test features (see add_train_test_arguments)."""
     from vssl.data.clips import EvenlySpaced
 
-    device = resolve_device(args.device)
-    seed_everything(args.seed)
     backbone, source = load_backbone_source(args)
     transform = build_clip_transform(args, source)
     length = resolve_clip_length(args, source)

@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def input_provenance(score_paths: list[Path]) -> dict:
-    """Seed and checkpoints of the fused models, from the ``metrics.json`` that `vssl test` wrote beside each scores.csv."""
-    seeds, paths, shas = [], [], []
+    """Seed, checkpoints and commits of the fused models, from the ``metrics.json`` that `vssl test` wrote beside each scores.csv."""
+    seeds, paths, shas, commits = [], [], [], []
     for path in score_paths:
         metrics_file = (path if path.is_dir() else path.parent) / "metrics.json"
         if not metrics_file.is_file():
@@ -108,9 +108,12 @@ def input_provenance(score_paths: list[Path]) -> dict:
         seeds.append(data.get("seed"))
         paths.append(str(data.get("checkpoint", "unknown")))
         shas.append(str(data.get("checkpoint_sha256", "unknown")))
+        commits.append(str(data.get("git_commit", "unknown")))
     if len(paths) != len(score_paths):
         return {}
-    out = {"checkpoint": ";".join(paths), "checkpoint_sha256": ";".join(shas)}
+    # The fused number is made by the input models: their commits (once each, in input order).
+    out = {"checkpoint": ";".join(paths), "checkpoint_sha256": ";".join(shas),
+           "git_commit": ";".join(dict.fromkeys(commits))}
     if len(set(seeds)) == 1:
         out["seed"] = seeds[0]
     return out

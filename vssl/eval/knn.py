@@ -127,17 +127,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
     import pandas as pd
 
     from vssl.eval import features as F
+    from vssl.runtime.context import command_context
     from vssl.utils.io import atomic_write_csv, atomic_write_json
 
-    started = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with F.command_logging(args.log or args.out / "knn.log"):
-        data = F.train_test_features(args)
+    with command_context(args, "knn") as ctx:
+        started = ctx.started
+        data = F.train_test_features(args, ctx.device)
         accuracy = knn_accuracy(
             data.train_x, data.train_y, data.test_x, data.test_y, args.k, method=args.vote, temperature=args.temperature
         )

@@ -120,17 +120,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
     import pandas as pd
 
     from vssl.eval import features as F
+    from vssl.runtime.context import command_context
     from vssl.utils.io import atomic_write_csv, atomic_write_json
 
-    started = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with F.command_logging(args.log or args.out / "linear_probe.log"):
-        data = F.train_test_features(args)
+    with command_context(args, "linear_probe") as ctx:
+        started = ctx.started
+        data = F.train_test_features(args, ctx.device)
         result = linear_probe(
             data.train_x, data.train_y, data.test_x, data.test_y,
             c_values=args.c_values, cv_folds=args.cv_folds, max_iter=args.max_iter, seed=args.seed,

@@ -136,19 +136,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
     import pandas as pd
 
     from vssl.data.clips import EvenlySpaced
     from vssl.eval import features as F
+    from vssl.runtime.context import command_context
     from vssl.utils.io import atomic_write_csv, atomic_write_json
 
-    started = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with F.command_logging(args.log or args.out / "retrieve.log"):
-        device = F.resolve_device(args.device)
-        F.seed_everything(args.seed)
+    with command_context(args, "retrieve") as ctx:
+        started = ctx.started
+        device = ctx.device
         backbone, source = F.load_backbone_source(args)
         transform = F.build_clip_transform(args, source)
         length = F.resolve_clip_length(args, source)

@@ -238,20 +238,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
     import pandas as pd
 
     from vssl.data.clips import EvenlySpaced
     from vssl.eval import features as F
+    from vssl.runtime.context import command_context
     from vssl.train.checkpoint import load_pretext_model
     from vssl.utils.io import atomic_write_csv, atomic_write_json
 
-    started = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with F.command_logging(args.log or args.out / "eval_rotation.log"):
-        device = F.resolve_device(args.device)
-        F.seed_everything(args.seed)
+    with command_context(args, "eval_rotation") as ctx:
+        started = ctx.started
+        device = ctx.device
         paths = F.expand_checkpoint_args(args.checkpoints)
         manifest = F.read_manifest(args.store, args.manifest)
         rows, excluded = F.select_rows(manifest, split_column=args.split_column, split=args.split,

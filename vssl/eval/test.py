@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-import vssl
-from vssl.train import gpu_slots
+from vssl.runtime.context import CommandContext, command_context
+from vssl.runtime.logs import USER_ERRORS
+from vssl.runtime.provenance import provenance
 from vssl.train.checkpoint import load_classifier
 from vssl.utils.io import atomic_write_csv, atomic_write_json
 from vssl.utils.proc import seconds_since_process_start
@@ -57,18 +58,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", type=Path, default=None, help="log file (default OUT/test.log)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                         help="tqdm progress bar (shown on terminals only; default: on)")
-
-
-def _setup_log(path: Path) -> None:
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    for h in list(log.handlers):
-        log.removeHandler(h)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(path)):
-        handler.setFormatter(fmt)
-        log.addHandler(handler)
 
 
 @torch.no_grad()
@@ -141,38 +130,27 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _resolve_device(requested: str) -> torch.device:
-    if requested in ("auto", "cuda"):
-        gpu_slots.acquire_gpus(1, log_fn=log.info)
-    if requested == "cpu" or not torch.cuda.is_available():
-        if requested == "cuda":
-            raise RuntimeError("--device cuda requested but CUDA is not available")
-        return torch.device("cpu")
-    return torch.device("cuda")
-
-
 def run(args: argparse.Namespace) -> int:
     from vssl.train.checkpoint import CheckpointError
 
+    errors = (CheckpointError, *USER_ERRORS)
     try:
-        return _run(args)
-    except (CheckpointError, ValueError, FileNotFoundError, gpu_slots.GpuSlotTimeout) as exc:
-        if log.handlers:  # logging is set up: the message reaches stderr and the log file
-            log.error("error: %s", exc)
-        else:
+        with command_context(args, "test", user_errors=errors) as ctx:
+            return _run(args, ctx)
+    except errors as exc:
+        if not getattr(exc, "vssl_logged", False):  # not logged yet: the log could not be opened
             print(f"vssl test: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from torch.utils.data import DataLoader
 
     from vssl.data.clips import ClipDataset, EvenlySpaced
     from vssl.kernels.augment import frames_for_modality
 
     out: Path = args.out
-    _setup_log(args.log or out / "test.log")
-    device = _resolve_device(args.device)
+    device = ctx.device
     model, meta = load_classifier(args.checkpoint, map_location="cpu")
     model.to(device).eval()
     trained = meta.get("config") or {}
@@ -228,7 +206,6 @@ def _run(args: argparse.Namespace) -> int:
         "config": {"store": str(args.store), "split_column": args.split_column, "split": args.split,
                    "clip_length": clip_length, "crop": crop, "modality": modality, "mean": list(mean), "std": list(std),
                    "amp": args.amp},
-        "device": str(device),
         "wall_time_s": elapsed,
         # Compute of this number beyond the (shared) pretraining: finetuning plus this test.
         "train_wall_s": meta.get("wall_time_s"),
@@ -236,8 +213,7 @@ def _run(args: argparse.Namespace) -> int:
         "clips_per_s": len(videos) * args.clips / max(elapsed, 1e-9),
         # process start to the first loaded batch (a test run inside `vssl finetune` counts the training too)
         "first_batch_after_s": started.get("first_batch_after_s"),
-        "vssl_version": vssl.__version__,
-        "torch_version": torch.__version__,
+        **provenance(device),
     }
     if device.type == "cuda":
         metrics["gpu_hours"] = (elapsed + train_wall) / 3600.0

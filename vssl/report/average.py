@@ -19,7 +19,7 @@ def average(paths: list[Path], metric: str, seed: int | None = None) -> dict:
     key, scale = parse_metric(metric)
     if not paths:
         raise ReportError("vssl average needs at least one --inputs file")
-    values, checkpoints, shas, seeds = [], [], [], {}
+    values, checkpoints, shas, seeds, commits = [], [], [], {}, []
     for path in paths:
         data = load_metrics(path)
         values.append(metric_value(data, key, path) * scale)
@@ -27,6 +27,7 @@ def average(paths: list[Path], metric: str, seed: int | None = None) -> dict:
         checkpoints.append(prov["checkpoint_path"])
         shas.append(str(data.get("checkpoint_sha256") or prov["checkpoint"]))
         seeds[str(path)] = prov["seed"]
+        commits.append(prov["git_commit"])
     known = {s for s in seeds.values() if s != "unknown"}
     if len(known) > 1:
         raise ReportError("inputs come from different seeds: " + ", ".join(f"{p} (seed {s})" for p, s in seeds.items()))
@@ -41,6 +42,7 @@ def average(paths: list[Path], metric: str, seed: int | None = None) -> dict:
         "seed": result_seed,
         "checkpoint": ";".join(checkpoints),
         "checkpoint_sha256": ";".join(shas),
+        "git_commit": ";".join(dict.fromkeys(commits)),  # the inputs' commits, once each
         "method": f"mean of {metric} over {len(values)} files",
     }
 

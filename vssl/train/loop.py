@@ -34,8 +34,6 @@ import datetime as _dt
 import logging
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -47,19 +45,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-import vssl
+from vssl.runtime import logs as runtime_logs
+from vssl.runtime.device import autocast_context, check_cudnn_bf16_conv3d, configure_backends, resolve_device
+from vssl.runtime.provenance import provenance
+from vssl.runtime.seeding import seed_everything
+from vssl.runtime.slots import GpuSlotTimeout
 from vssl.train import checkpoint as ckpt
 from vssl.train import distributed as dist_utils
 from vssl.train.config import TrainConfig
-from vssl.train.gpu_slots import GpuSlotTimeout
-from vssl.train.device import (
-    autocast_context,
-    check_cudnn_bf16_conv3d,
-    configure_backends,
-    device_name,
-    resolve_device,
-)
-from vssl.train.rng import capture_rng_state, restore_rng_state, seed_everything
+from vssl.train.rng import capture_rng_state, restore_rng_state
 from vssl.train.runfile import config_to_dict
 from vssl.train.schedule import Schedule
 from vssl.train.sgd import SGD
@@ -255,15 +249,6 @@ def train_step(model: nn.Module, task: Task, batch: Mapping[str, Any], optimizer
 # ---------------------------------------------------------------- outputs
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(vssl.__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10, check=True)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 class MetricsCSV:
     """Append-only metrics.csv, flushed per row so a kill keeps every written row.
 
@@ -308,29 +293,9 @@ def _fmt(value: Any) -> Any:
 
 
 def setup_logging(log_path: Path | None, *, main: bool) -> logging.Logger:
-    logger = logging.getLogger("vssl.train")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(fmt)
-    stream.setLevel(logging.INFO if main else logging.WARNING)
-    logger.addHandler(stream)
-    if main and log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(log_path)
-        file_handler.setFormatter(fmt)
-        logger.addHandler(file_handler)
-    # GPU-slot messages come from their own logger; send them to the same places.
-    for name in ("vssl.train.gpu_slots", "vssl.train.checkpoint"):
-        child = logging.getLogger(name)
-        child.handlers = logger.handlers
-        child.setLevel(logging.INFO)
-        child.propagate = False
-    return logger
+    """The runtime's command logging; DDP ranks other than the main one log warnings to stderr only."""
+    runtime_logs.setup_logging(log_path if main else None, console_level=logging.INFO if main else logging.WARNING)
+    return logging.getLogger("vssl.train")
 
 
 # ---------------------------------------------------------------- the loop
@@ -389,9 +354,7 @@ def run_training(config: TrainConfig, task: Task) -> int:
         raise
     finally:
         dist_utils.cleanup()
-        for handler in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
-            log.removeHandler(handler)
-            handler.close()
+        runtime_logs.close_logging()
 
 
 def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo,
@@ -488,12 +451,7 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
         "command": task.kind,
         "config": config_to_dict(config),
         "seed": config.seed,
-        "vssl_version": vssl.__version__,
-        "git_commit": git_commit(),
-        "torch_version": torch.__version__,
-        "python": platform.python_version(),
-        "device": str(device),
-        "device_name": device_name(device),
+        **provenance(device),
         "world_size": world,
         "launcher": info.launcher,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),

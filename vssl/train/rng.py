@@ -48,10 +48,3 @@ def restore_rng_state(state: dict[str, Any], kernel_generator: torch.Generator |
             torch.cuda.set_rng_state(cuda_states[i].cpu(), i)
     if kernel_generator is not None and state.get("kernel") is not None:
         kernel_generator.set_state(state["kernel"].cpu())
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and all CUDA devices)."""
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)

@@ -24,7 +24,7 @@ from typing import Any, ContextManager
 
 import torch
 
-from vssl.train import gpu_slots
+from vssl.runtime import slots as gpu_slots
 
 # cuDNN versions with reported bf16 Conv3d trouble (informational; the timing decides).
 SUSPECT_CUDNN = (90800, 91500)
@@ -49,21 +49,8 @@ def resolve_device(requested: str, *, gpus: int = 1, gpu_wait: float = 3600.0, l
     if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
         return DeviceChoice(torch.device("cpu"), assignment, "cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError("--device cuda requested but CUDA is not available")
+        raise ValueError("--device cuda requested but CUDA is not available")
     return DeviceChoice(torch.device("cuda"), assignment, "cuda")
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return "cpu: " + line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "cpu"
 
 
 def configure_backends(device: torch.device, *, deterministic: bool) -> None:
