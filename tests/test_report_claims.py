@@ -131,3 +131,19 @@ def test_claims_spec_file(tmp_path):
     bad.write_text(json.dumps([{"id": "x", "experiment": "rot-T99", "kind": "greater", "statement": "s"}]))
     with pytest.raises(ReportError, match="unknown experiment id 'rot-T99'"):
         load_claims(bad)
+
+
+@pytest.mark.parametrize("c6,verdict", [([40.0, 41.0], HOLDS), ([70.0, 71.0], FAILS), ([58.0, 61.0], INCONCLUSIVE)])
+def test_worst_claim_all_blocks_frozen(tmp_path, c6, verdict):
+    """3DRotNet Sec. 4.5: with all convolution blocks frozen (C6, head only) finetuning is worst."""
+    curve = observations({("C1", "UCF101"): [60.0, 61.0], ("C2", "UCF101"): [64.0, 65.0],
+                          ("C5", "UCF101"): [59.0, 60.0], ("C6", "UCF101"): c6})
+    from vssl.report.figures import bars_frame
+    from vssl.report.paper import experiment
+    from vssl.utils.io import atomic_write_csv
+
+    atomic_write_csv(tmp_path / "rot-F4a.csv", bars_frame(experiment("rot-F4a"), curve))
+    (result,) = evaluate_claims(only("rot-F4a/worst-UCF101"), tmp_path, tmp_path)
+    assert result.verdict == verdict, result.checks[0]
+    assert "weakest other C5" in result.checks[0].ours or c6[0] < 59.0
+

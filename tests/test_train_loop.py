@@ -128,6 +128,9 @@ def test_selection_draws():
         few_shot(frame, 11, seed=0)
     subset = random_subset(frame, 7, seed=3)
     assert len(subset) == 7 and subset["video"].is_unique
+    for too_many in (30, 400):  # the whole pool is no subset (rot-T4's "400k" row once equalled "all")
+        with pytest.raises(ValueError, match=f"subset of {too_many} videos, but the pool holds only 30"):
+            random_subset(frame, too_many, seed=3)
     train, held = holdout_split(frame, 8, seed=3)
     assert len(held) == 8 and len(train) == 22 and not set(train["video"]) & set(held["video"])
     assert class_names(frame) == ["C0", "C1", "C2"]
@@ -197,3 +200,38 @@ def test_finetune_and_test_never_load_the_compiler_stack(store, tmp_path):
                           env={**__import__("os").environ, "VSSL_NUM_GPUS": "0"})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (tmp_path / "ft" / "test" / "metrics.json").exists()
+
+
+def test_downstream_jobs_get_the_selected_checkpoint(store, tmp_path):
+    """V3S: "the best validation accuracy model is used for downstream tasks"; without a hold-out, the final one."""
+    from vssl.train.checkpoint import verify_checkpoint
+
+    v3s = tmp_path / "v3s"
+    assert vssl_main(["pretrain", *_common(store, v3s, "--pretext", "v3s", "--pretext-params", "frame_size=20",
+                                           "--batch-size", "4", "--epochs", "3", "--holdout", "3", "--val-every", "1",
+                                           "--lr", "0.5")]) == 0
+    run = json.loads((v3s / "run.json").read_text())
+    assert run["selected"]["file"] == "best.pt" and run["selected"]["step"] == run["best"]["step"]
+    assert verify_checkpoint(v3s / "selected.pt") == verify_checkpoint(v3s / "best.pt")
+
+    rot = tmp_path / "rot"
+    assert vssl_main(["pretrain", *_common(store, rot, "--batch-size", "8", "--iterations", "2")]) == 0
+    assert json.loads((rot / "run.json").read_text())["selected"] == {
+        "file": "final.pt", "step": 2, "why": "no hold-out: the final weights"}
+    assert verify_checkpoint(rot / "selected.pt") == verify_checkpoint(rot / "final.pt")
+
+    # The finetuned row says where it started: the selected file, which one it was, at which step.
+    ft = tmp_path / "ft"
+    assert vssl_main(["finetune", *_common(store, ft, "--init", str(v3s / "selected.pt"), "--batch-size", "4",
+                                          "--epochs", "1"), "--test-out", str(ft / "test"), "--test-clips", "2"]) == 0
+    init = json.loads((ft / "test" / "metrics.json").read_text())["init"]
+    assert init == {"path": str(v3s / "selected.pt"), "sha256": verify_checkpoint(v3s / "best.pt"),
+                    "step": run["best"]["step"], "selected": "best.pt"}
+
+
+def test_a_data_amount_as_large_as_the_pool_stops_the_run(store, tmp_path, capsys):
+    out = tmp_path / "rotnet-kinetics-rotation-0-90-180-270-16rgb-n400"
+    code = vssl_main(["pretrain", *_common(store, out, "--batch-size", "8", "--iterations", "1", "--max-videos", "400")])
+    err = capsys.readouterr().err
+    assert code == 2 and "rotnet-kinetics-rotation-0-90-180-270-16rgb-n400: --max-videos 400" in err, err[-800:]
+    assert "the pool holds only 12" in err and not (out / "final.pt").exists()

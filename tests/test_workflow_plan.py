@@ -223,3 +223,51 @@ def test_rotation_subset_batches_hold_whole_clips(default_plan) -> None:
             assert job.settings["batch_size"] % copies == 0, job.name
     three = default_plan.pretrains[("rotnet-kinetics-rotation-0-90-180-16rgb", 0)]
     assert three.settings["batch_size"] == 30
+
+
+@pytest.mark.parametrize("which", ["default", "paper"])
+def test_every_downstream_job_reads_the_selected_pretraining_checkpoint(which, default_plan, paper_config) -> None:
+    """V3S selects its best validation checkpoint; no job may read a pretraining run's final.pt instead."""
+    built = default_plan if which == "default" else plan.build_plan(paper_config)
+    assert any(p.settings.get("holdout") for p in built.pretrains.values())  # V3S runs hold videos out
+    for job in built.finetunes.values():
+        if job.init is not None and job.init_step is None:
+            assert job.init_file == f"{job.init.dir}/selected.pt", job.name
+    eval_inputs = [path for job in built.evals.values() for path in job.inputs]
+    assert not [p for p in eval_inputs if p.startswith("results/pretrain/") and p.endswith("final.pt")]
+    assert any(p.startswith("results/pretrain/v3s-") and p.endswith("/selected.pt") for p in eval_inputs)
+
+
+def test_paper_pretraining_reads_the_papers_training_sets(paper_config) -> None:
+    """3DRotNet: Kinetics-600 (and MiT), "the training set ... is used"; V3S K400: train, 3,000 held out."""
+    built = plan.build_plan(paper_config)
+    assert paper_config["stores"]["kinetics_rot"]["dataset"] == "kinetics600"
+    assert paper_config["datasets"]["kinetics600"]["format"] == "kinetics"
+    rot = [p for p in built.pretrains.values() if p.name.startswith("rotnet-")]
+    assert rot and all((p.settings.get("split_column"), p.settings.get("split")) == ("split1", "train") for p in rot)
+    k400 = [p for p in built.pretrains.values() if p.name.endswith("-k400")]
+    assert k400 and all(p.settings["split"] == "train" and p.settings["holdout"] == 3000 for p in k400)
+
+
+def test_default_pools_keep_every_video_as_a_named_option(default_plan) -> None:
+    rot = [p for p in default_plan.pretrains.values() if p.name.startswith("rotnet-")]
+    assert rot and all(p.settings.get("split") is None for p in rot)
+
+
+def test_rot_F4a_plans_the_all_blocks_frozen_level(default_plan) -> None:
+    """3DRotNet's worst case, "all the convolution blocks frozen": freeze_before 6, row C6, in the figure."""
+    from vssl.report.paper import experiment
+
+    frozen_all = [f for f in default_plan.finetunes.values() if f.settings.get("freeze_before") == 6]
+    assert {f.store for f in frozen_all} == {"ucf101", "hmdb51"}
+    assert "--entry C6 UCF101" in default_plan.figures["rot-F4a"].args
+    assert experiment("rot-F4a").row_keys[-1] == "C6"
+
+
+def test_paper_v3s_finetuning_does_not_flip(paper_config) -> None:
+    """VCOP's train_classify.py (V3S's protocol) resizes and crops only; 3DRotNet's finetuning keeps the flip."""
+    built = plan.build_plan(paper_config)
+    v3s = [f for f in built.finetunes.values() if f.name.startswith("v3s-")]
+    rot = [f for f in built.finetunes.values() if f.name.startswith("rotnet-")]
+    assert v3s and all(f.settings.get("hflip") is False and "--no-hflip" in plan.cli_flags(f.settings) for f in v3s)
+    assert rot and all(f.settings.get("hflip") is not False for f in rot)

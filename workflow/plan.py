@@ -35,7 +35,9 @@ ROTATION_SUBSETS: dict[str, list[int]] = {  # 3DRotNet Table 3 (a)-(d)
     "0,90,180,270": [0, 90, 180, 270],
 }
 ALL_RIGHT = "0,90,180,270"
-FREEZE_LEVELS = (1, 2, 3, 4, 5)  # 3DRotNet Fig. 4a ">Cn"
+# 3DRotNet Fig. 4a ">Cn" (blocks before Cn frozen); 6 freezes all five blocks, the text's worst case
+# ("all the convolution blocks frozen"), which the caption's five labels cannot express.
+FREEZE_LEVELS = (1, 2, 3, 4, 5, 6)
 
 # V3S Table 1: the parameter sets of each transform, in the paper's order.
 _SS = {
@@ -157,7 +159,8 @@ class Pretrain:
 
     @property
     def checkpoint(self) -> str:
-        return f"{self.dir}/final.pt"
+        """What every downstream job starts from: best.pt when the run has a hold-out, else final.pt."""
+        return f"{self.dir}/selected.pt"
 
     def step_checkpoint(self, step: int) -> str:
         return f"{self.dir}/checkpoints/step_{step:08d}.pt"
@@ -327,6 +330,8 @@ class _Builder:
         settings = dict(self.rot["pretrain"])
         settings.update(self.rot.get("clip_overrides", {}).get(clip, {}))
         settings.update(pretext=pretext, clip_length=length, modality=modality)
+        if self.rot.get("pool_splits", {}).get(pool):
+            settings.update(split_column="split1", split=self.rot["pool_splits"][pool])
         name = f"rotnet-{pool}-{pretext}"
         if pretext == "rotation":
             settings["pretext_params"] = {"angles": ROTATION_SUBSETS[angles]}

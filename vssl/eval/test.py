@@ -202,6 +202,7 @@ def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
         "checkpoint_step": meta["step"],
         "seed": args.seed,
         "train_seed": meta.get("seed"),
+        "init": meta.get("init"),  # the pretrained checkpoint the finetuning started from (None: scratch)
         "classes": classes,
         "config": {"store": str(args.store), "split_column": args.split_column, "split": args.split,
                    "clip_length": clip_length, "crop": crop, "modality": modality, "mean": list(mean), "std": list(std),

@@ -8,7 +8,8 @@ takes a JSON or YAML list of the same dicts, or ``{"claims": [...]}``) with ``id
   ``columns: [col, ...]`` (rows compared within each column), or ``columns: [[better, worse], ...]``
   with ``rows: [row, ...]`` (columns compared within each row), or explicit
   ``comparisons: [[[row, col], [row, col]], ...]`` (better first).
-- ``best``: ``column`` and ``row``: that row should have the highest mean in that column.
+- ``best``: ``column`` and ``row``: that row should have the highest mean in that column;
+  ``worst``: the lowest.
 - ``spearman``: ``x`` and ``y`` columns of the figure CSV should rise together (Spearman rho > 0);
   optional ``alpha`` (default 0.05).
 
@@ -47,7 +48,7 @@ from vssl.report.stats import pooled_std, spearman, spearman_permutation_test
 from vssl.report.tables import paper_decimals, read_table_csv
 
 HOLDS, FAILS, INCONCLUSIVE, NOT_RUN = "holds", "does not hold", "inconclusive", "not run"
-KINDS = ("greater", "best", "spearman")
+KINDS = ("greater", "best", "worst", "spearman")
 
 DEFAULT_CLAIMS: list[dict[str, Any]] = [
     {"id": "rot-T2/pretrained>scratch", "experiment": "rot-T2", "kind": "greater",
@@ -92,6 +93,12 @@ DEFAULT_CLAIMS: list[dict[str, Any]] = [
      "statement": "Freezing conv1 (>C2) is best on UCF101", "paper": "holds (Sec. 4.5 text)"},
     {"id": "rot-F4a/best-HMDB51", "experiment": "rot-F4a", "kind": "best", "column": "HMDB51", "row": "C3",
      "statement": "Freezing the first two blocks (>C3) is best on HMDB51", "paper": "holds (Sec. 4.5 text)"},
+    {"id": "rot-F4a/worst-UCF101", "experiment": "rot-F4a", "kind": "worst", "column": "UCF101", "row": "C6",
+     "statement": "Freezing all convolution blocks (C6: only the head trains) is worst on UCF101",
+     "paper": "holds (Sec. 4.5 text)"},
+    {"id": "rot-F4a/worst-HMDB51", "experiment": "rot-F4a", "kind": "worst", "column": "HMDB51", "row": "C6",
+     "statement": "Freezing all convolution blocks (C6: only the head trains) is worst on HMDB51",
+     "paper": "holds (Sec. 4.5 text)"},
 ]
 
 
@@ -169,9 +176,9 @@ def parse_claim(spec: dict[str, Any], origin: str = "claims") -> Claim:
                   paper=str(spec.get("paper", "")))
     if kind == "greater":
         return Claim(**common, comparisons=_comparisons(spec, where))
-    if kind == "best":
+    if kind in ("best", "worst"):
         if not (isinstance(spec.get("column"), str) and isinstance(spec.get("row"), str)):
-            raise ReportError(f"{where}: kind 'best' needs string 'column' and 'row'")
+            raise ReportError(f"{where}: kind {kind!r} needs string 'column' and 'row'")
         return Claim(**common, column=spec["column"], row=spec["row"])
     if kind == "spearman":
         if not (isinstance(spec.get("x"), str) and isinstance(spec.get("y"), str)):
@@ -315,18 +322,24 @@ def _unpack(cell: dict | None) -> dict:
 
 
 def evaluate_best(claim: Claim, table: pd.DataFrame | None) -> list[Check]:
-    label = f"best {claim.column} row is {claim.row}"
+    """``best``: the row beats the strongest other row; ``worst``: the weakest other row beats it."""
+    worst = claim.kind == "worst"
+    label = f"{claim.kind} {claim.column} row is {claim.row}"
     if table is None:
         return [Check(label, claim.paper or "n/a", "", "", NOT_RUN, "figure data not found")]
     cells = {r: c for (r, col), c in _cells(table).items() if col == claim.column and c["n"] > 0}
     if claim.row not in cells or len(cells) < 2:
         return [Check(label, claim.paper or "n/a", "", "", NOT_RUN,
                       f"needs {claim.row} and at least one other row with results in {claim.column}")]
-    best_row = max(cells, key=lambda r: cells[r]["mean"])
-    rival = max((r for r in cells if r != claim.row), key=lambda r: cells[r]["mean"])
-    verdict, delta, reason = compare(cells[claim.row], cells[rival], (claim.row, rival))
-    ours = (f"best: {best_row} ({_fmt_ours(**cells[best_row])}); {claim.row} {_fmt_ours(**cells[claim.row])} "
-            f"vs strongest other {rival} {_fmt_ours(**cells[rival])}")
+    pick = min if worst else max
+    extreme = pick(cells, key=lambda r: cells[r]["mean"])
+    rival = pick((r for r in cells if r != claim.row), key=lambda r: cells[r]["mean"])
+    if worst:
+        verdict, delta, reason = compare(cells[rival], cells[claim.row], (rival, claim.row))
+    else:
+        verdict, delta, reason = compare(cells[claim.row], cells[rival], (claim.row, rival))
+    ours = (f"{claim.kind}: {extreme} ({_fmt_ours(**cells[extreme])}); {claim.row} {_fmt_ours(**cells[claim.row])} "
+            f"vs {'weakest' if worst else 'strongest'} other {rival} {_fmt_ours(**cells[rival])}")
     return [Check(label, claim.paper or "n/a", ours, delta, verdict, reason)]
 
 

@@ -2,7 +2,7 @@
 
 Four kinds, chosen by the experiment id (see ``paper.Experiment.figure_kind``):
 
-- ``bars`` (rot-F4a): accuracy per freeze level (x: ``C1``..``C5``, blocks before Cn frozen; hue: dataset),
+- ``bars`` (rot-F4a): accuracy per freeze level (x: ``C1``..``C6``, blocks before Cn frozen; hue: dataset),
   from ``--entry``/``--entries-file`` exactly like ``vssl table``. Bars are means over seeds with ±1 std
   (ddof=1) error bars and one dot per seed. Data: ``<stem>.csv`` in the table CSV schema.
 - ``curve`` (rot-F4b): rotation accuracy vs action accuracy over pretraining checkpoints, from
@@ -444,7 +444,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="figure title (default: the experiment's)")
     bars = parser.add_argument_group("bars (rot-F4a)")
     bars.add_argument("--entry", nargs=4, action="append", metavar=("ROW", "COLUMN", "METRIC", "PATH"),
-                      help="as in `vssl table`: ROW is the freeze level C1..C5, COLUMN the dataset")
+                      help="as in `vssl table`: ROW is the freeze level C1..C6, COLUMN the dataset")
     bars.add_argument("--entries-file", action="append", type=Path, metavar="TSV")
     curve = parser.add_argument_group("curve (rot-F4b)")
     curve.add_argument("--curve", type=Path, metavar="CSV",

@@ -13,7 +13,8 @@ Naming scheme (stable strings the workflow passes as ``vssl table --entry ROW CO
   ``0,90,180,270``); rot-8/360 the number of rotation classes (``4``, ``8``, ``360``); rot-T4 the
   number of pretraining videos (``0``, ``100k``, ``200k``, ``400k``, ``all``); rot-T5 the shots
   (``1``, ``5``, ``10``, ``20``, ``full``); rot-T6 ``<frames>-<RGB|DIF>``; rot-T7 ``RGB``, ``DIF``,
-  ``Fusion``; rot-F4a the freeze level ``C1``..``C5`` (blocks before Cn frozen).
+  ``Fusion``; rot-F4a the freeze level ``C1``..``C5`` (blocks before Cn frozen) and ``C6`` (all five
+  blocks frozen, only the head trains: the text's worst case).
 - V3S rows are ``<backbone>/<method>`` with backbones ``c3d``, ``r3d``, ``r21d`` (R(2+1)D),
   ``s3dg`` (S3D-G), ``s3d`` and methods ``random``, ``v3s``, ``v3s-k400`` (pretrained on
   Kinetics-400, the paper's "*"), and the cited ``vcp``, ``prp``, ``pacepred``, ``pacepred-noctr``,
@@ -140,7 +141,7 @@ _ROT: list[Experiment] = [
     ),
     Experiment(
         "rot-F4a", "3DRotNet", "Figure 4a", "Finetuning with frozen blocks", "figure", UH,
-        tuple(PaperRow(f"C{n}", f">C{n}") for n in range(1, 6)),
+        tuple(PaperRow(f"C{n}", f">C{n}") for n in range(1, 6)) + (PaperRow("C6", "all frozen"),),
         metric="top-1 action accuracy (%), split 1", figure_kind="bars",
         statement="best on UCF101 with conv1 frozen (C2), on HMDB51 with the first two blocks "
         "frozen (C3); worst with all blocks frozen",

@@ -76,6 +76,7 @@ class Observation:
     git_commit: str
     vssl_version: str
     compute: dict[str, Any] = field(default_factory=dict)
+    init: str = ""  # the pretrained checkpoint a finetuned row started from, and which one its run selected
 
 
 def parse_metric(spec: str, origin: str = "") -> tuple[str, float]:
@@ -214,7 +215,17 @@ def provenance(data: dict[str, Any]) -> dict[str, str]:
         else UNKNOWN,
         "git_commit": _text(data, "git_commit"),
         "vssl_version": _text(data, "vssl_version"),
+        "init": _init_text(data.get("init")),
     }
+
+
+def _init_text(init: Any) -> str:
+    """``path (best.pt, step 60)`` for a finetuned row's pretrained start; empty for scratch rows."""
+    if not isinstance(init, dict) or not init.get("path"):
+        return ""
+    detail = ", ".join(str(x) for x in (init.get("selected"), f"step {init['step']}" if init.get("step") is not None
+                                        else None) if x)
+    return f"{init['path']}" + (f" ({detail})" if detail else "")
 
 
 def _model_label(model: dict[str, Any]) -> str:
@@ -291,6 +302,7 @@ def resolve_entries(entries: Sequence[Entry]) -> list[Observation]:
             value=value, path=entry.path, seed=prov["seed"], config=prov["config"],
             checkpoint=prov["checkpoint"], checkpoint_path=prov["checkpoint_path"],
             git_commit=prov["git_commit"], vssl_version=prov["vssl_version"], compute=compute_info(data),
+            init=prov["init"],
         ))
     return observations
 

@@ -248,7 +248,8 @@ def _provenance_text(row_key: str, observations: Sequence[Observation]) -> str:
     for column in dict.fromkeys(o.column for o in observations if o.row == row_key):
         seeds = [o for o in observations if o.row == row_key and o.column == column]
         items = "; ".join(f"seed {o.seed}: config `{o.config}`, checkpoint `{o.checkpoint}`, "
-                          f"commit `{o.git_commit}`, file `{o.path}`" for o in seeds)
+                          + (f"init `{o.init}`, " if o.init else "")
+                          + f"commit `{o.git_commit}`, file `{o.path}`" for o in seeds)
         parts.append(f"{column}: {items}")
     return " · ".join(parts)
 

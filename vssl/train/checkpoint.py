@@ -42,6 +42,7 @@ import io
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -145,6 +146,26 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
     return path
 
 
+def link_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Make ``target`` the same verified checkpoint as ``source`` (a hard link, a copy across devices).
+
+    Used for ``selected.pt``: no second copy of the weights on disk, and ``target`` keeps its
+    content when ``source`` is later rewritten (saves replace the file, they never write into it).
+    """
+    source, target = Path(source), Path(target)
+    data_sha = verify_checkpoint(source)
+    with atomic_path(target) as tmp:
+        tmp.unlink()  # atomic_path created it; a link needs the name free
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        size = os.path.getsize(tmp)
+        atomic_write_json(sidecar_path(target), {"file": target.name, "size": size, "sha256": data_sha,
+                                                 "format_version": FORMAT_VERSION})
+    return target
+
+
 def verify_checkpoint(path: str | os.PathLike) -> str:
     """Check ``path`` against its sidecar without unpickling; return its SHA-256."""
     path = Path(path)
@@ -223,7 +244,7 @@ def build_head(spec: Mapping[str, Any]) -> nn.Module:
 
 
 def _meta(state: dict) -> dict:
-    keys = ("kind", "pretext", "classes", "seed", "config", "metrics", "model", "sha256", "path")
+    keys = ("kind", "pretext", "classes", "seed", "config", "metrics", "model", "sha256", "path", "init")
     meta = {k: state.get(k) for k in keys}
     progress = state.get("progress") or {}
     meta["step"] = progress.get("step")

@@ -22,7 +22,9 @@ The optimisation, schedule, checkpoint, resume and metrics machinery is
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+from pathlib import Path
 from typing import Any, Mapping
 
 import torch
@@ -137,7 +139,9 @@ class FinetuneTask(Task):
             if pre_modality and pre_modality != self.config.modality:
                 log.warning("backbone was pretrained on %s input but finetuning uses --modality %s",
                             pre_modality, self.config.modality)
-            self.init_state = {"sha256": self.init_state["sha256"], "path": self.init_state["path"]}
+            self.init_state = {"sha256": self.init_state["sha256"], "path": self.init_state["path"],
+                               "step": self.init_state.get("progress", {}).get("step"),
+                               "selected": _selected_from(Path(self.init_state["path"]))}
         frozen = freeze_before(parts.backbone, self.config.freeze_before)
         if frozen:
             log.info("frozen stages: %s", ", ".join(frozen))
@@ -156,9 +160,20 @@ class FinetuneTask(Task):
     def checkpoint_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"classes": list(self.classes), "pretext": None}
         if self.config.init:
-            fields["init"] = {"path": str(self.config.init),
-                              "sha256": (self.init_state or {}).get("sha256")}
+            state = self.init_state or {}
+            fields["init"] = {"path": str(self.config.init), "sha256": state.get("sha256"),
+                              "step": state.get("step"), "selected": state.get("selected")}
         return fields
+
+
+def _selected_from(init: Path) -> str | None:
+    """For ``.../selected.pt``: which checkpoint its run selected (``best.pt`` / ``final.pt``), from run.json."""
+    if init.name != "selected.pt" or not (init.parent / "run.json").is_file():
+        return None
+    try:
+        return (json.loads((init.parent / "run.json").read_text()).get("selected") or {}).get("file")
+    except ValueError:
+        return None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

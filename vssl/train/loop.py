@@ -249,6 +249,20 @@ def train_step(model: nn.Module, task: Task, batch: Mapping[str, Any], optimizer
 # ---------------------------------------------------------------- outputs
 
 
+def select_checkpoint(out: Path, best: dict[str, Any] | None, *, final_step: int) -> dict[str, Any]:
+    """Link ``OUT/selected.pt``, the checkpoint downstream jobs start from, and say which one it is.
+
+    ``best.pt`` when a hold-out chose one (V3S: "the best validation accuracy model is used for
+    downstream tasks"), else ``final.pt``.
+    """
+    if best is not None and (out / "best.pt").exists():
+        choice = {"file": "best.pt", "step": int(best["step"]), "why": "best validation score on the hold-out"}
+    else:
+        choice = {"file": "final.pt", "step": int(final_step), "why": "no hold-out: the final weights"}
+    ckpt.link_checkpoint(out / choice["file"], out / "selected.pt")
+    return choice
+
+
 class MetricsCSV:
     """Append-only metrics.csv, flushed per row so a kill keeps every written row.
 
@@ -665,6 +679,10 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
             run_validation()
         save(last_path)
         save(out / "final.pt")
+        if main:
+            selected = select_checkpoint(out, best if val_set is not None else None, final_step=step)
+            run_info["selected"] = selected
+            log.info("selected checkpoint: %s (step %d)", selected["file"], selected["step"])
     except NonFiniteLossError as exc:
         status = f"failed: {exc}"
         log.error("%s", exc)

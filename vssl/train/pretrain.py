@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any, Mapping
 
 import torch
@@ -78,7 +79,11 @@ class PretrainTask(Task):
         manifest = store_manifest(c.store)
         rows = split_rows(manifest, c.split_column, c.split)
         if c.max_videos is not None:
-            rows = random_subset(rows, c.max_videos, c.data_seed)
+            try:
+                rows = random_subset(rows, c.max_videos, c.data_seed)
+            except ValueError as exc:  # name the run (the table row) and the store with the counts
+                raise ValueError(f"{Path(c.out).name}: {exc} ({manifest.attrs['source']}, "
+                                 f"{c.split_column} == {c.split!r})") from None
         train_rows, val_rows = holdout_split(rows, c.holdout, c.data_seed)
         if train_rows.empty:
             raise ValueError(f"{manifest.attrs['source']}: no usable videos for pretraining "

@@ -45,7 +45,9 @@ def random_subset(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     if n < 1:
         raise ValueError(f"--max-videos must be >= 1, got {n}")
     if n >= len(frame):
-        return frame
+        # Silently using the whole pool made rot-T4's "400k" row train on the same data as "all".
+        raise ValueError(f"--max-videos {n} asks for a subset of {n:,} videos, but the pool holds only "
+                         f"{len(frame):,}: that is the whole pool, not a subset")
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.choice(len(frame), size=n, replace=False))
     out = frame.iloc[keep].reset_index(drop=True)

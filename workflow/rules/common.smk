@@ -195,7 +195,7 @@ def finetune_input(wildcards):
     job = finetune_job(wildcards)
     files = [get_store_manifest(job.store)]
     if job.init is not None:
-        # A step checkpoint (rot-F4b) is written by the same job as final.pt, which stands for it.
+        # A step checkpoint (rot-F4b) is written by the same job as selected.pt, which stands for it.
         files.append(job.init.checkpoint)
     return files
 

@@ -5,7 +5,9 @@ rule pretrain:
     input:
         lambda wc: get_store_manifest(pretrain_job(wc).store),
     output:
-        checkpoint="results/pretrain/{name}/seed{seed}/final.pt",
+        # selected.pt (best.pt with a hold-out, else final.pt) is what downstream jobs read.
+        checkpoint="results/pretrain/{name}/seed{seed}/selected.pt",
+        final="results/pretrain/{name}/seed{seed}/final.pt",
     params:
         command=lambda wc: pretrain_command(pretrain_job(wc)),
         store=lambda wc: store_dir(pretrain_job(wc).store),

@@ -1,4 +1,4 @@
-"""Kinetics-400 adapter: ``<root>/{train,val,test}/`` + annotation CSVs.
+"""Kinetics-400 / Kinetics-600 adapter: ``<root>/{train,val,test}/`` + annotation CSVs (one format).
 
 Annotations (default ``<root>/annotations``): ``train.csv``, ``validate.csv``
 (original DeepMind release) or ``val.csv`` (CVDF mirror), ``test.csv``. They are
