@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The whole default DAG (synthetic data, every table and figure), then the HTML report.
+# make_run.py: after a killed run it removes Snakemake's stale locks (and refuses a second run).
 run: setup
-	$(RUN) $(BIN)/snakemake --cores $(CORES) --printshellcmds --rerun-incomplete
+	$(RUN) $(BIN)/python workflow/scripts/make_run.py $(BIN)/snakemake --cores $(CORES) --printshellcmds --rerun-incomplete
 	$(MAKE) report
 
 report: setup

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import av
@@ -292,3 +293,65 @@ def test_write_errors_stop_the_run(video_dir, tmp_path, monkeypatch):
         extract_store(manifest, video_dir, tmp_path / "store", ExtractSettings(dataset="folder"), jobs=1,
                       progress=False)
     assert not (tmp_path / "store" / extract.FAILURE_LOG).exists()
+
+
+def test_a_second_writer_of_the_same_store_stops_naming_the_first(video_dir, tmp_path, capsys):
+    """One writer per store: the second extract would delete the first one's temp files as orphans."""
+    import fcntl
+
+    out = tmp_path / "store"
+    out.mkdir()
+    holder = os.open(out / extract.LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    os.pwrite(holder, b"4242\n", 0)
+    try:
+        assert run_cli(video_dir, out) == 2
+        err = capsys.readouterr().err
+        assert f"{out}: another vssl extract (pid 4242) is writing this store" in err, err
+        assert not (out / "manifest.csv").exists()
+    finally:
+        os.close(holder)
+    assert run_cli(video_dir, out) == 0  # the lock died with its holder
+
+
+def test_workers_do_not_outlive_a_killed_extract(tmp_path):
+    """kill -9 of `vssl extract` takes its pool workers down too: none keeps writing into the store."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    videos = tmp_path / "videos" / "Run"
+    videos.mkdir(parents=True)
+    for i in range(16):
+        write_video(videos / f"v{i:02d}.mp4", noisy_frames(400, 120, 160))
+    proc = subprocess.Popen([sys.executable, "-c", "from vssl.cli import console; console()", "extract",
+                             "--dataset", "folder", "--root", str(tmp_path / "videos"), "--out", str(tmp_path / "s"),
+                             "--short-side", "96", "--jobs", "2", "--no-progress"])
+    workers: list[int] = []
+    deadline = time.time() + 90
+    while len(workers) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+        servers = [pid for pid, ppid, _ in _processes() if ppid == proc.pid]
+        workers = [pid for pid, ppid, state in _processes() if ppid in servers and state != "Z"]
+    assert len(workers) == 2, "the extract never started its two workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    time.sleep(3)  # the workers poll their extract every 0.5 s
+    alive = [pid for pid, _, state in _processes() if pid in workers and state != "Z"]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"workers of the killed extract still running: {alive}"
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, state) of every process (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                found.append((int(entry.name), int(fields[1]), fields[0]))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import pytest
 
@@ -100,3 +101,16 @@ def test_launch_detection():
     assert not info.enabled
     info, _ = detect_launch({})
     assert info.world_size == 1 and info.launcher == "none"
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"batch_size": 0}, "--batch-size 0: must be >= 1"),
+    ({"lr": 0.0}, "--lr 0.0: must be > 0"),
+    ({"milestones": [10, 0]}, "--milestones 0: must be >= 1"),
+    ({"freeze_before": 7}, "--freeze-before 7: must be >= 1 and <= 6"),
+    ({"dropout": 1.5}, "--dropout 1.5: must be >= 0 and <= 1"),
+])
+def test_out_of_range_settings_are_refused_by_the_command(overrides, message) -> None:
+    """The same ranges the workflow schema checks before any job starts (workflow/schemas/flags.schema.yaml)."""
+    with pytest.raises(RunFileError, match=re.escape(message)):
+        build_config(FinetuneConfig, store="s", out="o", epochs=1, **overrides)

@@ -51,6 +51,30 @@ def test_schema_error_names_the_key(tmp_path: Path) -> None:
     assert run.returncode != 0 and "tpu" in run.stderr and "device" in run.stderr, run.stderr[-2000:]
 
 
+@pytest.mark.parametrize("overlay,key,reason", [
+    ({"rotnet": {"pretrain": {"lr": "fast"}}}, "rotnet.pretrain.lr", "'fast' is not of type 'number'"),
+    ({"rotnet": {"pretrain": {"iterations": "many"}}}, "rotnet.pretrain.iterations", "'many' is not of type 'integer'"),
+    ({"rotnet": {"pretrain": {"batch_size": 0}}}, "rotnet.pretrain.batch_size", "0 is less than the minimum of 1"),
+    ({"rotnet": {"finetune": {"modality": "rbg"}}}, "rotnet.finetune.modality", "'rbg' is not one of ['rgb', 'dif'"),
+    ({"v3s": {"retrieval": {"num_clips": "ten"}}}, "v3s.retrieval.num_clips", "'ten' is not of type 'integer'"),
+    ({"v3s": {"test": {"clips": 0.5}}}, "v3s.test.clips", "0.5 is not of type 'integer'"),
+    ({"rotnet": {"pretrain": {"crop": 1000}}}, "rotnet.pretrain.crop 1000", "larger than the 20-pixel frames"),
+])
+def test_a_bad_value_stops_the_dry_run_naming_its_key(tmp_path: Path, overlay, key, reason) -> None:
+    """Types, enums and ranges come from the commands' own flag definitions (flags.schema.yaml)."""
+    run = _snakemake(tmp_path, _overlay(tmp_path, overlay))
+    assert run.returncode != 0
+    assert key in run.stderr and reason in run.stderr, run.stderr[-2500:]
+    assert "Traceback" not in run.stderr
+
+
+def test_the_flag_schema_is_generated_from_the_commands() -> None:
+    """workflow/schemas/flags.schema.yaml is what workflow/scripts/flag_schema.py writes today (no drift)."""
+    done = subprocess.run([sys.executable, str(REPO / "workflow" / "scripts" / "flag_schema.py"), "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
 def test_unknown_experiment_id_lists_the_valid_ones(tmp_path: Path) -> None:
     run = _snakemake(tmp_path, _overlay(tmp_path, {"targets": ["rot-T99"]}))
     assert run.returncode != 0

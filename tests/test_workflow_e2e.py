@@ -24,11 +24,31 @@ EVERY_RULE = {"synth", "extract", "pretrain", "finetune", "eval_rotation", "rota
 pytestmark = pytest.mark.slow
 
 
+# Every path a rule hands to a shell is quoted: the data lives under a name with a space, a quote
+# and a non-ASCII letter, inside a working directory named the same way.
+ODD_NAME = "my data 'é"
+
+
+def _odd_paths_overlay(workdir: Path) -> Path:
+    import yaml
+
+    default = yaml.safe_load((REPO / "config.yaml").read_text())
+    moved = lambda path: ODD_NAME + path[len("data"):] if path.startswith("data/") else path  # noqa: E731
+    overlay = {"data_dir": ODD_NAME, "synthetic": {"out": moved(default["synthetic"]["out"])},
+               "datasets": {name: {key: moved(value) for key, value in spec.items() if key in ("root", "splits")}
+                            for name, spec in default["datasets"].items()},
+               "v3s": {"aslan": {"pairs": moved(default["v3s"]["aslan"]["pairs"])}}}
+    path = workdir / "odd-paths.yaml"
+    path.write_text(yaml.safe_dump(overlay, allow_unicode=True))
+    return path
+
+
 def _snakemake(workdir: Path, *args: str, timeout: float = 900) -> str:
     # Rules call `vssl`: the interpreter's bin directory (the venv) goes first on PATH.
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-                          "--configfile", str(REPO / "config.yaml"), str(REPO / "config" / "smoke.yaml"), *args],
+                          "--configfile", str(REPO / "config.yaml"), str(REPO / "config" / "smoke.yaml"),
+                          str(_odd_paths_overlay(workdir)), *args],
                          capture_output=True, text=True, timeout=timeout, check=False, env=env)
     log = run.stdout + run.stderr
     assert run.returncode == 0, f"snakemake {' '.join(args)} failed:\n{log[-6000:]}"
@@ -37,8 +57,10 @@ def _snakemake(workdir: Path, *args: str, timeout: float = 900) -> str:
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    workdir = tmp_path_factory.mktemp("workflow")
+    workdir = tmp_path_factory.mktemp("work") / ODD_NAME
+    workdir.mkdir()
     log = _snakemake(workdir, "--cores", "2")
+    assert (workdir / ODD_NAME / "stores" / "ucf101" / "manifest.csv").is_file()
     return workdir, log
 
 

@@ -271,3 +271,11 @@ def test_paper_v3s_finetuning_does_not_flip(paper_config) -> None:
     rot = [f for f in built.finetunes.values() if f.name.startswith("rotnet-")]
     assert v3s and all(f.settings.get("hflip") is False and "--no-hflip" in plan.cli_flags(f.settings) for f in v3s)
     assert rot and all(f.settings.get("hflip") is not False for f in rot)
+
+
+def test_paper_r3d_stems_follow_each_paper(paper_config) -> None:
+    """V3S's "R3D [25]" is Tran et al.'s (3x7x7 stem, no max-pool); 3DRotNet keeps Hara's 7x7x7 stem + max-pool."""
+    built = plan.build_plan(paper_config)
+    v3s_r3d = {p.settings["model"] for p in built.pretrains.values() if p.name.startswith("v3s-r3d-")}
+    rot = {p.settings["model"] for p in built.pretrains.values() if p.name.startswith("rotnet-")}
+    assert v3s_r3d == {"r3d_18_tran"} and rot == {"r3d_18"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="vssl", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"vssl {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of a user error (a bad path or value) instead of one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
         if _available(module):
@@ -58,8 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A user's mistake, not a bug: a missing or unreadable path, an existing --out file, a full disk
+# (OSError and its subclasses), a bad value (ValueError), no free GPU (TimeoutError). One line on
+# stderr and exit 2; `vssl --debug CMD ...` (or VSSL_DEBUG=1) shows the traceback instead.
+USER_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, TimeoutError)
+EXIT_USER_ERROR = 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = bool(os.environ.get("VSSL_DEBUG"))
+    if argv[:1] == ["--debug"]:
+        debug, argv = True, argv[1:]
     parser = build_parser()
     if not argv or argv[0].startswith("-") or argv[0] not in COMMANDS:
         parser.parse_args(argv)  # prints help / version / the usage error
@@ -72,7 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = argparse.ArgumentParser(prog=f"vssl {name}", description=help_text)
     module.add_arguments(sub)
     args = sub.parse_args(rest)
-    result = module.run(args)
+    try:
+        result = module.run(args)
+    except USER_ERRORS as exc:
+        if debug:
+            raise
+        if not getattr(exc, "vssl_logged", False):  # a command's log handler has not printed it yet
+            print(f"vssl {name}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
     return int(result or 0)
 
 

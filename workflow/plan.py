@@ -284,7 +284,33 @@ def build_plan(config: Mapping[str, Any], experiment_ids: list[str] | None = Non
     builder = _Builder(config)
     for experiment_id in experiment_ids or EXPERIMENT_IDS:
         builder.build(experiment_id)
+    check_cross_fields(builder.plan, config)
     return builder.plan
+
+
+def _block(job_name: str) -> str:
+    return "rotnet" if job_name.startswith("rotnet-") else "v3s"
+
+
+def _frame_side(config: Mapping[str, Any], store: str) -> int | None:
+    """The short side of a store's frames, from its config entry (None: unknown until extraction)."""
+    spec = config.get("stores", {}).get(store) or {}
+    if spec.get("size"):
+        return min(int(v) for v in spec["size"])
+    return int(spec["short_side"]) if spec.get("short_side") else None
+
+
+def check_cross_fields(built: Plan, config: Mapping[str, Any]) -> None:
+    """What one key cannot say alone: every training crop fits the frames it is cut from."""
+    for stage, jobs in (("pretrain", built.pretrains.values()), ("finetune", built.finetunes.values())):
+        for job in jobs:
+            crop, side = job.settings.get("crop"), _frame_side(config, job.store)
+            v3s_frames = (job.settings.get("pretext_params") or {}).get("frame_size")
+            limit, limit_key = (v3s_frames, f"{_block(job.name)}.pretext.frame_size") if v3s_frames else \
+                (side, f"stores.{job.store}")
+            if crop is not None and limit is not None and int(crop) > int(limit):
+                raise PlanError(f"{_block(job.name)}.{stage}.crop {crop} (job {job.name}) is larger than the "
+                                f"{limit}-pixel frames it is cut from ({limit_key})")
 
 
 def selected_ids(config: Mapping[str, Any]) -> list[str]:

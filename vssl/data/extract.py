@@ -376,7 +376,63 @@ def _remove_stale_temps(out: Path) -> int:
     return removed
 
 
-def _worker_init() -> None:
+LOCK_FILE = ".extract.lock"
+
+
+class StoreBusyError(ValueError):
+    """Another `vssl extract` is writing this store."""
+
+
+def lock_store(out: Path) -> int:
+    """Take the store's writer lock (``flock``, held until the descriptor closes or the process dies).
+
+    A second writer would delete the first one's temp files as orphans; it stops here instead,
+    naming the holder.
+    """
+    import fcntl
+
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreBusyError(f"{out}: another vssl extract (pid {holder}) is writing this store; "
+                             "wait for it to finish or stop it") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _exit_with(parent: int) -> None:
+    """Exit this worker as soon as the extract process ``parent`` is gone.
+
+    A pool worker's parent is the fork server, which outlives a killed extract (it and its
+    workers were seen writing store files after ``kill -9``), so neither the parent-death signal
+    nor the pool's own pipes stop it; a daemon thread polls the extract's pid instead.
+    """
+    import threading
+
+    def gone() -> bool:
+        try:
+            os.kill(parent, 0)
+        except (ProcessLookupError, PermissionError):  # PermissionError: the pid now belongs to another user
+            return True
+        try:  # a killed extract not yet reaped by its shell is a zombie: gone too
+            return Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except (OSError, IndexError):
+            return False
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-extract", daemon=True).start()
+
+
+def _worker_init(parent: int) -> None:
+    _exit_with(parent)  # a killed extract leaves no workers writing into its store
     # one core per worker: parallelism is across videos
     torch.set_num_threads(1)
 
@@ -413,14 +469,25 @@ def extract_store(
     """Extract every ``manifest.video`` under ``root`` into the store ``out``.
 
     Returns the output manifest (also written to ``out/manifest.csv``).
-    ``jobs=1`` runs in this process; more uses a process pool.
+    ``jobs=1`` runs in this process; more uses a process pool. One writer per store: a second
+    extract of the same ``out`` stops with `StoreBusyError` naming the first one's pid.
     """
-    from tqdm import tqdm
-
     if "video" not in manifest.columns:
         raise ValueError("manifest has no 'video' column")
     root, out = Path(root), Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    lock = lock_store(out)
+    try:
+        return _extract_locked(manifest, root, out, settings, jobs=jobs, retry_failed=retry_failed,
+                               progress=progress)
+    finally:
+        os.close(lock)
+
+
+def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: ExtractSettings, *,
+                    jobs: int | None, retry_failed: bool, progress: bool) -> pd.DataFrame:
+    from tqdm import tqdm
+
     check_settings(out, settings)
     jobs = jobs or len(os.sched_getaffinity(0))
     log_path = out / FAILURE_LOG
@@ -458,7 +525,7 @@ def extract_store(
                 collect(*_run_one(task))
         else:
             with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(),
-                                        initializer=_worker_init) as pool:
+                                        initializer=_worker_init, initargs=(os.getpid(),)) as pool:
                 pending: set[cf.Future] = set()
                 it = iter(tasks)
                 # bounded window: Kinetics-sized task lists need not all be queued at once

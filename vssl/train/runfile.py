@@ -24,9 +24,16 @@ MISSING_REQUIRED = object()
 
 
 def setting(default: Any = MISSING_REQUIRED, help: str = "", *, choices: typing.Sequence[Any] | None = None,
-            metavar: str | None = None, cli: bool = True) -> Any:
-    """A config field with its CLI help. ``default`` omitted = required (flag or run file)."""
-    metadata = {"help": help, "choices": tuple(choices) if choices else None, "metavar": metavar, "cli": cli}
+            metavar: str | None = None, cli: bool = True, minimum: float | None = None,
+            maximum: float | None = None, above: float | None = None) -> Any:
+    """A config field with its CLI help. ``default`` omitted = required (flag or run file).
+
+    ``minimum`` / ``maximum`` bound the value inclusively, ``above`` exclusively; `build_config`
+    enforces them and `json_schema` exports them, so the workflow's config schema checks the same
+    ranges before any job starts.
+    """
+    metadata = {"help": help, "choices": tuple(choices) if choices else None, "metavar": metavar, "cli": cli,
+                "minimum": minimum, "maximum": maximum, "above": above}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=metadata)
     if default is MISSING_REQUIRED:
@@ -191,6 +198,8 @@ def build_config(cls: type[C], args: argparse.Namespace | None = None, run_file:
             value = merged
         values[name] = value
     values.update(overrides)
+    for name, value in values.items():
+        check_range(fields[name], value)
     missing = [n for n, f in fields.items() if f.metadata.get("required") and values.get(n) is None]
     if missing:
         raise RunFileError("missing required setting(s): " + ", ".join(_flag(n) for n in missing))
@@ -209,3 +218,67 @@ def config_to_dict(config: Any) -> dict[str, Any]:
         return v
 
     return {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def check_range(f: dataclasses.Field, value: Any) -> None:
+    """Raise `RunFileError` naming the flag when ``value`` is outside the field's declared range."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if not isinstance(item, (int, float)) or isinstance(item, bool):
+            continue
+        low, high, above = (f.metadata.get(k) for k in ("minimum", "maximum", "above"))
+        if (low is not None and item < low) or (high is not None and item > high) or \
+                (above is not None and item <= above):
+            raise RunFileError(f"{_flag(f.name)} {item!r}: {range_text(f)}")
+
+
+def range_text(f: dataclasses.Field) -> str:
+    low, high, above = (f.metadata.get(k) for k in ("minimum", "maximum", "above"))
+    parts = ([f"> {above:g}"] if above is not None else []) + ([f">= {low:g}"] if low is not None else []) + \
+        ([f"<= {high:g}"] if high is not None else [])
+    return "must be " + " and ".join(parts)
+
+
+def _json_type(tp: Any) -> dict[str, Any]:
+    inner, optional = _base_type(tp)
+    origin = typing.get_origin(inner)
+    if origin in (list, tuple):
+        args = typing.get_args(inner)
+        return {"type": ["array", "number"] if args and args[0] in (int, float) else "array",
+                **({"items": _json_type(args[0])} if args and args[0] is not Any else {})}
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(inner)
+    if origin is dict:
+        kind = "object"
+    if kind is None:
+        return {}
+    return {"type": [kind, "null"] if optional else kind}
+
+
+def json_schema(*classes: type) -> dict[str, Any]:
+    """JSON-schema ``properties`` for the CLI fields of ``classes``: type, enum and range of each.
+
+    The same metadata `build_config` applies, so the workflow schema generated from it
+    (`workflow/scripts/flag_schema.py`) rejects what the command would reject.
+    """
+    properties: dict[str, Any] = {}
+    for cls in classes:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if not f.metadata.get("cli", True):
+                continue
+            spec = _json_type(hints[f.name])
+            if f.metadata.get("choices"):
+                spec["enum"] = list(f.metadata["choices"]) + ([None] if _base_type(hints[f.name])[1] else [])
+            for key, schema_key in (("minimum", "minimum"), ("maximum", "maximum"), ("above", "exclusiveMinimum")):
+                if f.metadata.get(key) is not None:
+                    for target in (spec, spec.get("items")):  # a list's items and a scalar given for the list
+                        if target is not None:
+                            target[schema_key] = f.metadata[key]
+            if f.metadata.get("help"):
+                spec["description"] = f.metadata["help"]
+            previous = properties.get(f.name)
+            if previous is not None and previous.get("type") != spec.get("type"):
+                raise ValueError(f"{f.name}: {cls.__name__} types it {spec.get('type')}, another class "
+                                 f"{previous.get('type')}")
+            properties.setdefault(f.name, spec)
+    return properties

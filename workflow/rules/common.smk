@@ -2,6 +2,7 @@
 # Nothing here imports vssl internals or touches CUDA: parsing must stay cheap (`snakemake -n` on the
 # paper DAG). Which jobs exist is decided by workflow/plan.py, plain Python that the tests import.
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -12,7 +13,21 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 import plan as vssl_plan  # noqa: E402  (workflow/plan.py)
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+def _validate_config():
+    """Snakemake's schema check, with the offending key's dotted path and the reason first."""
+    try:
+        validate(config, schema="../schemas/config.schema.yaml")
+    except WorkflowError as err:
+        text = str(err)
+        where = re.search(r"On instance((?:\[[^\]]*\])*):", text)
+        reason = re.search(r"ValidationError: (.*)", text)
+        if not (where and reason):
+            raise
+        key = ".".join(k.strip("'\"") for k in re.findall(r"\[([^\]]*)\]", where.group(1)))
+        raise WorkflowError(f"config {key or '(top level)'}: {reason.group(1)}\n\n{text}") from None
+
+
+_validate_config()
 
 
 wildcard_constraints:
@@ -167,7 +182,7 @@ def eval_flags(job):
     store = job.settings.get("store")
     text = vssl_plan.cli_flags(settings)
     if store:
-        text = f"--store {store_dir(store)} {text}"
+        text = f"--store {shlex.quote(store_dir(store))} {text}"
     return f"{text} {job.args}".strip()
 
 

@@ -14,7 +14,7 @@ rule synth:
     benchmark:
         "benchmarks/data/synth.tsv"
     shell:
-        "vssl synth {params.out} --seed {params.seed} --scale {params.scale} --jobs {threads} > {log} 2>&1"
+        "vssl synth {params.out:q} --seed {params.seed} --scale {params.scale} --jobs {threads} > {log:q} 2>&1"
 
 
 rule extract:
@@ -40,5 +40,5 @@ rule extract:
     shell:
         "vssl extract --dataset {params.dataset} --root {params.root:q}"
         " {params.splits}"
-        " --out {params.out} {params.size} --quality {params.quality} --min-frames {params.min_frames}"
-        " {params.skip_missing} --jobs {threads} > {log} 2>&1"
+        " --out {params.out:q} {params.size} --quality {params.quality} --min-frames {params.min_frames}"
+        " {params.skip_missing} --jobs {threads} > {log:q} 2>&1"

@@ -20,8 +20,8 @@ rule eval_rotation:
     benchmark:
         "benchmarks/eval/rotation/{key}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} vssl eval-rotation {params.flags} --out $(dirname {output})"
-        " --no-progress {params.runtime} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} vssl eval-rotation {params.flags} --out \"$(dirname {output:q})\""
+        " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
 rule rotation_series:
@@ -41,8 +41,8 @@ rule rotation_series:
     benchmark:
         "benchmarks/eval/curve/{key}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} vssl eval-rotation {params.flags} --out $(dirname {output.metrics})"
-        " --no-progress {params.runtime} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} vssl eval-rotation {params.flags} --out \"$(dirname {output.metrics:q})\""
+        " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
 rule fuse:
@@ -57,7 +57,7 @@ rule fuse:
     benchmark:
         "benchmarks/eval/fuse/{key}.tsv"
     shell:
-        "vssl fuse {params.flags} --out $(dirname {output}) > {log} 2>&1"
+        "vssl fuse {params.flags} --out \"$(dirname {output:q})\" > {log:q} 2>&1"
 
 
 rule mean_over_splits:
@@ -70,7 +70,7 @@ rule mean_over_splits:
     log:
         "logs/eval/mean/{key}.log",
     shell:
-        "vssl average {params.flags} --out {output} > {log} 2>&1"
+        "vssl average {params.flags} --out {output:q} > {log:q} 2>&1"
 
 
 rule retrieve:
@@ -89,8 +89,8 @@ rule retrieve:
     benchmark:
         "benchmarks/eval/retrieval/{key}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} vssl retrieve {params.flags} --out $(dirname {output})"
-        " --no-progress {params.runtime} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} vssl retrieve {params.flags} --out \"$(dirname {output:q})\""
+        " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
 rule aslan:
@@ -110,8 +110,8 @@ rule aslan:
     benchmark:
         "benchmarks/eval/aslan/{key}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} vssl aslan {params.flags} --out $(dirname {output})"
-        " --no-progress {params.runtime} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} vssl aslan {params.flags} --out \"$(dirname {output:q})\""
+        " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
 rule attention:
@@ -128,8 +128,8 @@ rule attention:
     benchmark:
         "benchmarks/eval/attention/{key}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} vssl attention {params.flags} --out $(dirname {output})"
-        " --no-progress {params.runtime} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} vssl attention {params.flags} --out \"$(dirname {output:q})\""
+        " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
 rule illustrate:
@@ -142,4 +142,4 @@ rule illustrate:
     log:
         "logs/eval/illustrate/{key}.log",
     shell:
-        "vssl illustrate {params.flags} --out {output} > {log} 2>&1"
+        "vssl illustrate {params.flags} --out {output:q} > {log:q} 2>&1"

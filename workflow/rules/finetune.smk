@@ -25,6 +25,6 @@ rule finetune:
     benchmark:
         "benchmarks/finetune/{name}/seed{seed}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} vssl finetune {params.flags} --store {params.store} --out {params.out}"
+        "OMP_NUM_THREADS={threads} vssl finetune {params.flags} --store {params.store:q} --out {params.out:q}"
         " --seed {wildcards.seed} --resume --on-change restart {params.runtime}"
-        " --test-out {params.test_out} {params.test} > {log} 2>&1"
+        " --test-out {params.test_out:q} {params.test} > {log:q} 2>&1"

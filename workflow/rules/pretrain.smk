@@ -24,5 +24,5 @@ rule pretrain:
         "benchmarks/pretrain/{name}/seed{seed}.tsv"
     shell:
         # --resume: a killed job continues from OUT/last.pt instead of starting over.
-        "OMP_NUM_THREADS={threads} {params.command} --store {params.store} --out {params.out}"
-        " --seed {wildcards.seed} --resume --on-change restart {params.runtime} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {params.command} --store {params.store:q} --out {params.out:q}"
+        " --seed {wildcards.seed} --resume --on-change restart {params.runtime} > {log:q} 2>&1"

@@ -16,7 +16,7 @@ rule table:
     log:
         "logs/report/table_{stem}.log",
     shell:
-        "vssl table {params.id:q} {params.entries} --out-dir $(dirname {output.csv}) > {log} 2>&1"
+        "vssl table {params.id:q} {params.entries} --out-dir \"$(dirname {output.csv:q})\" > {log:q} 2>&1"
 
 
 rule rotation_curve_points:
@@ -29,7 +29,7 @@ rule rotation_curve_points:
     log:
         "logs/report/rotation_curve_points.log",
     shell:
-        "vssl curve {params.args} > {log} 2>&1"
+        "vssl curve {params.args} > {log:q} 2>&1"
 
 
 rule figure:
@@ -47,7 +47,7 @@ rule figure:
     log:
         "logs/report/figure_{stem}.log",
     shell:
-        "vssl figure {params.id} {params.args} --out-dir $(dirname {output.png}) > {log} 2>&1"
+        "vssl figure {params.id} {params.args} --out-dir \"$(dirname {output.png:q})\" > {log:q} 2>&1"
 
 
 rule summary:
@@ -59,8 +59,8 @@ rule summary:
     log:
         "logs/report/summary.log",
     shell:
-        "vssl summary --tables-dir results/tables --figures-dir results/figures --out {output.summary}"
-        " --claims-out {output.claims} > {log} 2>&1"
+        "vssl summary --tables-dir results/tables --figures-dir results/figures --out {output.summary:q}"
+        " --claims-out {output.claims:q} > {log:q} 2>&1"
 
 
 for _experiment_id in vssl_plan.EXPERIMENT_IDS:

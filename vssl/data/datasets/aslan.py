@@ -64,7 +64,7 @@ def _read_array(path: Path) -> np.ndarray:
 
     try:
         contents = scipy.io.loadmat(path, variable_names=[VARIABLE])
-    except (ValueError, TypeError, NotImplementedError, OSError) as error:
+    except Exception as error:  # noqa: BLE001 -- scipy fails on non-MATLAB bytes in many ways (MatReadError, IndexError, ...)
         raise SplitFileError(path, f"not a readable MATLAB file: {error}") from error
     if VARIABLE not in contents:
         names = [name for name, _, _ in scipy.io.whosmat(path)]
