@@ -9,9 +9,12 @@ of S3D-G: for each Inception branch output x (C channels),
 
 i.e. a per-channel gate computed from the branch's global average. Xie et al.
 apply gating inside every Inception block; where exactly is left open in the
-paper, so we follow the S3D-G release used by MIL-NCE/SpeedNet (gate on each
-of the four branch outputs, before concatenation). The stem convs are not
-gated.
+paper. We gate each of the four branch outputs before concatenation, as the
+S3D-G release used by MIL-NCE/SpeedNet does inside its Inception blocks, but we
+do *not* keep two other details of that release: its extra gate after Conv_2c
+(our stem convs are not gated), and its full (not separable) 3x7x7 Conv_1a (ours is
+torchvision's separable 1x7x7 + 7x1x1 pair). Either would change the parameter
+count only slightly; neither is named by V3S.
 
 Other choices, stated:
 * BatchNorm uses eps 1e-3 (TF's) but PyTorch's momentum 0.1: torchvision's
