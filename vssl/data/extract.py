@@ -66,6 +66,7 @@ import torch
 from vssl.data import jpeg
 from vssl.data.store import FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file
 from vssl.utils.io import atomic_write_csv, atomic_write_json
+from vssl.utils.locks import holder, try_lock
 
 MANIFEST_COLUMNS = ("frames", "height", "width", "fps", "status", "reason")
 FAILURE_LOG = "failed.jsonl"
@@ -389,18 +390,10 @@ def lock_store(out: Path) -> int:
     A second writer would delete the first one's temp files as orphans; it stops here instead,
     naming the holder.
     """
-    import fcntl
-
-    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise StoreBusyError(f"{out}: another vssl extract (pid {holder}) is writing this store; "
-                             "wait for it to finish or stop it") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    fd = try_lock(out / LOCK_FILE)
+    if fd is None:
+        raise StoreBusyError(f"{out}: another vssl extract (pid {holder(out / LOCK_FILE)}) is writing this store; "
+                             "wait for it to finish or stop it")
     return fd
 
 

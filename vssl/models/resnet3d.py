@@ -176,18 +176,7 @@ def r3d_10(*, width: float = 1.0, in_channels: int = 3, small_input: bool = Fals
     already (8, 16, 16), so ``small_input`` changes nothing.
     """
     del small_input  # accepted for a uniform builder signature
-    stem_planes = scale_channels(64, width)
-    stem = _full3d_stem(in_channels, stem_planes, temporal_kernel=3, max_pool=False)
-    return _resnet(
-        name="r3d_10",
-        stem=stem,
-        stem_planes=stem_planes,
-        first_conv_tap="conv1.2",
-        conv_builder=Conv3DSimple,
-        blocks=(1, 1, 1, 1),
-        width=width,
-        in_channels=in_channels,
-    )
+    return _tran_r3d("r3d_10", (1, 1, 1, 1), width=width, in_channels=in_channels)
 
 
 @register_model("r3d_18_tran")
@@ -200,18 +189,15 @@ def r3d_18_tran(*, width: float = 1.0, in_channels: int = 3, small_input: bool =
     ``small_input`` changes nothing.
     """
     del small_input  # accepted for a uniform builder signature
+    return _tran_r3d("r3d_18_tran", (2, 2, 2, 2), width=width, in_channels=in_channels)
+
+
+def _tran_r3d(name: str, blocks: tuple[int, int, int, int], *, width: float, in_channels: int) -> Backbone:
+    """Tran et al.'s R3D family (VCOP's ``R3DNet``): 3x7x7 stride-(1,2,2) conv1, no max-pool, BasicBlocks."""
     stem_planes = scale_channels(64, width)
     stem = _full3d_stem(in_channels, stem_planes, temporal_kernel=3, max_pool=False)
-    return _resnet(
-        name="r3d_18_tran",
-        stem=stem,
-        stem_planes=stem_planes,
-        first_conv_tap="conv1.2",
-        conv_builder=Conv3DSimple,
-        blocks=(2, 2, 2, 2),
-        width=width,
-        in_channels=in_channels,
-    )
+    return _resnet(name=name, stem=stem, stem_planes=stem_planes, first_conv_tap="conv1.2",
+                   conv_builder=Conv3DSimple, blocks=blocks, width=width, in_channels=in_channels)
 
 
 @register_model("r21d_10", paper_params_m=14.4, paper_source="V3S Table 2 (R(2+1)D)")

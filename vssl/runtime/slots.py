@@ -16,12 +16,10 @@ drops flock locks when the descriptors close. The claimed ids go into
 - All slots taken: wait, with one log line, polling until ``timeout`` seconds.
 - Lock directory: ``$VSSL_GPU_LOCK_DIR`` or ``/tmp/vssl-gpu-locks``.
 
-This module imports only the standard library so it can run before torch.
+This module imports only the standard library (and `vssl.utils.locks`) so it can run before torch.
 """
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
 import os
 import random
@@ -31,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from vssl.utils.locks import try_lock
 
 DEFAULT_LOCK_DIR = "/tmp/vssl-gpu-locks"
 
@@ -87,22 +87,6 @@ def _cuda_already_initialised() -> bool:
     return bool(torch is not None and torch.cuda.is_initialized())
 
 
-def _try_lock(path: Path) -> int | None:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return None
-        raise
-    # Record the holder for humans inspecting the lock dir; the lock, not the
-    # content, is what counts.
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()} {os.uname().nodename}\n".encode())
-    return fd
-
-
 def acquire_gpus(
     k: int = 1,
     *,
@@ -143,7 +127,7 @@ def acquire_gpus(
     while True:
         taken: list[tuple[int, int]] = []
         for gpu in range(total):
-            fd = _try_lock(directory / f"gpu{gpu}.lock")
+            fd = try_lock(directory / f"gpu{gpu}.lock", 0o666)
             if fd is not None:
                 taken.append((gpu, fd))
                 if len(taken) == k:

@@ -13,10 +13,11 @@ Usage: ``python workflow/scripts/make_run.py SNAKEMAKE [ARGS...]`` from the work
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 from pathlib import Path
+
+from vssl.utils.locks import holder, try_lock
 
 LOCK_NAME = "make-run.lock"
 
@@ -24,15 +25,10 @@ LOCK_NAME = "make-run.lock"
 def take_run_lock(state_dir: Path) -> int:
     """The exclusive run lock's descriptor, or exit 1 naming the holder."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-        sys.exit(f"make run: another run is using {state_dir.parent.resolve()} (pid {holder}); "
+    fd = try_lock(state_dir / LOCK_NAME)
+    if fd is None:
+        sys.exit(f"make run: another run is using {state_dir.parent.resolve()} (pid {holder(state_dir / LOCK_NAME)}); "
                  "wait for it or stop it first")
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
 
 
