@@ -5,6 +5,7 @@ Adapters never decode video, so the fixture videos are empty files.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import pickle
 import subprocess
@@ -49,6 +50,21 @@ def line_of(path: Path, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+@pytest.fixture()
+def adapter_warnings(caplog):
+    """The adapters' warning messages so far (a callable).
+
+    The handler sits on the adapters' own logger: a command run earlier in this
+    process may have stopped ``vssl`` from propagating to the root logger.
+    """
+    logger = logging.getLogger("vssl.data.datasets")
+    logger.addHandler(caplog.handler)
+    try:  # a record that also propagates to the root logger reaches the handler twice: once here
+        yield lambda: [r.getMessage() for r in dict.fromkeys(caplog.records) if r.levelno == logging.WARNING]
+    finally:
+        logger.removeHandler(caplog.handler)
 
 
 def test_dataset_names():
@@ -534,6 +550,15 @@ def test_aslan_single_split_and_errors(tmp_path):
         load_aslan_pairs(tmp_path)
 
 
+def test_hmdb51_empty_split_file_is_a_warning(tmp_path, adapter_warnings):
+    root, splits = make_hmdb(tmp_path)
+    path = write(splits / "pick_test_split2.txt", "")
+    df = load_manifest("hmdb51", root).set_index("video")
+    assert (df.loc[df["class"] == "pick", "split2"] == "unused").all()
+    assert [m for m in adapter_warnings() if str(path) in m] == [
+        f"{path}: split file is empty; class 'pick' has no train or test video in split 2"]
+
+
 # ---------------------------------------------------------------------- folder
 
 def test_folder_manifest(tmp_path):
@@ -548,6 +573,37 @@ def test_folder_manifest(tmp_path):
     assert df["label"].isna().all() and (df["class"] == "").all()
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "nope")):
         load_manifest("folder", tmp_path / "nope")
+
+
+def test_folder_unreadable_directory_is_a_warning(tmp_path, adapter_warnings):
+    if os.geteuid() == 0:
+        pytest.skip("root lists any directory")
+    root = tmp_path / "clips"
+    touch(root / "a.mp4")
+    locked = touch(root / "locked" / "b.mp4").parent
+    locked.chmod(0)
+    try:
+        df = load_manifest("folder", root)
+    finally:
+        locked.chmod(0o755)  # else tmp_path cannot be cleaned up
+    assert df["video"].tolist() == ["a.mp4"]
+    assert [m for m in adapter_warnings() if str(locked) in m] == [
+        f"skipped directory {locked}: cannot list it (Permission denied); its videos are not in the manifest"]
+
+
+def test_whitespace_after_the_extension_is_a_warning(tmp_path, adapter_warnings):
+    root = tmp_path / "clips"
+    touch(root / "a.mp4")
+    odd = touch(root / "sub" / "video.avi ")
+    assert load_manifest("folder", root)["video"].tolist() == ["a.mp4"]
+    message = f"skipped {str(odd)!r}: whitespace after its video extension (rename the file to use it)"
+    assert adapter_warnings() == [message]
+    # the adapters with split files list their folders through DirIndex: same warning
+    hmdb_root, _ = make_hmdb(tmp_path / "hmdb")
+    odd = touch(hmdb_root / "pick" / "Pirates_pick_u_cm_np1_le_goo_2.avi\t")
+    assert "pick/Pirates_pick_u_cm_np1_le_goo_2.avi\t" not in set(load_manifest("hmdb51", hmdb_root)["video"])
+    assert adapter_warnings()[1:] == [
+        f"skipped {str(odd)!r}: whitespace after its video extension (rename the file to use it)"]
 
 
 # ------------------------------------------------------------------------- CLI

@@ -355,3 +355,36 @@ def _processes() -> list[tuple[int, int, str]]:
             except (OSError, IndexError, ValueError):
                 continue
     return found
+
+
+def extract_with_bad_name(tmp_path: Path, raw_name: bytes) -> pd.DataFrame:
+    """Extract ``Walk/good.avi`` beside a copy named ``raw_name`` (bytes, as on disk), twice; failures.csv."""
+    root = tmp_path / "videos"
+    good = write_video(root / "Walk" / "good.avi", moving_frames(20))
+    with open(os.path.join(os.fsencode(root / "Walk"), raw_name), "wb") as f:
+        f.write(good.read_bytes())
+    out = tmp_path / "store"
+    for _ in range(2):  # the re-run too: the name must not leave the store unusable
+        assert run_cli(root, out) == 0
+    manifest = pd.read_csv(out / "manifest.csv", keep_default_na=False).set_index("video")
+    assert manifest.loc["Walk/good.avi", "status"] == "ok"
+    assert FrameStore(out).num_frames("Walk/good.avi") == 20
+    assert os.listdir(out / "frames" / "Walk") == ["good.avi.vfs"]
+    return pd.read_csv(out / "failures.csv", keep_default_na=False)
+
+
+def test_non_utf8_file_name_is_one_failure_row(tmp_path, count_decodes):
+    """Latin-1 ``café.mp4``: Python sees ``caf\\udce9``, which manifest.csv cannot hold."""
+    failures = extract_with_bad_name(tmp_path, b"caf\xe9.mp4")
+    assert [Path(p).name for p in count_decodes] == ["good.avi"]  # never decoded
+    assert failures.to_dict("records") == [{
+        "video": "Walk/caf\\xe9.mp4", "status": "failed",
+        "reason": "file name is not valid UTF-8: Walk/caf\\xe9.mp4 (rename the file to extract it)"}]
+
+
+def test_backslash_in_file_name_is_one_failure_row(tmp_path, count_decodes):
+    failures = extract_with_bad_name(tmp_path, b"a\\b.mp4")
+    assert [Path(p).name for p in count_decodes] == ["good.avi"]  # never decoded
+    assert failures.to_dict("records") == [{
+        "video": "Walk/a\\b.mp4", "status": "failed",
+        "reason": "file name contains a backslash: Walk/a\\b.mp4 (rename the file to extract it)"}]

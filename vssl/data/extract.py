@@ -11,6 +11,8 @@ Outputs in ``--out``:
 - ``manifest.csv``: the adapter's manifest plus ``frames``, ``height``,
   ``width``, ``fps``, ``status`` (ok / partial / failed) and ``reason``.
 - ``failures.csv``: ``video, status, reason`` for every failed *and* partial video.
+  A file name that is not valid UTF-8 or holds a backslash is such a failed row (never
+  decoded, re-checked each run); in both CSVs its undecodable bytes read ``\\xNN``.
 - ``extract.json``: the settings; a re-run with different settings is refused.
 - ``failed.jsonl``: append-only log of failed videos (no store file exists to
   record them), so that a re-run does not decode them again.
@@ -64,7 +66,8 @@ import pandas as pd
 import torch
 
 from vssl.data import jpeg
-from vssl.data.store import FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file
+from vssl.data.store import (FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file,
+                             validate_key)
 from vssl.utils.io import atomic_write_csv, atomic_write_json
 from vssl.utils.locks import holder, try_lock
 
@@ -492,7 +495,13 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
     videos = list(dict.fromkeys(manifest["video"].astype(str)))
     records: dict[str, dict[str, Any]] = {}
     todo: list[str] = []
+    refused = 0
     for key in videos:
+        problem = _name_problem(key)
+        if problem:  # checked again on every run (costs nothing), so never put in the failure log
+            records[key] = _failed(problem)
+            refused += 1
+            continue
         rec = _existing_record(out, key)
         if rec is None and key in failed_before:
             rec = failed_before[key]
@@ -540,13 +549,46 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
     counts = result["status"].value_counts()
     elapsed = time.perf_counter() - t0
     rate = len(todo) / elapsed if elapsed > 0 else 0.0
+    names = f", {refused} refused for their file names (see failures.csv)" if refused else ""
     print(f"extract: {len(result)} videos: {counts.get('ok', 0)} ok, {counts.get('partial', 0)} partial, "
-          f"{counts.get('failed', 0)} failed; {len(todo)} decoded now, {len(videos) - len(todo)} already done; "
+          f"{counts.get('failed', 0)} failed; {len(todo)} decoded now, {len(videos) - len(todo) - refused} "
+          f"already done{names}; "
           f"{elapsed:.1f} s ({rate:.1f} videos/s) -> {out}", file=sys.stderr)
     return result
 
 
+def printable(name: str) -> str:
+    """``name`` with its undecodable bytes as ``\\xNN``, so that a non-UTF-8 file name can be written.
+
+    ``os.scandir`` returns such a name with surrogate escapes (``caf\\udce9.mp4``), which no UTF-8
+    file (CSV, log) accepts; a valid name comes back unchanged.
+    """
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no file name decodes to
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _name_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a store key, or None; such a video is a failure row, never decoded.
+
+    A non-UTF-8 name would make manifest.csv unwritable, and a backslash (or a path escaping the
+    store) is refused by the store, so either would stop the whole run instead of one video.
+    """
+    shown = printable(key)
+    if shown != key:
+        return f"file name is not valid UTF-8: {shown} (rename the file to extract it)"
+    if "\\" in key:
+        return f"file name contains a backslash: {key} (rename the file to extract it)"
+    try:
+        validate_key(key)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
 def _build_manifest(manifest: pd.DataFrame, records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The output manifest; text cells of non-UTF-8 rows are escaped (see `printable`) so it can be written."""
     result = manifest.drop(columns=[c for c in MANIFEST_COLUMNS if c in manifest.columns]).copy()
     keys = result["video"].astype(str)
     result["frames"] = [int(records[k].get("frames", 0)) for k in keys]
@@ -555,7 +597,17 @@ def _build_manifest(manifest: pd.DataFrame, records: dict[str, dict[str, Any]]) 
     result["fps"] = [float(records[k].get("fps", 0.0)) for k in keys]
     result["status"] = [records[k]["status"] for k in keys]
     result["reason"] = [records[k].get("reason", "") for k in keys]
+    _escape_undecodable(result)
     return result
+
+
+def _escape_undecodable(frame: pd.DataFrame) -> None:
+    """Escape, in place, the text cells that are not valid UTF-8 (video and class names from disk)."""
+    rows = [i for i, key in enumerate(frame["video"].astype(str)) if printable(key) != key]
+    for i in rows:  # few rows: only they can hold names from an undecodable directory or file
+        for j, value in enumerate(frame.iloc[i]):
+            if isinstance(value, str) and printable(value) != value:
+                frame.iat[i, j] = printable(value)
 
 
 # -- CLI ---------------------------------------------------------------------------------

@@ -107,6 +107,29 @@ def is_video_name(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
 
 
+def video_names(directory: Path, names: Iterable[str]) -> list[str]:
+    """The video names among ``names`` (files of ``directory``), sorted.
+
+    A name that is a video but for whitespace after its extension (``a.avi ``, a
+    copy/paste slip) is skipped with a warning naming it, since the user meant it
+    to be a video.
+    """
+    videos = []
+    for name in names:
+        if is_video_name(name):
+            videos.append(name)
+        elif name != name.rstrip() and is_video_name(name.rstrip()):
+            log.warning("skipped %r: whitespace after its video extension (rename the file to use it)",
+                        str(directory / name))
+    return sorted(videos)
+
+
+def warn_unreadable(error: OSError) -> None:
+    """Warn that a directory could not be listed: its videos are missing from the manifest."""
+    log.warning("skipped directory %s: cannot list it (%s); its videos are not in the manifest",
+                error.filename, error.strerror or error)
+
+
 class DirIndex:
     """Cached directory listings with exact-then-case-insensitive name lookup.
 
@@ -134,6 +157,8 @@ class DirIndex:
                             listing[entry.name] = False
             except (FileNotFoundError, NotADirectoryError):
                 pass
+            except PermissionError as error:  # chmod 000: its videos count as absent, but say why
+                warn_unreadable(error)
             self._cache[directory] = listing
         return listing
 
@@ -153,7 +178,7 @@ class DirIndex:
         return sorted(n for n, d in self.entries(directory).items() if d and not n.startswith("."))
 
     def videos(self, directory: Path) -> list[str]:
-        return sorted(n for n, d in self.entries(directory).items() if not d and is_video_name(n))
+        return video_names(directory, (n for n, d in self.entries(directory).items() if not d))
 
 
 def resolve_one(index: DirIndex, directory: Path, name: str, *, is_dir: bool,

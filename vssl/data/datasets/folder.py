@@ -3,6 +3,8 @@
 Extensions (case-insensitive): .avi .mp4 .mkv .webm .mov .mpg. Hidden files
 and directories (leading ``.``, e.g. macOS ``._x.mp4`` resource forks) are
 skipped. Directory symlinks are followed once each (a loop is not re-entered).
+A directory that cannot be listed, or a name with whitespace after its video
+extension, is skipped with a warning naming it.
 There are no split columns.
 """
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vssl.data.datasets.common import MissingPolicy, build_manifest, is_video_name, require_dir
+from vssl.data.datasets.common import MissingPolicy, build_manifest, require_dir, video_names, warn_unreadable
 
 
 def load(root: str | Path, splits: str | Path | None = None, *, missing: MissingPolicy = "error") -> pd.DataFrame:
@@ -21,7 +23,7 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
         raise ValueError(f"the 'folder' dataset has no split files; got splits={splits!r}")
     rows = []
     visited: set[tuple[int, int]] = set()
-    for directory, subdirs, files in os.walk(root, followlinks=True):
+    for directory, subdirs, files in os.walk(root, followlinks=True, onerror=warn_unreadable):
         stat = os.stat(directory)
         if (stat.st_dev, stat.st_ino) in visited:
             subdirs.clear()
@@ -29,7 +31,6 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
         visited.add((stat.st_dev, stat.st_ino))
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         relative = Path(directory).relative_to(root)
-        for name in files:
-            if is_video_name(name):
-                rows.append({"video": (relative / name).as_posix(), "label": None, "class": ""})
+        for name in video_names(Path(directory), files):
+            rows.append({"video": (relative / name).as_posix(), "label": None, "class": ""})
     return build_manifest(rows, [], dataset="folder", root=root)

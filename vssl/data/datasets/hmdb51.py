@@ -9,6 +9,7 @@ Video names contain ``( ) ! # & '`` and ``[ ]``, so a line is split only at its
 last whitespace run (the name keeps anything else) and the file is found by an
 exact join against the directory listing, never through a shell or a glob.
 A video on disk that no split file names is kept with split ``unused``.
+An empty split file is allowed (its class has no videos in that split) but warned about.
 """
 from __future__ import annotations
 
@@ -70,7 +71,11 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
     for class_name in class_names:
         for number in numbers:
             path = files[class_name, number]
-            for line, text in read_lines(path):
+            lines = read_lines(path)
+            if not lines:  # its videos still come in as split "unused", which would hide the gap
+                log.warning("%s: split file is empty; class %r has no train or test video in split %d",
+                            path, class_name, number)
+            for line, text in lines:
                 tokens = text.rsplit(None, 1)
                 if len(tokens) != 2:
                     raise SplitFileError(path, f"expected '<name>.avi <tag>', got {text!r}", line=line)
