@@ -184,9 +184,13 @@ def test_r2plus1d_18_matches_torchvision_parameter_for_parameter() -> None:
 
 
 @pytest.mark.parametrize("name", ["r3d_18", "r2plus1d_18"])
-def test_torchvision_weights_load_into_ours_and_give_the_same_features(name: str) -> None:
-    """Our blocks (vssl.models.blocks) are torchvision's: its state dict loads and the outputs are equal."""
+def test_torchvision_weights_load_into_ours_and_give_the_same_features(name: str, monkeypatch) -> None:
+    """Our blocks (vssl.models.blocks) are torchvision's: its state dict loads and the outputs are equal.
+
+    Bit for bit with the stem as a 3D convolution; to float rounding with the CPU's folded stem.
+    """
     import torchvision.models.video as tvv
+    import vssl.models.blocks as blocks
 
     torch.manual_seed(0)
     reference = getattr(tvv, name)(weights=None).eval()
@@ -200,7 +204,50 @@ def test_torchvision_weights_load_into_ours_and_give_the_same_features(name: str
     ours.load_state_dict(state, strict=True)
     x = torch.randn(2, 3, 8, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(ours(x), reference(x), rtol=0, atol=0)
+        expected = reference(x)
+        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-5)
+        monkeypatch.setattr(blocks, "FOLD_STEM_ON_CPU", False)
+        torch.testing.assert_close(ours(x), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("kernel, stride, padding", [
+    ((3, 7, 7), (1, 2, 2), (1, 3, 3)),  # Tran stem
+    ((7, 7, 7), (1, 2, 2), (3, 3, 3)),  # Hara stem
+    ((3, 3, 3), (1, 1, 1), (1, 1, 1)),  # C3D conv1
+    ((3, 3, 3), (2, 2, 2), (0, 1, 1)),
+    ((1, 3, 3), (1, 2, 2), (0, 1, 1)),
+    ((2, 1, 1), (3, 1, 1), (1, 0, 0)),
+])
+def test_conv3d_as_conv2d_matches_conv3d_forward_and_backward(kernel, stride, padding, channels_last: bool) -> None:
+    """The folded stem (vssl.models.blocks.conv3d_as_conv2d) is held to F.conv3d: output, input and weight grads."""
+    from vssl.models.blocks import conv3d_as_conv2d
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 9, 13, 12)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    weight, bias = torch.randn(5, 3, *kernel), torch.randn(5)
+    grads = []
+    for conv in (torch.nn.functional.conv3d, conv3d_as_conv2d):
+        inputs = [t.detach().clone().requires_grad_() for t in (x, weight, bias)]
+        y = conv(inputs[0], inputs[1], inputs[2], stride, padding)
+        (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum().backward()
+        grads.append([y.detach()] + [t.grad for t in inputs])
+    for actual, expected in zip(grads[1], grads[0]):
+        assert actual.shape == expected.shape
+        # float32 sums of thousands of terms: tolerance relative to the largest value
+        torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5 * float(expected.abs().max()))
+
+
+def test_stem_conv_state_dict_is_a_conv3d_and_cuda_path_is_conv3d() -> None:
+    from vssl.models.blocks import StemConv3d
+
+    stem = StemConv3d(3, 4, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False)
+    plain = nn.Conv3d(3, 4, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False)
+    plain.load_state_dict(stem.state_dict(), strict=True)
+    x = torch.randn(1, 3, 4, 10, 10)
+    torch.testing.assert_close(stem(x), plain(x), rtol=1e-4, atol=1e-5)
 
 
 def test_s3d_blocks_match_torchvision() -> None:

@@ -237,3 +237,46 @@ def test_corrupt_jpeg_in_a_frame_names_the_file_and_frame(tmp_path):
     store = FrameStore(tmp_path / "s")
     with pytest.raises(StoreError, match=r"v.avi.vfs: corrupt JPEG data in frame 0"):
         store.read("v.avi", [0, 1])
+
+
+def test_decoded_cache_reads_exactly_what_decoding_reads(tmp_path):
+    """`decoded_cache_mb` only changes how often frames are decoded, never what a read returns."""
+    for key, seed in ((KEY, 0), ("b/other.avi", 1)):
+        write_frames(store_file(tmp_path, key), smooth_frames(seed=seed), fps=25.0, quality=90)
+    plain, cached = FrameStore(tmp_path), FrameStore(tmp_path, decoded_cache_mb=1)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        key = (KEY, "b/other.avi")[int(rng.integers(2))]
+        idx = rng.integers(0, 12, size=int(rng.integers(1, 9)))  # repeats and any order
+        top, left = int(rng.integers(0, 8)), int(rng.integers(0, 20))
+        crop = None if rng.random() < 0.3 else (top, left, 16, 20)
+        expected, actual = plain.read(key, idx, crop=crop), cached.read(key, idx, crop=crop)
+        assert actual.is_contiguous() and actual.dtype == torch.uint8
+        assert torch.equal(actual, expected)
+    assert cached._decoded_bytes == 2 * 12 * 24 * 40 * 3
+    with pytest.raises(IndexError, match=r"v_clip \(1\)\.avi\.vfs.*frame index 12 out of range"):
+        cached.read(KEY, [0, 12])
+    with pytest.raises(ValueError, match="does not fit"):
+        cached.read(KEY, [0], crop=(10, 0, 16, 20))
+    # workers get the budget, not the parent's frames
+    child = pickle.loads(pickle.dumps(cached))
+    assert child.decoded_cache_bytes == cached.decoded_cache_bytes and child._decoded == {}
+
+
+def test_decoded_cache_stops_at_its_budget_and_skips_undecodable_videos(tmp_path):
+    write_frames(store_file(tmp_path, KEY), smooth_frames(), fps=25.0)
+    path = write_frames(store_file(tmp_path, "bad.avi"), smooth_frames(t=3), fps=25.0)
+    data = bytearray(path.read_bytes())
+    data[HEADER_SIZE + 2:HEADER_SIZE + 40] = b"\xff" * 38  # frame 0 does not decode
+    path.write_bytes(bytes(data))
+    one_video = 12 * 24 * 40 * 3 / 2**20
+    small = FrameStore(tmp_path, decoded_cache_mb=one_video * 0.5)
+    assert torch.equal(small.read(KEY, [3, 4]), FrameStore(tmp_path).read(KEY, [3, 4]))
+    assert small._decoded_bytes == 0  # over budget: read the normal way
+    fits = FrameStore(tmp_path, decoded_cache_mb=one_video * 1.5)
+    assert fits.read("bad.avi", [1, 2]).shape == (2, 24, 40, 3)  # the good frames still read
+    with pytest.raises(StoreError, match=r"bad.avi.vfs: corrupt JPEG data in frame 0"):
+        fits.read("bad.avi", [0])
+    assert fits._decoded_bytes == 0
+    with pytest.raises(ValueError, match="decoded_cache_mb"):
+        FrameStore(tmp_path, decoded_cache_mb=-1)

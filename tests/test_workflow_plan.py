@@ -195,7 +195,8 @@ def test_schema_flag_lists_match_the_commands() -> None:
     listed = set(schema["definitions"]["train_flags"]["propertyNames"]["enum"])
     fields = {f.name for cls in (PretrainConfig, FinetuneConfig) for f in dataclasses.fields(cls)}
     # Set by the workflow itself from the plan or `runtime`, never from a settings block.
-    by_workflow = {"store", "out", "seed", "resume", "on_change", "log", "progress", "workers", "device", "gpus", "amp",
+    by_workflow = {"store", "out", "seed", "resume", "on_change", "log", "progress", "workers", "frame_cache_mb",
+                   "device", "gpus", "amp",
                    "pretext", "max_videos", "data_seed", "init", "shots", "shots_seed"}
     assert listed <= fields, listed - fields
     assert fields - listed == by_workflow

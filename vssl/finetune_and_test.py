@@ -55,5 +55,5 @@ def _test(args: argparse.Namespace, test: dict) -> int:
         checkpoint=Path(config.out) / "final.pt", store=Path(config.store),
         split_column=test["test_split_column"] or config.split_column, split=test["test_split"],
         clips=test["test_clips"], clip_length=None, crop=None, modality=None, batch_size=test["test_batch_size"],
-        workers=config.workers, device=config.device, amp=config.amp if config.amp == "bf16" else "none",
+        workers=config.workers, frame_cache_mb=config.frame_cache_mb, device=config.device, amp=config.amp if config.amp == "bf16" else "none",
         seed=config.seed, out=test["test_out"], log=None, progress=False))

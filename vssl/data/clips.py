@@ -174,6 +174,8 @@ class ClipDataset(Dataset):
             decoding (saves copying pixels that would be thrown away);
             ``crop_mode`` "random" (from the per-sample generator, one box per
             sample) or "center".
+        frame_cache_mb: keep decoded videos in memory up to this many MiB
+            (`FrameStore`'s ``decoded_cache_mb``; the clips are the same).
 
     Items: ``clip`` uint8 ``(T, H, W, C)`` / ``(N, T, H, W, C)``, ``label``
     (int, -1 when unlabelled), ``index`` (position in this dataset), ``video``
@@ -193,9 +195,10 @@ class ClipDataset(Dataset):
         indices: Sequence[int] | None = None,
         crop: int | tuple[int, int] | None = None,
         crop_mode: str = "random",
+        frame_cache_mb: float = 0,
     ):
         self.store_dir = Path(store_dir)
-        self.store = FrameStore(self.store_dir)
+        self.store = FrameStore(self.store_dir, decoded_cache_mb=frame_cache_mb)
         frame, source = _read_manifest(self.store_dir, manifest)
         if "video" not in frame.columns:
             raise ValueError(f"{source}: manifest has no 'video' column")

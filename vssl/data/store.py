@@ -163,23 +163,41 @@ class FrameStore:
     process that reads, and the cache of open descriptors is dropped on pickling
     and whenever the process id changes (after ``fork``), so no descriptor or
     CUDA state is ever shared between processes.
+
+    ``decoded_cache_mb`` > 0 keeps whole decoded videos in memory, up to that
+    many MiB per process: the first CPU read of a video decodes all its frames
+    once, later reads slice them. A small store read for many epochs (the
+    embedded default re-reads every clip 20 times) then decodes each frame once
+    instead of once per read. Reads return exactly what the decoding path
+    returns; videos past the budget, or with a frame that does not decode, are
+    read the normal way.
     """
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, *, decoded_cache_mb: float = 0):
         self.root = Path(root)
         if not (self.root / FRAMES_DIR).is_dir():
             raise FileNotFoundError(f"{self.root}: not a frame store (no {FRAMES_DIR}/ directory)")
+        if decoded_cache_mb < 0:
+            raise ValueError(f"decoded_cache_mb must be >= 0, got {decoded_cache_mb}")
+        self.decoded_cache_bytes = int(decoded_cache_mb * 2**20)
         self._cache: collections.OrderedDict[str, _Entry] = collections.OrderedDict()
         self._pid = os.getpid()
+        self._reset_decoded()
+
+    def _reset_decoded(self) -> None:
+        self._decoded: dict[str, torch.Tensor | None] = {}  # None: read this video the normal way
+        self._decoded_bytes = 0
 
     # -- pickling / process safety -------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        return {"root": self.root}
+        return {"root": self.root, "decoded_budget": self.decoded_cache_bytes}  # never the frames
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.root = state["root"]
+        self.decoded_cache_bytes = state.get("decoded_budget", 0)
         self._cache = collections.OrderedDict()
         self._pid = os.getpid()
+        self._reset_decoded()
 
     def __del__(self) -> None:
         self.close()
@@ -306,6 +324,10 @@ class FrameStore:
             entry = self._entry(key)
             h, w = (crop[2], crop[3]) if crop else (entry.height, entry.width)
             return torch.empty((0, h, w, 3), dtype=torch.uint8, device=device)
+        if self.decoded_cache_bytes and torch.device(device).type == "cpu":
+            video = self._decoded_video(key)
+            if video is not None:
+                return self._slice_decoded(video, key, idx, crop)
         uniq, inverse = _sorted_unique(idx)
         data = self._read_sorted(key, uniq)
         if torch.device(device).type != "cpu":
@@ -320,6 +342,38 @@ class FrameStore:
             except jpeg.JpegError as err:
                 raise StoreError(f"{self.path(key)}: corrupt JPEG data in frame {frame} ({err})") from None
         return self._assemble([torch.from_numpy(f) for f in frames], key, crop, inverse)
+
+    def _decoded_video(self, key: str) -> torch.Tensor | None:
+        """Every frame of ``key`` decoded ``(N, H, W, C)``, from the cache or decoded now; None past the budget."""
+        if key in self._decoded:
+            return self._decoded[key]
+        entry = self._entry(key)
+        size = entry.num_frames * entry.height * entry.width * 3
+        video = None
+        self._decoded[key] = None  # so the read below takes the decoding path
+        if self._decoded_bytes + size <= self.decoded_cache_bytes:
+            try:
+                video = self.read(key, np.arange(entry.num_frames), crop=None) if entry.num_frames else None
+            except (StoreError, IndexError):
+                video = None  # the normal path names the bad frame when (and only if) a clip needs it
+            if video is not None:
+                self._decoded_bytes += size
+        self._decoded[key] = video
+        return video
+
+    def _slice_decoded(self, video: torch.Tensor, key: str, idx: np.ndarray,
+                       crop: tuple[int, int, int, int] | None) -> torch.Tensor:
+        n = video.shape[0]
+        if idx.min() < 0 or idx.max() >= n:
+            bad = idx.min() if idx.min() < 0 else idx.max()
+            raise IndexError(f"{self.path(key)}: frame index {int(bad)} out of range for {n} frames")
+        if crop is not None:
+            top, left, ch, cw = crop
+            h, w = video.shape[1:3]
+            if top < 0 or left < 0 or top + ch > h or left + cw > w:
+                raise ValueError(f"crop {crop} does not fit frames of size {h}x{w} ({self.path(key)})")
+            video = video[:, top : top + ch, left : left + cw]
+        return video[torch.from_numpy(idx)].contiguous()
 
     def _assemble(self, hwc: list[torch.Tensor], key: str, crop: tuple[int, int, int, int] | None,
                   inverse: np.ndarray | None) -> torch.Tensor:

@@ -51,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modality", choices=("rgb", "dif"), default=None, help="input modality (default: as trained)")
     parser.add_argument("--batch-size", type=int, default=4, help="videos per forward batch (default: 4)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (default: 2)")
+    parser.add_argument("--frame-cache-mb", type=float, default=0.0,
+                        help="keep decoded videos in memory up to this many MiB (default: 0 = off)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--amp", choices=("none", "bf16"), default="none", help="bf16 autocast on CUDA")
     parser.add_argument("--seed", type=int, default=0, help="recorded with the result (the protocol draws nothing)")
@@ -166,7 +168,8 @@ def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
         raise ValueError("--clips must be >= 1")
     dataset = ClipDataset(args.store, split=args.split, split_column=args.split_column,
                           sampler=EvenlySpaced(args.clips, frames_for_modality(clip_length, modality)),
-                          seed=args.seed, crop=crop, crop_mode="center")
+                          seed=args.seed, crop=crop, crop_mode="center",
+                          frame_cache_mb=args.frame_cache_mb)
     if len(dataset) == 0:
         raise ValueError(f"{args.store}: no usable videos with {args.split_column} == {args.split!r}")
     if (dataset.labels < 0).any():

@@ -14,7 +14,53 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+
+# Tests switch this off to compare the stems with torchvision's bit for bit.
+FOLD_STEM_ON_CPU = True
+
+
+def conv3d_as_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int, int],
+                     padding: tuple[int, int, int]) -> Tensor:
+    """``F.conv3d(x, weight, bias, stride, padding)`` computed as one 2D convolution.
+
+    The ``kt`` input frames each output frame sees are stacked along channels
+    (channel ``i*C + c`` = frame offset ``i``, input channel ``c``), so the 3D
+    convolution becomes a 2D one over ``N*T'`` images with ``kt*C`` channels and
+    the matching reshaped weight. Equal to float rounding; the layout is
+    channels_last throughout, so every reshape is a view except the stacking.
+    """
+    n, c, t, h, w = x.shape
+    o, _, kt, kh, kw = weight.shape
+    st, pt = stride[0], padding[0]
+    t_out = (t + 2 * pt - kt) // st + 1
+    frames = x.permute(0, 2, 3, 4, 1)  # (N, T, H, W, C): a view when x is channels_last_3d
+    if pt:
+        frames = F.pad(frames, (0, 0, 0, 0, 0, 0, pt, pt))
+    span = st * (t_out - 1) + 1
+    stacked = torch.cat([frames[:, i : i + span : st] for i in range(kt)], dim=-1)  # (N, T', H, W, kt*C)
+    images = stacked.reshape(n * t_out, h, w, kt * c).permute(0, 3, 1, 2)
+    weight2d = weight.permute(0, 2, 1, 3, 4).reshape(o, kt * c, kh, kw)
+    y = F.conv2d(images, weight2d, bias, stride=stride[1:], padding=padding[1:]).permute(0, 2, 3, 1)
+    return y.reshape(n, t_out, *y.shape[1:]).permute(0, 4, 1, 2, 3)
+
+
+class StemConv3d(nn.Conv3d):
+    """The first convolution of a backbone; on the CPU it runs as `conv3d_as_conv2d`.
+
+    oneDNN's 3D kernels handle 3 input channels poorly (the weight gradient alone
+    takes three forwards' time), while the 2D kernel over stacked frames is about
+    2x faster forward + backward on the toy stem (3 -> 8 channels, 3x7x7, a
+    16x16x16 clip; ``python -m bench cpu_step``). Same parameters, state dict and
+    (to float rounding) outputs as ``nn.Conv3d``; CUDA keeps cuDNN's 3D kernel.
+    """
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        if (FOLD_STEM_ON_CPU and input.device.type == "cpu" and self.groups == 1 and self.dilation == (1, 1, 1)
+                and self.padding_mode == "zeros" and not isinstance(self.padding, str)):
+            return conv3d_as_conv2d(input, weight, bias, self.stride, self.padding)
+        return super()._conv_forward(input, weight, bias)
 
 
 class Conv3DSimple(nn.Conv3d):

@@ -26,6 +26,7 @@ from __future__ import annotations
 from torch import nn
 
 from vssl.models.base import Backbone, init_weights, scale_channels
+from vssl.models.blocks import StemConv3d
 from vssl.models.registry import register_model
 
 
@@ -33,9 +34,10 @@ def _pool(kernel: tuple[int, int, int]) -> nn.MaxPool3d:
     return nn.MaxPool3d(kernel_size=kernel, stride=kernel, ceil_mode=True)
 
 
-def _conv_bn_relu(in_planes: int, planes: int) -> list[nn.Module]:
+def _conv_bn_relu(in_planes: int, planes: int, *, stem: bool = False) -> list[nn.Module]:
     # Conv bias kept (VCOP's C3D has it) although BN makes it redundant.
-    return [nn.Conv3d(in_planes, planes, kernel_size=3, padding=1), nn.BatchNorm3d(planes), nn.ReLU(inplace=True)]
+    conv = (StemConv3d if stem else nn.Conv3d)(in_planes, planes, kernel_size=3, padding=1)
+    return [conv, nn.BatchNorm3d(planes), nn.ReLU(inplace=True)]
 
 
 @register_model("c3d", paper_params_m=58.3, paper_source="V3S Table 2 (C3D)")
@@ -47,7 +49,7 @@ def c3d(*, width: float = 1.0, in_channels: int = 3, small_input: bool = False) 
     del small_input  # accepted for a uniform builder signature
     c1, c2, c3, c4, c5 = (scale_channels(c, width) for c in (64, 128, 256, 512, 512))
     stages = [
-        ("conv1", nn.Sequential(*_conv_bn_relu(in_channels, c1), _pool((1, 2, 2)))),
+        ("conv1", nn.Sequential(*_conv_bn_relu(in_channels, c1, stem=True), _pool((1, 2, 2)))),
         ("conv2", nn.Sequential(*_conv_bn_relu(c1, c2), _pool((2, 2, 2)))),
         ("conv3", nn.Sequential(*_conv_bn_relu(c2, c3), *_conv_bn_relu(c3, c3), _pool((2, 2, 2)))),
         ("conv4", nn.Sequential(*_conv_bn_relu(c3, c4), *_conv_bn_relu(c4, c4), _pool((2, 2, 2)))),

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from vssl.models.base import Backbone, init_weights, scale_channels
-from vssl.models.blocks import BasicBlock, Conv2Plus1D, Conv3DSimple
+from vssl.models.blocks import BasicBlock, Conv2Plus1D, Conv3DSimple, StemConv3d
 from vssl.models.registry import register_model
 
 ConvBuilder = type[Conv3DSimple] | type[Conv2Plus1D]
@@ -104,7 +104,7 @@ def _resnet(
 def _full3d_stem(in_channels: int, planes: int, *, temporal_kernel: int, max_pool: bool) -> nn.Sequential:
     """Conv (t x 7 x 7, stride 1 x 2 x 2) - BN - ReLU [- 3x3x3 stride-2 max-pool]."""
     layers: list[nn.Module] = [
-        nn.Conv3d(
+        StemConv3d(
             in_channels,
             planes,
             kernel_size=(temporal_kernel, 7, 7),

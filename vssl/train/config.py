@@ -72,6 +72,8 @@ class TrainConfig:
     # reproducibility, devices, speed
     seed: int = setting(0, "seed for weights, sampling and augmentation")
     workers: int = setting(4, "DataLoader worker processes", minimum=0)
+    frame_cache_mb: float = setting(0.0, "keep decoded videos in memory up to this many MiB per process "
+                                         "(0 = decode every read; the clips are the same)", minimum=0)
     device: str = setting("auto", "auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
     gpus: int = setting(1, "GPUs this process takes via the GPU-slot locks when CUDA_VISIBLE_DEVICES is unset", minimum=0)
     gpu_wait: float = setting(3600.0, "seconds to wait for free GPU slots before failing", minimum=0)

@@ -103,11 +103,11 @@ class FinetuneTask(Task):
         c = self.config
         frames = frames_for_modality(c.clip_length, c.modality)
         train = ClipDataset(c.store, self.train_rows, sampler=RandomConsecutive(frames), seed=c.seed,
-                            crop=c.crop, crop_mode="random")
+                            crop=c.crop, crop_mode="random", frame_cache_mb=c.frame_cache_mb)
         val = None
         if self.val_rows is not None and len(self.val_rows):
             val = ClipDataset(c.store, self.val_rows, sampler=EvenlySpaced(1, frames), seed=c.seed,
-                              crop=c.crop, crop_mode="center")
+                              crop=c.crop, crop_mode="center", frame_cache_mb=c.frame_cache_mb)
         return train, val
 
     def loader_batch_size(self, world_size: int) -> int:

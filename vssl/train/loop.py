@@ -64,7 +64,7 @@ EXIT_NONFINITE = 3
 
 # Settings that may change between a run and its resumption without changing the result.
 RESUME_MUTABLE = frozenset(
-    {"resume", "on_change", "workers", "log", "progress", "device", "gpus", "gpu_wait", "compile", "ckpt_every",
+    {"resume", "on_change", "workers", "frame_cache_mb", "log", "progress", "device", "gpus", "gpu_wait", "compile", "ckpt_every",
      "keep_every", "log_every", "run_file"}
 )
 

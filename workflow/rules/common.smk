@@ -153,6 +153,8 @@ def runtime_flags(train=False, workers=True):
     if train:
         flags["gpus"] = 1
         flags["progress"] = False
+        if RUNTIME.get("frame_cache_mb", 0):
+            flags["frame_cache_mb"] = RUNTIME["frame_cache_mb"]
     return vssl_plan.cli_flags(flags)
 
 
