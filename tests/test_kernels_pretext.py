@@ -18,7 +18,7 @@ def clips_(b: int = 4, t: int = 16, size: int = 20, seed: int = 0) -> torch.Tens
 
 
 def test_registry_and_errors() -> None:
-    assert set(P.PRETEXTS) == {"rotation", "rotation8", "rotation360", "v3s"}
+    assert set(P.PRETEXTS) == {"rotation", "rotation8", "rotation360", "v3s", "pace", "vcop", "contrastive"}
     with pytest.raises(ValueError, match="unknown pretext"):
         P.build_pretext("jigsaw")
     with pytest.raises(ValueError, match="no parameter"):

@@ -66,6 +66,31 @@ def test_pretrain_each_pretext_family(store, tmp_path, pretext, params, metric):
     assert run["git_commit"] and run["torch_version"] == torch.__version__ and run["seed"] == 0
 
 
+@pytest.mark.parametrize("pretext,params,batch,head,inputs,outputs", [
+    ("pace", ["speeds=[1, 2, 3]"], 4, "pace", 2, (2, 3)),
+    ("vcop", ["interval=0", "tuple_len=3"], 6, "order", 6, (2, 6)),        # tuples of 3 clips
+    ("contrastive", ["window=12", "dim=16"], 8, "contrastive", 6, (6, 16)),  # 4 clips x 2 views
+])
+def test_pretrain_the_cited_pretexts(store, tmp_path, pretext, params, batch, head, inputs, outputs):
+    """pace, VCOP and the contrastive baseline train through the same command, with a hold-out scored."""
+    out = tmp_path / pretext
+    args = ["pretrain", *_common(store, out, "--pretext", pretext, "--batch-size", str(batch), "--iterations", "2",
+                                 "--holdout", "3", "--val-every", "1")]
+    for p in params:
+        args += ["--pretext-params", p]
+    assert vssl_main(args) == 0
+    rows = _rows(out / "metrics.csv")
+    train = [r for r in rows if r["phase"] == "train"]
+    assert [r["step"] for r in train] == ["1", "2"]
+    for r in rows:  # accuracies count targets (VCOP: one per tuple), so they stay within [0, 1]
+        assert 0.0 <= float(r[f"acc_{head}"]) <= 1.0 and float(r["loss"]) == float(r["loss"])
+    assert any(r["phase"] == "val" for r in rows)
+    model, meta = load_pretext_model(out / "final.pt")
+    assert meta["pretext"]["name"] == pretext
+    result = model(torch.randn(inputs, 3, 8, 16, 16))
+    assert (result[head] if isinstance(result, dict) else result).shape == outputs
+
+
 def test_all_copies_batch_counts_network_inputs(store, tmp_path):
     out = tmp_path / "copies"
     assert vssl_main(["pretrain", *_common(store, out, "--batch-size", "8", "--iterations", "1")]) == 0

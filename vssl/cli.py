@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("vssl.data.extract", "decode videos into a JPEG frame store"),
     "manifest": ("vssl.data.datasets.cli", "parse a dataset's official layout into a manifest CSV"),
     "models": ("vssl.models.cli", "list registered models with parameter counts and GMACs"),
+    "pretexts": ("vssl.kernels.cli", "list registered pretexts with their heads, class counts and papers"),
     "pretrain": ("vssl.train.pretrain", "pretrain a backbone on a pretext task"),
     "finetune": ("vssl.finetune_and_test", "finetune a backbone for action recognition (and test it: --test-out)"),
     "test": ("vssl.eval.test", "video-level action recognition test (N clips per video)"),

@@ -20,7 +20,13 @@ one more loaded frame (`vssl.kernels.augment`).
 
 Registered names: ``rotation`` (3DRotNet, right-angle subsets), ``rotation8``
 (45-degree steps), ``rotation360`` (continuous angle regression), ``v3s``
-(SS/SP/TS/TP flags). `PRETEXTS` lists them.
+(SS/SP/TS/TP flags), and the pretexts the papers cite: ``pace`` (playback
+speed), ``vcop`` (clip order) and ``contrastive`` (two clips of a video,
+InfoNCE). `PRETEXTS` lists them; `pretext_table` describes each.
+
+A pretext also names the head it trains (``head_type``: a class in
+`vssl.models.heads`, ``head_kwargs``) and, for a head kind other than
+classification or regression, its loss (`Pretext.head_loss`).
 """
 from __future__ import annotations
 
@@ -41,6 +47,8 @@ from vssl.kernels.augment import (
     random_crop_params,
 )
 from vssl.kernels.geometry import as_size2, warp_perspective
+from vssl.kernels.losses import info_nce
+from vssl.kernels.order import permutations, shuffle_tuple, split_tuple, tuple_span
 from vssl.kernels.rotation import (
     ANGLE_ENCODINGS,
     CROP_RULES,
@@ -90,6 +98,12 @@ class Pretext(ABC):
     length: int = 16
     #: Model inputs per loaded clip (K for the all-copies rotation layout).
     outputs_per_clip: int = 1
+    #: Model inputs behind one target (VCOP: the tuple's clips share one order label).
+    inputs_per_target: int = 1
+    #: The head the pretext trains: a class in vssl.models.heads and its kwargs beyond ``in_features``.
+    head_type: str = "MultiHead"
+    #: The paper a pretext follows (``vssl pretexts``).
+    follows: str = ""
 
     def __init__(self, params: Mapping[str, Any]) -> None:
         self.params = {k: _jsonable(v) for k, v in params.items()}
@@ -124,6 +138,14 @@ class Pretext(ABC):
     def _apply(self, clips: Tensor, extras: dict[str, Tensor],
                generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]: ...
 
+    def head_kwargs(self, hidden: int | None) -> dict[str, Any]:
+        """Keyword arguments of ``head_type`` besides ``in_features`` (``hidden``: --head-hidden, None = none)."""
+        return {"heads": {name: n for name, (_, n) in self.heads.items()}, "hidden": hidden}
+
+    def head_loss(self, name: str, outputs: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """Loss and correct count of a head whose kind is neither classification nor regression."""
+        raise NotImplementedError(f"{self.name}: head {name!r} of kind {self.heads[name][0]!r} has no loss")
+
     def _consecutive(self, clips: Tensor, frames: int, generator: torch.Generator | None) -> Tensor:
         """A random window of ``frames`` consecutive frames per clip (clips longer than needed)."""
         b, t = clips.shape[0], clips.shape[2]
@@ -137,6 +159,20 @@ class Pretext(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec()['params']})"
+
+
+PRETEXTS: dict[str, type[Pretext]] = {}
+
+
+def register_pretext(name: str):
+    """Class decorator: register a `Pretext` under ``name`` (the config's and ``--pretext``'s value); duplicates raise."""
+    def register(cls: type[Pretext]) -> type[Pretext]:
+        if name in PRETEXTS:
+            raise ValueError(f"pretext {name!r} is already registered (by {PRETEXTS[name].__qualname__})")
+        cls.name = name
+        PRETEXTS[name] = cls
+        return cls
+    return register
 
 
 def _check_mode(mode: str) -> str:
@@ -154,6 +190,7 @@ def _parse_angles(angles: Sequence[int] | str) -> tuple[int, ...]:
     return check_right_angles(angles)
 
 
+@register_pretext("rotation")
 class RotationPretext(Pretext):
     """3DRotNet: predict which of ``angles`` (a subset of 0/90/180/270) rotated the clip.
 
@@ -164,7 +201,7 @@ class RotationPretext(Pretext):
     clip-major); ``"random"`` draws one angle per clip.
     """
 
-    name = "rotation"
+    follows = "Jing & Tian 2018 (3DRotNet), right-angle rotations"
 
     def __init__(self, angles: Sequence[int] | str = RIGHT_ANGLES, mode: str = "all_copies", *,
                  crop_size: int = 112, flip_p: float = 0.5, modality: str = "rgb", length: int = 16) -> None:
@@ -230,6 +267,7 @@ class _GridRotationPretext(Pretext):
         return warp_perspective(x, matrix, self.crop_size, copies=copies)
 
 
+@register_pretext("rotation8")
 class Rotation8Pretext(_GridRotationPretext):
     """3DRotNet §4.6: 8 classes at 45-degree steps, bilinear rotation, centre crop with no empty corners.
 
@@ -239,7 +277,7 @@ class Rotation8Pretext(_GridRotationPretext):
     layout 3DRotNet trains its 4-rotation network with) gives ``B * 8`` inputs.
     """
 
-    name = "rotation8"
+    follows = "3DRotNet rot-8 variant, 45-degree steps"
 
     def __init__(self, mode: str = "all_copies", *, crop_size: int = 112, flip_p: float = 0.5, modality: str = "rgb",
                  length: int = 16, crop: str = "inscribed") -> None:
@@ -263,6 +301,7 @@ class Rotation8Pretext(_GridRotationPretext):
         return inputs, {"rotation": labels.to(inputs.device)}
 
 
+@register_pretext("rotation360")
 class Rotation360Pretext(_GridRotationPretext):
     """3DRotNet §4.6: regress a continuous angle drawn uniformly from ``[0, 360)`` per clip.
 
@@ -270,7 +309,7 @@ class Rotation360Pretext(_GridRotationPretext):
     (2 values); see `vssl.kernels.rotation`. Same crop rule as `Rotation8Pretext`.
     """
 
-    name = "rotation360"
+    follows = "3DRotNet rot-360 variant, angle regression"
 
     def __init__(self, encoding: str = "fraction", *, crop_size: int = 112, flip_p: float = 0.5,
                  modality: str = "rgb", length: int = 16, crop: str = "inscribed") -> None:
@@ -289,6 +328,7 @@ class Rotation360Pretext(_GridRotationPretext):
         return inputs, {"rotation": angle_target(degrees, self.encoding).to(inputs.device)}
 
 
+@register_pretext("v3s")
 class V3SPretext(Pretext):
     """V3S: spatial head (SS and/or SP) and temporal head (TS and/or TP); see `vssl.kernels.spatial`.
 
@@ -302,7 +342,7 @@ class V3SPretext(Pretext):
     reads ``length`` consecutive frames.
     """
 
-    name = "v3s"
+    follows = "Video 3D Sampling (V3S): spatial and temporal scale and projection"
 
     def __init__(self, ss: bool = True, sp: bool = True, ts: bool = True, tp: bool = True, *,
                  ss_scales: Sequence[Sequence[float]] = DEFAULT_SS_SCALES,
@@ -382,12 +422,163 @@ class V3SPretext(Pretext):
         return x, targets
 
 
-PRETEXTS: dict[str, type[Pretext]] = {
-    "rotation": RotationPretext,
-    "rotation8": Rotation8Pretext,
-    "rotation360": Rotation360Pretext,
-    "v3s": V3SPretext,
-}
+@register_pretext("pace")
+class PacePretext(Pretext):
+    """Playback pace: predict at which of ``speeds`` the clip plays (PacePred, Wang et al. 2020; PRP and SpeedNet read speed the same way).
+
+    Speed ``s`` keeps every ``s``-th frame (`vssl.kernels.temporal`'s TS sampling), so the loader
+    reads only the ``length`` frames a clip needs; then a random crop and flip per clip. PacePred
+    adds a contrastive term and PRP a reconstruction decoder; neither is kept: this is the speed
+    classification they share.
+    """
+
+    follows = "Wang et al. 2020 (PacePred), speed classification"
+
+    def __init__(self, speeds: Sequence[int] = (1, 2, 3, 4, 5), *, crop_size: int = 112, flip_p: float = 0.5,
+                 modality: str = "rgb", length: int = 16) -> None:
+        self.modality = check_modality(modality)
+        self.length = int(length)
+        self.crop_size = as_size2(crop_size, "crop_size")
+        self.flip_p = float(flip_p)
+        self.space = TemporalLabelSpace(speeds, (), length=frames_for_modality(self.length, self.modality),
+                                        identity=False)
+        if len(self.space) < 2:
+            raise ValueError(f"pace needs at least 2 speeds, got {tuple(speeds)}")
+        self.temporal_choices = list(self.space.choices)
+        self.heads = {"pace": ("classification", len(self.space))}
+        super().__init__(dict(speeds=speeds, crop_size=crop_size, flip_p=flip_p, modality=modality, length=length))
+
+    def frames_needed(self, length: int | None = None) -> int:
+        return self.space.max_span
+
+    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
+               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+        if "temporal_label" in extras:  # the loader read each clip at its drawn speed
+            x, labels = clips, extras["temporal_label"].to(clips.device, torch.int64)
+        else:
+            x, labels = random_temporal(clips, self.space, generator)
+        x = apply_modality(x, self.modality)
+        return _random_crop_flip(x, self.crop_size, self.flip_p, generator), {"pace": labels}
+
+
+@register_pretext("vcop")
+class VCOPPretext(Pretext):
+    """VCOP: predict the order of ``tuple_len`` shuffled clips (`vssl.kernels.order`).
+
+    The loader reads one window of ``tuple_span`` frames; each clip gets its own random crop
+    (VCOP's per-clip transform seed) and flip. Inputs are tuple-major (``B * tuple_len`` clips,
+    the clips of one tuple adjacent) for `vssl.models.heads.ClipOrderHead`, which embeds pairs.
+    """
+
+    follows = "Xu et al. 2019 (VCOP), xudejing/video-clip-order-prediction"
+    head_type = "ClipOrderHead"
+
+    def __init__(self, tuple_len: int = 3, interval: int = 8, *, crop_size: int = 112, flip_p: float = 0.0,
+                 dropout: float = 0.5, modality: str = "rgb", length: int = 16) -> None:
+        self.modality = check_modality(modality)
+        self.length = int(length)
+        self.tuple_len = int(tuple_len)
+        self.interval = int(interval)
+        self.crop_size = as_size2(crop_size, "crop_size")
+        self.flip_p = float(flip_p)
+        self.dropout = float(dropout)
+        tuple_span(self.length, self.interval, self.tuple_len)  # validates
+        self.heads = {"order": ("classification", len(permutations(self.tuple_len)))}
+        self.outputs_per_clip = self.inputs_per_target = self.tuple_len
+        super().__init__(dict(tuple_len=tuple_len, interval=interval, crop_size=crop_size, flip_p=flip_p,
+                              dropout=dropout, modality=modality, length=length))
+
+    def frames_needed(self, length: int | None = None) -> int:
+        clip = frames_for_modality(self.length if length is None else length, self.modality)
+        return tuple_span(clip, self.interval, self.tuple_len)
+
+    def head_kwargs(self, hidden: int | None) -> dict[str, Any]:
+        return {"tuple_len": self.tuple_len, "hidden": hidden or 512, "dropout": self.dropout}
+
+    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
+               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+        x = self._consecutive(clips, self.frames_needed(), generator)
+        tuples = split_tuple(x, frames_for_modality(self.length, self.modality), self.interval, self.tuple_len)
+        tuples, labels = shuffle_tuple(tuples, generator)
+        flat = apply_modality(tuples.flatten(0, 1), self.modality)  # (B*K, C, L, H, W), tuple-major
+        return _random_crop_flip(flat, self.crop_size, self.flip_p, generator), {"order": labels}
+
+
+@register_pretext("contrastive")
+class ContrastivePretext(Pretext):
+    """Two clips of one video, augmented independently, pulled together by InfoNCE (CVRL / SimCLR).
+
+    The loader reads a window of ``window`` frames; each view is a random ``length``-frame
+    sub-clip of it (CVRL samples its two clips from anywhere in the video; the window bounds
+    their distance), a random crop, a flip and, with probability ``jitter_p``, a per-view
+    brightness/contrast change. Inputs are view-major (all first views, then all second
+    views); the head is a projection MLP and the loss `vssl.kernels.losses.info_nce`.
+    """
+
+    follows = "Qian et al. 2021 (CVRL) / Chen et al. 2020 (SimCLR), InfoNCE"
+    head_type = "ProjectionHead"
+
+    def __init__(self, window: int = 48, temperature: float = 0.1, dim: int = 128, *, crop_size: int = 112,
+                 flip_p: float = 0.5, jitter_p: float = 0.8, jitter: float = 0.4, modality: str = "rgb",
+                 length: int = 16) -> None:
+        self.modality = check_modality(modality)
+        self.length = int(length)
+        self.window = int(window)
+        if self.window < frames_for_modality(self.length, self.modality):
+            raise ValueError(f"window ({window}) must hold one clip of {length} frames")
+        if temperature <= 0 or dim < 1 or not 0 <= jitter < 1:
+            raise ValueError(f"need temperature > 0, dim >= 1, 0 <= jitter < 1; got {temperature}, {dim}, {jitter}")
+        self.temperature, self.dim = float(temperature), int(dim)
+        self.crop_size = as_size2(crop_size, "crop_size")
+        self.flip_p, self.jitter_p, self.jitter = float(flip_p), float(jitter_p), float(jitter)
+        self.heads = {"contrastive": ("contrastive", self.dim)}
+        self.outputs_per_clip = 2
+        super().__init__(dict(window=window, temperature=temperature, dim=dim, crop_size=crop_size, flip_p=flip_p,
+                              jitter_p=jitter_p, jitter=jitter, modality=modality, length=length))
+
+    def frames_needed(self, length: int | None = None) -> int:
+        return self.window
+
+    def head_kwargs(self, hidden: int | None) -> dict[str, Any]:
+        return {"dim": self.dim, "hidden": hidden or None}
+
+    def head_loss(self, name: str, outputs: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        return info_nce(outputs, self.temperature)
+
+    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
+               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+        frames = frames_for_modality(self.length, self.modality)
+        window = self._consecutive(clips, self.window, generator)
+        views = torch.cat([self._consecutive(window, frames, generator) for _ in range(2)])  # view-major
+        views = _random_crop_flip(apply_modality(views, self.modality), self.crop_size, self.flip_p, generator)
+        views = _random_jitter(views, self.jitter_p, self.jitter, generator)
+        n = clips.shape[0]
+        return views, {"contrastive": torch.arange(2 * n, device=clips.device)}
+
+
+def _random_crop_flip(x: Tensor, size: tuple[int, int], flip_p: float, generator: torch.Generator | None) -> Tensor:
+    """Per-clip random crop and horizontal flip as one pixel gather (the rotation kernel's path, no rotation)."""
+    b = x.shape[0]
+    top, left = random_crop_params(b, x.shape[-2:], size, generator)
+    flip = _random.bernoulli(flip_p, b, generator, "cpu") if flip_p > 0 else None
+    index = crop_index(top, left, size, x.shape[-2:], flip=flip, batch=b)
+    return gather_pixels(x, index.to(x.device), size)
+
+
+def _random_jitter(x: Tensor, p: float, strength: float, generator: torch.Generator | None) -> Tensor:
+    """With probability ``p`` per clip, scale contrast and shift brightness by up to ``strength`` (normalised units)."""
+    if p <= 0 or strength <= 0:
+        return x
+    b = x.shape[0]
+    on = _random.bernoulli(p, b, generator, "cpu").double()
+    contrast = 1 + on * strength * (2 * _random.uniform(b, generator, "cpu") - 1)
+    brightness = on * strength * (2 * _random.uniform(b, generator, "cpu") - 1)
+    shape = (b,) + (1,) * (x.ndim - 1)
+    mean = x.mean(dim=tuple(range(1, x.ndim)), keepdim=True)
+    contrast = contrast.to(x.device, x.dtype).view(shape)
+    return (x - mean) * contrast + mean + brightness.to(x.device, x.dtype).view(shape)
+
+
 
 
 def build_pretext(name: str, **params: Any) -> Pretext:

@@ -10,14 +10,22 @@
 * `MultiHead` / `V3SHead`: V3S feeds the feature "to two fully connected (FC)
   layers", one per transformation family (spatial, temporal), each a softmax
   classifier; the summed loss L = L_S + L_T is the training loop's job.
+* `ClipOrderHead`: VCOP's order classifier (`models/vcopn.py` of
+  xudejing/video-clip-order-prediction): each pair of clip features
+  concatenated, FC(2D -> 512) - ReLU per pair, pairs concatenated, dropout,
+  FC(pairs * 512 -> tuple_len!).
+* `ProjectionHead`: the contrastive pretext's MLP, FC(in -> hidden) - ReLU -
+  FC(hidden -> dim) as SimCLR/CVRL (hidden None: one linear map).
 * `LinearClassifier`: the finetuning head (3DRotNet: "only one fully
   connected layer of size equals to the number of action classes"), with
   optional dropout before it.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
+import torch
 from torch import Tensor, nn
 
 from vssl.models.base import Backbone
@@ -43,6 +51,41 @@ class AngleRegressionHead(nn.Sequential):
         super().__init__(nn.Linear(in_features, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, outputs))
         self.in_features = in_features
         self.outputs = outputs
+
+
+class ClipOrderHead(nn.Module):
+    """VCOP's pairwise order head: tuple-major ``(B * tuple_len, D)`` clip features -> ``(B, tuple_len!)`` logits."""
+
+    def __init__(self, in_features: int, tuple_len: int = 3, *, hidden: int = 512, dropout: float = 0.5) -> None:
+        super().__init__()
+        if tuple_len < 2:
+            raise ValueError(f"ClipOrderHead needs at least 2 clips per tuple, got {tuple_len}")
+        self.in_features, self.tuple_len = in_features, tuple_len
+        self.pairs = [(i, j) for i in range(tuple_len) for j in range(i + 1, tuple_len)]
+        self.num_classes = math.factorial(tuple_len)
+        self.fc7 = nn.Linear(2 * in_features, hidden)
+        self.fc8 = nn.Linear(hidden * len(self.pairs), self.num_classes)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, features: Tensor) -> Tensor:
+        if features.shape[0] % self.tuple_len:
+            raise ValueError(f"{features.shape[0]} clip features are not whole tuples of {self.tuple_len}")
+        clips = features.view(-1, self.tuple_len, features.shape[1])
+        pairs = torch.stack([torch.cat([clips[:, i], clips[:, j]], dim=1) for i, j in self.pairs], dim=1)
+        hidden = torch.relu(self.fc7(pairs)).flatten(1)  # (B, pairs * hidden), pair-major as VCOP's cat
+        return self.fc8(self.dropout(hidden))
+
+
+class ProjectionHead(nn.Sequential):
+    """FC(in -> hidden) - ReLU - FC(hidden -> dim), or FC(in -> dim) when ``hidden`` is None."""
+
+    def __init__(self, in_features: int, dim: int = 128, *, hidden: int | None = None) -> None:
+        if dim < 1:
+            raise ValueError(f"projection dim must be positive, got {dim}")
+        layers: list[nn.Module] = ([nn.Linear(in_features, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim)]
+                                   if hidden else [nn.Linear(in_features, dim)])
+        super().__init__(*layers)
+        self.in_features, self.dim = in_features, dim
 
 
 class LinearClassifier(nn.Sequential):

@@ -186,6 +186,15 @@ class Task(ABC):
     def regression_loss(self) -> str:
         return "l1"
 
+    @property
+    def inputs_per_target(self) -> int:
+        """Network inputs behind one target (VCOP: a tuple's clips); metrics count targets."""
+        return 1
+
+    def head_loss(self, name: str, outputs: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """(loss, correct count) of a head kind the loop does not know (the contrastive pretext's InfoNCE)."""
+        raise NotImplementedError(f"no loss for head {name!r} of kind {self.heads[name][0]!r}")
+
     def checkpoint_fields(self) -> dict[str, Any]:
         """Extra checkpoint entries (pretext spec, classes)."""
         return {}
@@ -197,7 +206,7 @@ class Task(ABC):
     def metric_names(self) -> list[str]:
         names = []
         for name, (kind, _) in self.heads.items():
-            names.append(f"acc_{name}" if kind == "classification" else f"mae_{name}")
+            names.append(f"mae_{name}" if kind == "regression" else f"acc_{name}")
         return names
 
     def loss(self, outputs: Tensor | Mapping[str, Tensor], targets: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
@@ -211,6 +220,9 @@ class Task(ABC):
             if kind == "classification":
                 head_loss = F.cross_entropy(out, target)
                 stats[f"acc_{name}"] = (out.argmax(1) == target).sum().float()
+            elif kind != "regression":
+                head_loss, correct = self.head_loss(name, out, target)
+                stats[f"acc_{name}"] = correct.float()
             else:
                 out = out.reshape(target.shape)
                 if self.regression_loss() == "l1":
@@ -531,7 +543,7 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
                                 num_workers=config.workers, pin_memory=device.type == "cuda",
                                 generator=torch.Generator())
         gen = torch.Generator()
-        sums = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count"]}
+        sums = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
         with torch.no_grad():
             for i, batch in enumerate(val_loader):
                 gen.manual_seed(_mix(config.seed, 7919, info.rank, i))
@@ -544,11 +556,13 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
                 for k, v in stats.items():
                     sums[k] += v
                 sums["count"] += n
+                sums["targets"] += n // task.inputs_per_target
         keys = list(sums)
         total = dist_utils.all_reduce_sum(torch.stack([sums[k] for k in keys]))
         values = dict(zip(keys, total.tolist()))
-        count = max(values.pop("count"), 1.0)
-        return {k: v / count for k, v in values.items()}
+        loss = values.pop("loss") / max(values.pop("count"), 1.0)
+        targets = max(values.pop("targets"), 1.0)
+        return {"loss": loss, **{k: v / targets for k, v in values.items()}}
 
     def maybe_select_best(result: dict[str, float]) -> None:
         nonlocal best
@@ -578,7 +592,7 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
 
     # ---- train
     t_start = time.perf_counter()
-    interval = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count"]}
+    interval = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
     interval_steps = 0
     interval_t0 = time.perf_counter()
     data_wait = 0.0
@@ -595,8 +609,9 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
         values = dict(zip(keys, dist_utils.all_reduce_sum(torch.stack([interval[k] for k in keys])).tolist()))
         elapsed = time.perf_counter() - interval_t0
         count = max(values.pop("count"), 1.0)
+        targets = max(values.pop("targets"), 1.0)
         row = {"phase": "train", "step": step, "epoch": epoch, "loss": values.pop("loss") / max(interval_steps, 1),
-               **{k: v / count for k, v in values.items()},
+               **{k: v / targets for k, v in values.items()},
                "lr": optimizer.param_groups[0]["lr"], "clips_per_s": count / max(elapsed, 1e-9),
                "data_wait_frac": data_wait / max(elapsed, 1e-9),
                "wall_time_s": wall_before + time.perf_counter() - t_start}
@@ -646,6 +661,7 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
                 for k, v in stats.items():
                     interval[k] += v
                 interval["count"] += n_inputs
+                interval["targets"] += n_inputs // task.inputs_per_target
                 interval_steps += 1
                 if bar is not None:
                     bar.update(1)

@@ -129,8 +129,16 @@ class PretrainTask(Task):
             raise ValueError(f"{clips} clips per step are not divisible by {world_size} processes")
         return clips // world_size
 
+    @property
+    def inputs_per_target(self) -> int:
+        return self.pretext.inputs_per_target
+
+    def head_loss(self, name: str, outputs: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        return self.pretext.head_loss(name, outputs, target)
+
     def build_model(self) -> ModelParts:
-        from vssl.models import MultiHead, get_model
+        from vssl.models import get_model
+        from vssl.models import heads as head_types
 
         c = self.config
         kwargs = {"width": c.width, "small_input": c.small_input}
@@ -138,11 +146,10 @@ class PretrainTask(Task):
         hidden = c.head_hidden
         if hidden is None:
             hidden = ROTATION_HIDDEN if c.pretext.startswith("rotation") else 0
-        head_kwargs = {"in_features": backbone.out_features,
-                       "heads": {name: n for name, (_, n) in self.pretext.heads.items()},
-                       "hidden": hidden or None}
-        head = MultiHead(**head_kwargs)
-        spec = {"backbone": {"name": c.model, "kwargs": kwargs}, "head": {"type": "MultiHead", "kwargs": head_kwargs}}
+        head_kwargs = {"in_features": backbone.out_features, **self.pretext.head_kwargs(hidden or None)}
+        head = getattr(head_types, self.pretext.head_type)(**head_kwargs)
+        spec = {"backbone": {"name": c.model, "kwargs": kwargs},
+                "head": {"type": self.pretext.head_type, "kwargs": head_kwargs}}
         return ModelParts(backbone, head, spec)
 
     def prepare(self, batch: Mapping[str, Any], generator: torch.Generator, *, train: bool, device: torch.device,
