@@ -170,6 +170,20 @@ def test_retrieve_command(ucf_store, tmp_path):
     assert (out / "retrieve.log").is_file()
 
 
+def test_retrieve_with_vcops_conv5_maxpool_tap_and_the_table_names_it(ucf_store, tmp_path):
+    from vssl.report.tables import _feature_taps
+
+    out = tmp_path / "retrieve"
+    code = vssl_main(["retrieve", "--store", str(ucf_store), *MODEL, "--num-clips", "2", *CLIPS,
+                      "--ks", "1", "--tap", "conv5_maxpool", "--save-features", "--out", str(out)])
+    assert code == 0
+    saved = np.load(out / "features_test.npz")
+    # r3d_10 at width 0.125 ends in 64 channels; 8 x 32^2 clips leave a 1 x 2 x 2 map -> 1 x 1 x 1 after the pool
+    assert saved["tap_conv5_maxpool"].shape == (3, 64)
+    observation = type("Obs", (), {"path": out / "metrics.json"})()
+    assert _feature_taps([observation]) == ["conv5_maxpool"]
+
+
 def test_retrieve_refuses_silently_missing_videos(ucf_store, tmp_path):
     manifest = pd.read_csv(ucf_store / "manifest.csv", dtype=str, keep_default_na=False)
     manifest.loc[manifest["video"] == "C1/v_t.avi", ["status", "reason"]] = ["failed", "corrupt"]

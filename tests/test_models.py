@@ -490,3 +490,17 @@ def test_gmacs_of_torchvision_r2plus1d_18() -> None:
 
     # torchvision documents 40.52 GFLOPS (multiply-adds) for r2plus1d_18 on a 3x16x112x112 clip.
     assert count_gmacs("r2plus1d_18") == pytest.approx(40.52, abs=0.01)
+
+
+def test_conv5_maxpool_tap_is_vcops_retrieval_feature() -> None:
+    """9216-d for R3D-18 (Tran stem) at 16 x 112^2, as VCOP's retrieve_clips.py; the pool is MaxPool3d((1,2,2))."""
+    from vssl.models.taps import conv5_maxpool, extract_features
+
+    with torch.device("meta"):
+        backbone = get_model("r3d_18_tran").eval()
+        feature = extract_features(backbone, torch.empty(1, 3, 16, 112, 112), ("conv5_maxpool",))["conv5_maxpool"]
+    assert feature.shape == (1, 9216)
+    x = torch.randn(2, 5, 2, 7, 7)
+    expected = nn.MaxPool3d(kernel_size=(1, 2, 2), stride=(1, 2, 2))(x).flatten(1)
+    torch.testing.assert_close(conv5_maxpool(x), expected, rtol=0, atol=0)
+    assert conv5_maxpool(torch.randn(2, 5, 2, 1, 1)).shape == (2, 10)  # toy maps narrower than the pool

@@ -15,6 +15,11 @@ Tap names, the same for every backbone:
 * ``last_pool``: the backbone's output ``(B, D)``, the last pooling layer
   used for retrieval.
 * ``last_conv``: the last stage's feature map ``(B, C, T', H', W')``.
+* ``conv5_maxpool``: the last stage's map max-pooled over (1, 2, 2) with
+  stride (1, 2, 2) and flattened, ``(B, C * T' * H'/2 * W'/2)``: VCOP's
+  retrieval feature (``retrieve_clips.py`` with ``return_conv=True``; 9216-d
+  for R3D at 16 x 112^2), the protocol V3S's cited retrieval rows come from. A
+  map narrower than 2 (toy sizes) is pooled over what it has.
 * any stage name (``layer2``, ``conv3``, ``mixed4``, ...): that stage's raw
   output map.
 """
@@ -37,7 +42,7 @@ class _Collected(Exception):
 
 def available_taps(backbone: Backbone) -> tuple[str, ...]:
     pools = tuple(name for name, stage in _POOL_STAGE.items() if stage <= len(backbone.stage_names))
-    return ("conv1", *pools, "last_pool", "last_conv", *backbone.stage_names)
+    return ("conv1", *pools, "last_pool", "last_conv", "conv5_maxpool", *backbone.stage_names)
 
 
 def _tap_points(backbone: Backbone, taps: Sequence[str]) -> dict[str, tuple[str, bool]]:
@@ -54,7 +59,7 @@ def _tap_points(backbone: Backbone, taps: Sequence[str]) -> dict[str, tuple[str,
             points[tap] = (backbone.stage_names[_POOL_STAGE[tap] - 1], True)
         elif tap == "last_pool":
             points[tap] = ("pool", False)
-        elif tap == "last_conv":
+        elif tap in ("last_conv", "conv5_maxpool"):
             points[tap] = (backbone.stage_names[-1], False)
         else:
             points[tap] = (tap, False)
@@ -78,6 +83,8 @@ def extract_features(backbone: Backbone, x: Tensor, taps: Iterable[str] = DEFAUL
         def hook(_module: nn.Module, _inputs: tuple, output: Tensor) -> None:
             if tap == "last_pool":
                 output = output.flatten(1)
+            elif tap == "conv5_maxpool":
+                output = conv5_maxpool(output)
             elif pooled:
                 output = output.mean(dim=(2, 3, 4))
             else:
@@ -98,6 +105,13 @@ def extract_features(backbone: Backbone, x: Tensor, taps: Iterable[str] = DEFAUL
         for handle in handles:
             handle.remove()
     return {tap: collected[tap] for tap in taps}
+
+
+def conv5_maxpool(feature_map: Tensor) -> Tensor:
+    """VCOP's retrieval feature: ``MaxPool3d((1, 2, 2), stride (1, 2, 2))`` of the last map, flattened."""
+    h, w = feature_map.shape[-2:]
+    pooled = torch.nn.functional.max_pool3d(feature_map, kernel_size=(1, min(2, h), min(2, w)), stride=(1, 2, 2))
+    return pooled.flatten(1)
 
 
 def first_conv_weight(backbone: nn.Module) -> Tensor:

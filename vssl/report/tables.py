@@ -12,6 +12,7 @@ are constants from other work, and our own run of such a method needs its own ro
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
@@ -204,6 +205,9 @@ def _notes(exp: Experiment, table: pd.DataFrame, observations: Sequence[Observat
     if metrics:
         notes.append("Metrics: " + "; ".join(f"{col} ← " + ", ".join(f"`{m}`" for m in ms)
                                                for col, ms in metrics.items()) + ".")
+    taps = _feature_taps(observations)
+    if taps:
+        notes.append("Features: " + ", ".join(f"`{t}`" for t in taps) + " (the retrieval tap, config `retrieval.tap`).")
     cited = table[table["source"] == "cited"]
     if not cited.empty:
         sources = dict.fromkeys(exp.row(r).source for r in cited["row"] if exp.row(r))
@@ -218,6 +222,19 @@ def _notes(exp: Experiment, table: pd.DataFrame, observations: Sequence[Observat
         notes.append(f"Computed cells without a paper number ({len(extra)}): {cells}.")
     notes.append(compute_note(observations))
     return [f"- {n}" for n in notes]
+
+
+def _feature_taps(observations: Sequence[Observation]) -> list[str]:
+    """The feature taps the retrieval metrics files behind the table used, in order (``settings.tap``)."""
+    taps: dict[str, None] = {}
+    for path in dict.fromkeys(o.path for o in observations):
+        try:
+            settings = json.loads(Path(path).read_text()).get("settings") or {}
+        except (OSError, ValueError):
+            continue
+        if "tap" in settings and "query_split" in settings:  # a `vssl retrieve` run
+            taps[str(settings["tap"])] = None
+    return list(taps)
 
 
 def compute_note(observations: Sequence[Observation]) -> str:
