@@ -4,9 +4,20 @@
 # `snakemake --lint` asks for a conda environment or container per rule; that advice is declined:
 # every rule runs the one `vssl` package from the project's venv (pyproject.toml pins torch and
 # torchvision), so per-rule environments would only copy it.
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+from configcheck import yaml_problem  # noqa: E402  (workflow/configcheck.py)
+
+# Snakemake's YAML error names no file or line; say both before the directive loads the file.
+if yaml_problem("config.yaml"):
+    raise WorkflowError(yaml_problem("config.yaml"))
 
 
 configfile: "config.yaml"

@@ -117,3 +117,21 @@ def test_paper_config_dry_run_lists_the_full_dag_quickly(tmp_path: Path) -> None
     # The budget is 15 s on the 2-core CI machine; a dry run takes about 4 s there.
     assert elapsed < 60, elapsed
     assert "kinetics_rot" in run.stdout and "mit_rot" in run.stdout
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    """Snakemake's own message ("not valid JSON or YAML") names neither; the Snakefile and `make run` do."""
+    (tmp_path / "config.yaml").write_text("data_dir: data\nseeds: [0, 1\nrotnet: {}\n")
+    run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path),
+                          "-n", "--cores", "1"], capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode != 0
+    assert "config.yaml:3:7: invalid YAML" in run.stdout + run.stderr
+    assert "opened at line 2, column 8" in run.stdout + run.stderr
+    # `make run`'s launcher checks the files given with --configfile too, before anything runs
+    (tmp_path / "config.yaml").write_text("data_dir: data\n")
+    (tmp_path / "mine.yaml").write_text("runtime:\n\tthreads: 2\n")
+    launched = subprocess.run([sys.executable, str(REPO / "workflow" / "scripts" / "make_run.py"), sys.executable,
+                               "-c", "print('ran')", "--configfile", "mine.yaml"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert launched.returncode == 1 and "ran" not in launched.stdout
+    assert "make run: mine.yaml:2:1: invalid YAML" in launched.stderr

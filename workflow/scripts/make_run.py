@@ -66,9 +66,21 @@ def clear_stale_locks(workdir: Path) -> list[Path]:
     return locks
 
 
+def check_config_files(argv: list[str]) -> None:
+    """Stop with FILE:LINE:COL for a config file that is not valid YAML (Snakemake names neither)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from configcheck import configfiles_in, yaml_problem
+
+    for path in ["config.yaml", *configfiles_in(argv)]:
+        problem = yaml_problem(path)
+        if problem:
+            sys.exit(f"make run: {problem}")
+
+
 def main(argv: list[str]) -> None:
     if not argv:
         sys.exit("usage: make_run.py SNAKEMAKE [ARGS...]")
+    check_config_files(argv[1:])
     workdir = Path.cwd()
     fd = take_run_lock(workdir / ".snakemake")
     removed = clear_stale_locks(workdir)
