@@ -143,3 +143,20 @@ def test_contrastive_pretext_gives_two_views_of_each_clip() -> None:
     assert torch.isfinite(loss) and 0 <= int(correct) <= 12
     with pytest.raises(ValueError, match="window"):
         build_pretext("contrastive", window=8, length=16)
+
+
+def test_classification_and_regression_losses_are_the_loops_per_head_kind() -> None:
+    from vssl.kernels.losses import classification_loss, regression_loss
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+    loss, correct = classification_loss(logits, torch.tensor([0, 0, 0]))
+    expected = (math.log(1 + math.exp(-2)) + math.log(1 + math.exp(1)) + math.log(1 + math.exp(-3))) / 3
+    assert float(loss) == pytest.approx(expected) and float(correct) == 2.0
+    prediction, target = torch.tensor([[1.0], [4.0]]), torch.tensor([2.0, 2.0])
+    l1, abs_sum = regression_loss(prediction, target, "l1")
+    l2, _ = regression_loss(prediction, target, "l2")
+    assert float(l1) == pytest.approx(1.5) and float(l2) == pytest.approx(2.5) and float(abs_sum) == pytest.approx(3.0)
+    pairs = torch.tensor([[0.0, 1.0], [1.0, 1.0]])
+    assert float(regression_loss(pairs, torch.zeros(2, 2))[1]) == pytest.approx(0.5 + 1.0)  # per-sample means
+    with pytest.raises(ValueError, match="l1"):
+        regression_loss(prediction, target, "huber")

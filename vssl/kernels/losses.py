@@ -1,4 +1,9 @@
-"""Self-supervised losses as pure functions (as solo-learn keeps them): tensors in, loss out.
+"""Losses as pure functions (as solo-learn keeps them): tensors in, ``(loss, metric sum)`` out.
+
+One per head kind the training loop knows: `classification_loss` (cross-entropy; the metric is the
+number of correct argmaxes), `regression_loss` (L1 or L2; the metric is the summed per-sample mean
+absolute error) and `info_nce` (the contrastive pretext's; the metric counts rows whose nearest row
+is their positive). The loop divides each metric sum by the number of targets.
 
 `info_nce` is SimCLR's NT-Xent (Chen et al. 2020), the loss CVRL (Qian et al. 2021) trains
 video encoders with: for ``2N`` embeddings of ``N`` samples seen twice (view-major: rows ``i``
@@ -10,6 +15,23 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+REGRESSION_LOSSES = ("l1", "l2")
+
+
+def classification_loss(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean cross-entropy of ``(N, K)`` logits against ``(N,)`` labels, and the number of correct argmaxes."""
+    return F.cross_entropy(logits, target), (logits.argmax(1) == target).sum().float()
+
+
+def regression_loss(prediction: Tensor, target: Tensor, kind: str = "l1") -> tuple[Tensor, Tensor]:
+    """Mean L1 (or L2) loss, and the sum over samples of each sample's mean absolute error."""
+    if kind not in REGRESSION_LOSSES:
+        raise ValueError(f"regression loss must be one of {REGRESSION_LOSSES}, got {kind!r}")
+    prediction = prediction.reshape(target.shape)
+    loss = F.l1_loss(prediction, target) if kind == "l1" else F.mse_loss(prediction, target)
+    return loss, (prediction - target).abs().reshape(prediction.shape[0], -1).mean(1).sum()
 
 
 def positive_index(n: int, device: torch.device | str | None = None) -> Tensor:
@@ -34,4 +56,4 @@ def info_nce(embeddings: Tensor, temperature: float = 0.1) -> tuple[Tensor, Tens
     return F.cross_entropy(logits, target), (logits.argmax(1) == target).sum()
 
 
-__all__ = ["info_nce", "positive_index"]
+__all__ = ["REGRESSION_LOSSES", "classification_loss", "info_nce", "positive_index", "regression_loss"]

@@ -41,10 +41,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from vssl.kernels import losses
 from vssl.runtime import logs as runtime_logs
 from vssl.runtime.device import autocast_context, check_cudnn_bf16_conv3d, configure_backends, resolve_device
 from vssl.runtime.provenance import provenance
@@ -210,26 +210,19 @@ class Task(ABC):
         return names
 
     def loss(self, outputs: Tensor | Mapping[str, Tensor], targets: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        """Sum of per-head losses (V3S: L = L_S + L_T) and per-head metric sums."""
+        """Sum of per-head losses (V3S: L = L_S + L_T) and per-head metric sums (`vssl.kernels.losses`)."""
         by_head = self.outputs_by_head(outputs)
         total: Tensor | None = None
         stats: dict[str, Tensor] = {}
         for name, (kind, _) in self.heads.items():
-            out = by_head[name].float()
-            target = targets[name]
+            out, target = by_head[name].float(), targets[name]
             if kind == "classification":
-                head_loss = F.cross_entropy(out, target)
-                stats[f"acc_{name}"] = (out.argmax(1) == target).sum().float()
-            elif kind != "regression":
+                head_loss, stats[f"acc_{name}"] = losses.classification_loss(out, target)
+            elif kind == "regression":
+                head_loss, stats[f"mae_{name}"] = losses.regression_loss(out, target, self.regression_loss())
+            else:
                 head_loss, correct = self.head_loss(name, out, target)
                 stats[f"acc_{name}"] = correct.float()
-            else:
-                out = out.reshape(target.shape)
-                if self.regression_loss() == "l1":
-                    head_loss = F.l1_loss(out, target)
-                else:
-                    head_loss = F.mse_loss(out, target)
-                stats[f"mae_{name}"] = (out - target).abs().reshape(out.shape[0], -1).mean(1).sum()
             total = head_loss if total is None else total + head_loss
         assert total is not None
         return total, stats
@@ -383,322 +376,104 @@ def run_training(config: TrainConfig, task: Task) -> int:
         runtime_logs.close_logging()
 
 
+@dataclasses.dataclass
+class LoopState:
+    """Where the run is: what a checkpoint's ``progress`` holds, plus the bookkeeping between steps."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best: dict[str, Any] | None = None
+    last_good: str | None = None  # the last checkpoint written with finite weights
+    last_val_step: int = -1
+    wall_before: float = 0.0  # wall time of the runs this one resumes
+    t_start: float = dataclasses.field(default_factory=time.perf_counter)
+    first_step_s: float | None = None  # start-up cost: process start to the end of the first step
+
+    def wall_time(self) -> float:
+        return self.wall_before + (time.perf_counter() - self.t_start)
+
+
+@dataclasses.dataclass
+class Run:
+    """Everything the loop functions share, built once by `build_run`."""
+
+    config: TrainConfig
+    task: Task
+    out: Path
+    device: torch.device
+    info: dist_utils.DistInfo
+    log: logging.Logger
+    parts: ModelParts
+    model: nn.Module
+    optimizer: SGD
+    scaler: "torch.amp.GradScaler | None"
+    schedule: Schedule
+    train_set: Dataset
+    val_set: Dataset | None
+    sampler: "ShardedEpochSampler"
+    per_rank_batch: int
+    total_steps: int
+    kernel_gen: torch.Generator  # CPU: the kernels' per-clip draws cause no host sync (vssl.kernels._random)
+    nonfinite_step: Tensor  # device-side first non-finite step (-1: none), read without a per-step sync
+    cudnn_report: dict[str, Any]
+    metrics: "MetricsCSV | None" = None
+
+    @property
+    def main(self) -> bool:
+        return self.info.is_main
+
+    @property
+    def last_path(self) -> Path:
+        return self.out / "last.pt"
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.sampler.batches_per_epoch
+
+
+class Interval:
+    """Sums between two metrics.csv rows: loss, per-head metric sums, network inputs and targets."""
+
+    def __init__(self, task: Task, device: torch.device) -> None:
+        self.sums = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
+        self.inputs_per_target = task.inputs_per_target
+        self.steps, self.t0, self.data_wait = 0, time.perf_counter(), 0.0
+        self.epoch_rows: list[dict[str, Any]] = []
+
+    def add(self, loss: Tensor, stats: Mapping[str, Tensor], n_inputs: int) -> None:
+        self.sums["loss"] += loss
+        for k, v in stats.items():
+            self.sums[k] += v
+        self.sums["count"] += n_inputs
+        self.sums["targets"] += n_inputs // self.inputs_per_target
+        self.steps += 1
+
+    def reset(self) -> None:
+        for v in self.sums.values():
+            v.zero_()
+        self.steps, self.t0, self.data_wait = 0, time.perf_counter(), 0.0
+
+
 def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo,
          log: logging.Logger) -> int:
-    main = info.is_main
-    world = info.world_size
-    out.mkdir(parents=True, exist_ok=True)
-    last_path = out / "last.pt"
-    if last_path.exists() and not config.resume:
-        raise FileExistsError(f"{out} already holds a run ({last_path.name}); pass --resume to continue it or use another --out")
-    if config.resume and config.on_change == "restart" and last_path.exists():
-        if main:
-            _supersede_if_changed(out, last_path, config, log)
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.barrier()
-
-    configure_backends(device, deterministic=config.deterministic)
-    seed_everything(config.seed)
-    cudnn_report = {}
-    if device.type == "cuda" and config.amp == "bf16":
-        cudnn_report = check_cudnn_bf16_conv3d(device)
-        log.info("cuDNN %s bf16 Conv3d: contiguous %.2f ms, channels_last_3d %.2f ms",
-                 cudnn_report.get("cudnn_version"), cudnn_report.get("contiguous_ms", float("nan")),
-                 cudnn_report.get("channels_last_ms", float("nan")))
-        if cudnn_report.get("contiguous_slow") and not config.channels_last:
-            log.warning("this cuDNN build runs contiguous bf16 Conv3d off its fast path (%.1fx slower than "
-                        "channels_last_3d); pass --channels-last", cudnn_report["contiguous_ms"] / cudnn_report["channels_last_ms"])
-
-    train_set, val_set = task.datasets()
-    per_rank_batch = task.loader_batch_size(world)
-    sampler = ShardedEpochSampler(len(train_set), batch_size=per_rank_batch, seed=config.seed, rank=info.rank, world=world)
-    batches_per_epoch = sampler.batches_per_epoch
-    if batches_per_epoch < 1:
-        raise ValueError(
-            f"{len(train_set)} training videos give no full batch of {per_rank_batch} per process "
-            f"({world} process(es)); lower --batch-size"
-        )
-    total_steps = config.iterations if config.iterations is not None else config.epochs * batches_per_epoch
-
-    parts = task.build_model()
-    task.after_model_built(parts, log)
-    from vssl.models.heads import BackboneWithHead
-
-    model: nn.Module = BackboneWithHead(parts.backbone, parts.head).to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last_3d)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                    nesterov=config.nesterov)
-    scaler = torch.amp.GradScaler("cuda") if (config.amp == "fp16" and device.type == "cuda") else None
-    unit_total = None
-    if config.schedule == "cosine":
-        unit_total = total_steps if config.schedule_unit == "iter" else math.ceil(total_steps / batches_per_epoch)
-    schedule = Schedule(base_lr=config.lr, kind=config.schedule, unit=config.schedule_unit, gamma=config.gamma,
-                        step_size=config.step_size, milestones=tuple(config.milestones), total=unit_total,
-                        warmup_iters=config.warmup_iters)
-    # Kernels draw their per-clip parameters on the generator's device; a CPU
-    # generator keeps those draws free of host syncs (vssl.kernels._random).
-    kernel_gen = torch.Generator()
-
-    # ---- resume
-    step = epoch = batch_in_epoch = 0
-    wall_before = 0.0
-    best: dict[str, Any] | None = None
-    resumed_from = None
-    if config.resume and last_path.exists():
-        state = ckpt.load_checkpoint(last_path, map_location="cpu")
-        _check_resume_config(state.get("config") or {}, config_to_dict(config), last_path)
-        parts.backbone.load_state_dict(state["weights"]["backbone"])
-        parts.head.load_state_dict(state["weights"]["head"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        progress = state["progress"]
-        step, epoch, batch_in_epoch = int(progress["step"]), int(progress["epoch"]), int(progress["batch_in_epoch"])
-        wall_before = float(progress.get("wall_time_s", 0.0))
-        best = progress.get("best")
-        restore_rng_state(state["rng"], kernel_gen)
-        resumed_from = step
-        log.info("resumed from %s at step %d (epoch %d, batch %d)", last_path, step, epoch, batch_in_epoch)
-    elif config.resume:
-        log.info("--resume: no %s yet; starting a new run", last_path)
-
-    if info.enabled:
-        device_ids = [device.index] if device.type == "cuda" else None
-        model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-    if config.compile:
-        model = torch.compile(model)
-
-    # ---- outputs
-    columns = ["phase", "step", "epoch", "loss", *task.metric_names, "lr", "clips_per_s", "data_wait_frac", "wall_time_s"]
-    metrics = MetricsCSV(out / "metrics.csv", columns, keep_through_step=resumed_from) if main else None
-    run_info = {
-        "command": task.kind,
-        "config": config_to_dict(config),
-        "seed": config.seed,
-        **provenance(device),
-        "world_size": world,
-        "launcher": info.launcher,
-        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "cudnn": cudnn_report,
-        "train_videos": len(train_set),
-        "val_videos": len(val_set) if val_set is not None else 0,
-        "batches_per_epoch": batches_per_epoch,
-        "total_steps": total_steps,
-        "inputs_per_step": config.batch_size,
-        "started": _dt.datetime.now().isoformat(timespec="seconds"),
-        "resumed_from_step": resumed_from,
-        "status": "running",
-        **{k: v for k, v in task.checkpoint_fields().items() if k in ("pretext", "classes")},
-    }
-    if main:
+    prepare_out(config, out, info.is_main, log)
+    run = build_run(config, task, out, device, info, log)
+    state = LoopState(last_good=str(run.last_path) if run.last_path.exists() else None)
+    resumed_from = resume(run, state)
+    wrap_model(run)
+    columns = ["phase", "step", "epoch", "loss", *task.metric_names, "lr", "clips_per_s", "data_wait_frac",
+               "wall_time_s"]
+    run.metrics = MetricsCSV(out / "metrics.csv", columns, keep_through_step=resumed_from) if run.main else None
+    run_info = run_record(run, resumed_from)
+    if run.main:
         atomic_write_json(out / "run.json", run_info)
-
-    def make_state() -> dict[str, Any]:
-        return {
-            "kind": task.kind,
-            "model": parts.spec,
-            "weights": {"backbone": parts.backbone.state_dict(), "head": parts.head.state_dict()},
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "progress": {"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
-                         "wall_time_s": wall_before + (time.perf_counter() - t_start), "best": best},
-            "rng": capture_rng_state(kernel_gen),
-            "seed": config.seed,
-            "config": config_to_dict(config),
-            "metrics": {"best": best},
-            **task.checkpoint_fields(),
-        }
-
-    last_good: str | None = str(last_path) if last_path.exists() else None
-    nonfinite_step = torch.full((), -1, dtype=torch.long, device=device)
-
-    def check_finite() -> None:
-        flag = nonfinite_step.clone()
-        if info.enabled:
-            flag = flag.float()
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-        bad = int(flag.item())
-        if bad >= 0:
-            raise NonFiniteLossError(bad, epoch, last_good)
-
-    def save(path: Path) -> None:
-        nonlocal last_good
-        check_finite()
-        if not _all_finite([parts.backbone, parts.head]):
-            raise NonFiniteLossError(step, epoch, last_good)
-        if main:
-            ckpt.save_checkpoint(path, make_state())
-            if path == last_path:
-                last_good = str(path)
-
-    # ---- validation
-    def validate() -> dict[str, float]:
-        assert val_set is not None
-        eval_model = _unwrap(model)
-        eval_model.eval()
-        val_set.set_epoch(0)
-        val_loader = DataLoader(val_set, batch_size=per_rank_batch, sampler=ShardSampler(len(val_set), rank=info.rank, world=world),
-                                num_workers=config.workers, pin_memory=device.type == "cuda",
-                                generator=torch.Generator())
-        gen = torch.Generator()
-        sums = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
-        with torch.no_grad():
-            for i, batch in enumerate(val_loader):
-                gen.manual_seed(_mix(config.seed, 7919, info.rank, i))
-                inputs, targets = task.prepare(batch, gen, train=False, device=device, channels_last=config.channels_last)
-                with autocast_context(device, config.amp):
-                    outputs = eval_model(inputs)
-                loss, stats = task.loss(outputs, targets)
-                n = inputs.shape[0]
-                sums["loss"] += loss.detach().float() * n
-                for k, v in stats.items():
-                    sums[k] += v
-                sums["count"] += n
-                sums["targets"] += n // task.inputs_per_target
-        keys = list(sums)
-        total = dist_utils.all_reduce_sum(torch.stack([sums[k] for k in keys]))
-        values = dict(zip(keys, total.tolist()))
-        loss = values.pop("loss") / max(values.pop("count"), 1.0)
-        targets = max(values.pop("targets"), 1.0)
-        return {"loss": loss, **{k: v / targets for k, v in values.items()}}
-
-    def maybe_select_best(result: dict[str, float]) -> None:
-        nonlocal best
-        criterion = getattr(config, "select_by", "acc")
-        acc_keys = [k for k in task.metric_names if k.startswith("acc_")]
-        if criterion == "acc" and acc_keys:
-            score = sum(result[k] for k in acc_keys) / len(acc_keys)
-        else:
-            score = -result["loss"]
-        if best is None or score > best["score"]:
-            best = {"score": score, "step": step, "epoch": epoch, **{f"val_{k}": v for k, v in result.items()}}
-            if val_set is not None:
-                save(out / "best.pt")
-            log.info("new best checkpoint at step %d (%s)", step, ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
-
-    last_val_step = -1
-
-    def run_validation() -> None:
-        nonlocal last_val_step
-        last_val_step = step
-        result = validate()
-        log.info("validation epoch %d step %d: %s", epoch, step, ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
-        if metrics is not None:
-            metrics.write({"phase": "val", "step": step, "epoch": epoch,
-                           "wall_time_s": wall_before + time.perf_counter() - t_start, **result})
-        maybe_select_best(result)
-
-    # ---- train
-    t_start = time.perf_counter()
-    interval = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
-    interval_steps = 0
-    interval_t0 = time.perf_counter()
-    data_wait = 0.0
-    bar = None
-    if main and config.progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total_steps, initial=step, unit="step", dynamic_ncols=True, disable=None)
-
-    def log_interval() -> None:
-        nonlocal interval_steps, interval_t0, data_wait
-        check_finite()
-        keys = list(interval)
-        values = dict(zip(keys, dist_utils.all_reduce_sum(torch.stack([interval[k] for k in keys])).tolist()))
-        elapsed = time.perf_counter() - interval_t0
-        count = max(values.pop("count"), 1.0)
-        targets = max(values.pop("targets"), 1.0)
-        row = {"phase": "train", "step": step, "epoch": epoch, "loss": values.pop("loss") / max(interval_steps, 1),
-               **{k: v / targets for k, v in values.items()},
-               "lr": optimizer.param_groups[0]["lr"], "clips_per_s": count / max(elapsed, 1e-9),
-               "data_wait_frac": data_wait / max(elapsed, 1e-9),
-               "wall_time_s": wall_before + time.perf_counter() - t_start}
-        if metrics is not None:
-            metrics.write(row)
-        if bar is not None:
-            bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{row['clips_per_s']:.1f}")
-        for v in interval.values():
-            v.zero_()
-        interval_steps, interval_t0, data_wait = 0, time.perf_counter(), 0.0
-        epoch_rows.append(row)
-
-    epoch_rows: list[dict[str, Any]] = []
+    state.t_start = time.perf_counter()
     status = "completed"
-    first_step_s: float | None = None  # start-up cost: process start to the end of the first step
-    # Persistent workers survive epochs: the sampler is iterated in this process
-    # and ClipDataset keeps its epoch in shared memory, so set_epoch reaches them.
-    loader = DataLoader(train_set, batch_size=per_rank_batch, sampler=sampler, num_workers=config.workers,
-                        pin_memory=device.type == "cuda", drop_last=True, generator=torch.Generator(),
-                        persistent_workers=config.workers > 0)
+    bar = _progress_bar(run, state)
     try:
-        while step < total_steps:
-            if batch_in_epoch >= batches_per_epoch:
-                epoch, batch_in_epoch = epoch + 1, 0
-            model.train()
-            train_set.set_epoch(epoch)
-            sampler.set_epoch(epoch, batch_in_epoch)
-            epoch_rows = []
-            t_wait = time.perf_counter()
-            for batch in loader:
-                data_wait += time.perf_counter() - t_wait
-                kernel_gen.manual_seed(_mix(config.seed, info.rank, step))
-                lr = schedule.lr(step, epoch)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                detached, stats, n_inputs = train_step(model, task, batch, optimizer, generator=kernel_gen,
-                                                       device=device, amp=config.amp,
-                                                       channels_last=config.channels_last, scaler=scaler)
-                nonfinite_step.copy_(torch.where((nonfinite_step < 0) & ~torch.isfinite(detached),
-                                                 torch.full_like(nonfinite_step, step + 1), nonfinite_step))
-                step += 1
-                batch_in_epoch += 1
-                if first_step_s is None:
-                    first_step_s = seconds_since_process_start()
-                    log.info("first step done %.2f s after the process started", first_step_s or float("nan"))
-                interval["loss"] += detached
-                for k, v in stats.items():
-                    interval[k] += v
-                interval["count"] += n_inputs
-                interval["targets"] += n_inputs // task.inputs_per_target
-                interval_steps += 1
-                if bar is not None:
-                    bar.update(1)
-                if step % config.log_every == 0 or step == total_steps:
-                    log_interval()
-                # The last batch of an epoch is checkpointed after the epoch-end validation instead,
-                # so a resume never skips a validation (and best-checkpoint choice).
-                if (config.ckpt_every and step % config.ckpt_every == 0 and step < total_steps
-                        and batch_in_epoch < batches_per_epoch):
-                    save(last_path)
-                if config.keep_every and step % config.keep_every == 0:
-                    save(out / "checkpoints" / f"step_{step:08d}.pt")
-                if step >= total_steps:
-                    break
-                t_wait = time.perf_counter()
-            epoch_done = batch_in_epoch >= batches_per_epoch
-            if epoch_done:
-                if interval_steps:
-                    log_interval()
-                summary = _epoch_summary(epoch_rows)
-                log.info("epoch %d done (step %d/%d): %s", epoch, step, total_steps, summary)
-                if val_set is not None and (epoch + 1) % config.val_every == 0:
-                    run_validation()
-                epoch, batch_in_epoch = epoch + 1, 0
-                if step < total_steps:
-                    save(last_path)
-        if interval_steps:
-            log_interval()
-        if val_set is not None and last_val_step != step:
-            # Iteration-based runs end mid-epoch: validate the final weights too.
-            run_validation()
-        save(last_path)
-        save(out / "final.pt")
-        if main:
-            selected = select_checkpoint(out, best if val_set is not None else None, final_step=step)
-            run_info["selected"] = selected
-            log.info("selected checkpoint: %s (step %d)", selected["file"], selected["step"])
+        train(run, state, bar)
+        finish(run, state, run_info)
     except NonFiniteLossError as exc:
         status = f"failed: {exc}"
         log.error("%s", exc)
@@ -709,18 +484,376 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
     finally:
         if bar is not None:
             bar.close()
-        if metrics is not None:
-            metrics.close()
-        if main:
-            run_info.update(status=status, finished=_dt.datetime.now().isoformat(timespec="seconds"), steps_done=step,
-                            wall_time_s=wall_before + time.perf_counter() - t_start, best=best,
-                            first_step_after_s=first_step_s)
+        if run.metrics is not None:
+            run.metrics.close()
+        if run.main:
+            run_info.update(status=status, finished=_dt.datetime.now().isoformat(timespec="seconds"),
+                            steps_done=state.step, wall_time_s=state.wall_time(), best=state.best,
+                            first_step_after_s=state.first_step_s)
             atomic_write_json(out / "run.json", run_info)
     if info.enabled:
-        _check_replicas(parts, log)
-    log.info("done: %d steps, final checkpoint %s%s", step, out / "final.pt",
-             f", best {out / 'best.pt'} (step {best['step']})" if best and val_set is not None else "")
+        _check_replicas(run.parts, log)
+    best = state.best
+    log.info("done: %d steps, final checkpoint %s%s", state.step, out / "final.pt",
+             f", best {out / 'best.pt'} (step {best['step']})" if best and run.val_set is not None else "")
     return 0
+
+
+# ---------------------------------------------------------------- setup
+
+
+def prepare_out(config: TrainConfig, out: Path, main: bool, log: logging.Logger) -> None:
+    """Create OUT; refuse to overwrite a run without --resume; move a changed run aside (--on-change restart)."""
+    out.mkdir(parents=True, exist_ok=True)
+    last_path = out / "last.pt"
+    if last_path.exists() and not config.resume:
+        raise FileExistsError(f"{out} already holds a run ({last_path.name}); pass --resume to continue it or use another --out")
+    if config.resume and config.on_change == "restart" and last_path.exists():
+        if main:
+            _supersede_if_changed(out, last_path, config, log)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+
+
+def _check_cudnn(config: TrainConfig, device: torch.device, log: logging.Logger) -> dict[str, Any]:
+    """On CUDA with bf16: measure whether contiguous Conv3d is off cuDNN's fast path, and say so."""
+    if device.type != "cuda" or config.amp != "bf16":
+        return {}
+    report = check_cudnn_bf16_conv3d(device)
+    log.info("cuDNN %s bf16 Conv3d: contiguous %.2f ms, channels_last_3d %.2f ms", report.get("cudnn_version"),
+             report.get("contiguous_ms", float("nan")), report.get("channels_last_ms", float("nan")))
+    if report.get("contiguous_slow") and not config.channels_last:
+        log.warning("this cuDNN build runs contiguous bf16 Conv3d off its fast path (%.1fx slower than "
+                    "channels_last_3d); pass --channels-last", report["contiguous_ms"] / report["channels_last_ms"])
+    return report
+
+
+def build_run(config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo,
+              log: logging.Logger) -> Run:
+    """Seed, data, sampler, model, optimizer and schedule: the run before its first step."""
+    configure_backends(device, deterministic=config.deterministic)
+    seed_everything(config.seed)
+    cudnn_report = _check_cudnn(config, device, log)
+    train_set, val_set = task.datasets()
+    per_rank_batch = task.loader_batch_size(info.world_size)
+    sampler = ShardedEpochSampler(len(train_set), batch_size=per_rank_batch, seed=config.seed, rank=info.rank,
+                                  world=info.world_size)
+    if sampler.batches_per_epoch < 1:
+        raise ValueError(
+            f"{len(train_set)} training videos give no full batch of {per_rank_batch} per process "
+            f"({info.world_size} process(es)); lower --batch-size"
+        )
+    batches_per_epoch = sampler.batches_per_epoch
+    total_steps = config.iterations if config.iterations is not None else config.epochs * batches_per_epoch
+
+    parts = task.build_model()
+    task.after_model_built(parts, log)
+    from vssl.models.heads import BackboneWithHead
+
+    model: nn.Module = BackboneWithHead(parts.backbone, parts.head).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last_3d)
+    optimizer = SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr, momentum=config.momentum,
+                    weight_decay=config.weight_decay, nesterov=config.nesterov)
+    scaler = torch.amp.GradScaler("cuda") if (config.amp == "fp16" and device.type == "cuda") else None
+    unit_total = None
+    if config.schedule == "cosine":
+        unit_total = total_steps if config.schedule_unit == "iter" else math.ceil(total_steps / batches_per_epoch)
+    schedule = Schedule(base_lr=config.lr, kind=config.schedule, unit=config.schedule_unit, gamma=config.gamma,
+                        step_size=config.step_size, milestones=tuple(config.milestones), total=unit_total,
+                        warmup_iters=config.warmup_iters)
+    return Run(config=config, task=task, out=out, device=device, info=info, log=log, parts=parts, model=model,
+               optimizer=optimizer, scaler=scaler, schedule=schedule, train_set=train_set, val_set=val_set,
+               sampler=sampler, per_rank_batch=per_rank_batch, total_steps=total_steps,
+               kernel_gen=torch.Generator(), nonfinite_step=torch.full((), -1, dtype=torch.long, device=device),
+               cudnn_report=cudnn_report)
+
+
+def resume(run: Run, state: LoopState) -> int | None:
+    """With --resume and OUT/last.pt: restore weights, optimizer, scaler, RNGs and progress; return the step."""
+    config, log = run.config, run.log
+    if not config.resume:
+        return None
+    if not run.last_path.exists():
+        log.info("--resume: no %s yet; starting a new run", run.last_path)
+        return None
+    saved = ckpt.load_checkpoint(run.last_path, map_location="cpu")
+    _check_resume_config(saved.get("config") or {}, config_to_dict(config), run.last_path)
+    run.parts.backbone.load_state_dict(saved["weights"]["backbone"])
+    run.parts.head.load_state_dict(saved["weights"]["head"])
+    run.optimizer.load_state_dict(saved["optimizer"])
+    if run.scaler is not None and saved.get("scaler"):
+        run.scaler.load_state_dict(saved["scaler"])
+    progress = saved["progress"]
+    state.step, state.epoch = int(progress["step"]), int(progress["epoch"])
+    state.batch_in_epoch = int(progress["batch_in_epoch"])
+    state.wall_before = float(progress.get("wall_time_s", 0.0))
+    state.best = progress.get("best")
+    restore_rng_state(saved["rng"], run.kernel_gen)
+    log.info("resumed from %s at step %d (epoch %d, batch %d)", run.last_path, state.step, state.epoch,
+             state.batch_in_epoch)
+    return state.step
+
+
+def wrap_model(run: Run) -> None:
+    """DDP and torch.compile wrap the model after resume loaded the plain modules' weights."""
+    if run.info.enabled:
+        device_ids = [run.device.index] if run.device.type == "cuda" else None
+        run.model = nn.parallel.DistributedDataParallel(run.model, device_ids=device_ids)
+    if run.config.compile:
+        run.model = torch.compile(run.model)
+
+
+def run_record(run: Run, resumed_from: int | None) -> dict[str, Any]:
+    """run.json while the run is going: settings, provenance, data sizes, schedule length."""
+    config = run.config
+    return {
+        "command": run.task.kind,
+        "config": config_to_dict(config),
+        "seed": config.seed,
+        **provenance(run.device),
+        "world_size": run.info.world_size,
+        "launcher": run.info.launcher,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "cudnn": run.cudnn_report,
+        "train_videos": len(run.train_set),
+        "val_videos": len(run.val_set) if run.val_set is not None else 0,
+        "batches_per_epoch": run.batches_per_epoch,
+        "total_steps": run.total_steps,
+        "inputs_per_step": config.batch_size,
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+        "resumed_from_step": resumed_from,
+        "status": "running",
+        **{k: v for k, v in run.task.checkpoint_fields().items() if k in ("pretext", "classes")},
+    }
+
+
+def _progress_bar(run: Run, state: LoopState):
+    if not (run.main and run.config.progress):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=run.total_steps, initial=state.step, unit="step", dynamic_ncols=True, disable=None)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def checkpoint_state(run: Run, state: LoopState) -> dict[str, Any]:
+    return {
+        "kind": run.task.kind,
+        "model": run.parts.spec,
+        "weights": {"backbone": run.parts.backbone.state_dict(), "head": run.parts.head.state_dict()},
+        "optimizer": run.optimizer.state_dict(),
+        "scaler": run.scaler.state_dict() if run.scaler is not None else None,
+        "progress": {"step": state.step, "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch,
+                     "wall_time_s": state.wall_time(), "best": state.best},
+        "rng": capture_rng_state(run.kernel_gen),
+        "seed": run.config.seed,
+        "config": config_to_dict(run.config),
+        "metrics": {"best": state.best},
+        **run.task.checkpoint_fields(),
+    }
+
+
+def check_finite(run: Run, state: LoopState) -> None:
+    """Stop (NonFiniteLossError) if any rank saw a non-finite loss since the run began."""
+    flag = run.nonfinite_step.clone()
+    if run.info.enabled:
+        flag = flag.float()
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    bad = int(flag.item())
+    if bad >= 0:
+        raise NonFiniteLossError(bad, state.epoch, state.last_good)
+
+
+def save(run: Run, state: LoopState, path: Path) -> None:
+    """Write a checkpoint (main rank) after checking the losses and the weights are finite."""
+    check_finite(run, state)
+    if not _all_finite([run.parts.backbone, run.parts.head]):
+        raise NonFiniteLossError(state.step, state.epoch, state.last_good)
+    if run.main:
+        ckpt.save_checkpoint(path, checkpoint_state(run, state))
+        if path == run.last_path:
+            state.last_good = str(path)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def evaluate(run: Run) -> dict[str, float]:
+    """Loss and metrics on the hold-out: fixed clips (epoch 0) and fixed kernel draws, so scores compare across epochs."""
+    config, task, device, world = run.config, run.task, run.device, run.info.world_size
+    eval_model = _unwrap(run.model)
+    eval_model.eval()
+    run.val_set.set_epoch(0)
+    val_loader = DataLoader(run.val_set, batch_size=run.per_rank_batch,
+                            sampler=ShardSampler(len(run.val_set), rank=run.info.rank, world=world),
+                            num_workers=config.workers, pin_memory=device.type == "cuda", generator=torch.Generator())
+    gen = torch.Generator()
+    sums = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
+    with torch.no_grad():
+        for i, batch in enumerate(val_loader):
+            gen.manual_seed(_mix(config.seed, 7919, run.info.rank, i))
+            inputs, targets = task.prepare(batch, gen, train=False, device=device, channels_last=config.channels_last)
+            with autocast_context(device, config.amp):
+                outputs = eval_model(inputs)
+            loss, stats = task.loss(outputs, targets)
+            n = inputs.shape[0]
+            sums["loss"] += loss.detach().float() * n
+            for k, v in stats.items():
+                sums[k] += v
+            sums["count"] += n
+            sums["targets"] += n // task.inputs_per_target
+    keys = list(sums)
+    values = dict(zip(keys, dist_utils.all_reduce_sum(torch.stack([sums[k] for k in keys])).tolist()))
+    loss = values.pop("loss") / max(values.pop("count"), 1.0)
+    targets = max(values.pop("targets"), 1.0)
+    return {"loss": loss, **{k: v / targets for k, v in values.items()}}
+
+
+def selection_score(result: Mapping[str, float], metric_names: list[str], criterion: str) -> float:
+    """``--select-by acc``: mean accuracy over the classification heads (else, or without one, -loss)."""
+    acc_keys = [k for k in metric_names if k.startswith("acc_")]
+    if criterion == "acc" and acc_keys:
+        return sum(result[k] for k in acc_keys) / len(acc_keys)
+    return -result["loss"]
+
+
+def validate(run: Run, state: LoopState) -> None:
+    """Score the hold-out, write its metrics row, and keep OUT/best.pt when the score improved."""
+    state.last_val_step = state.step
+    result = evaluate(run)
+    scores = ", ".join(f"{k}={v:.4f}" for k, v in result.items())
+    run.log.info("validation epoch %d step %d: %s", state.epoch, state.step, scores)
+    if run.metrics is not None:
+        run.metrics.write({"phase": "val", "step": state.step, "epoch": state.epoch,
+                           "wall_time_s": state.wall_time(), **result})
+    score = selection_score(result, run.task.metric_names, getattr(run.config, "select_by", "acc"))
+    if state.best is None or score > state.best["score"]:
+        state.best = {"score": score, "step": state.step, "epoch": state.epoch,
+                      **{f"val_{k}": v for k, v in result.items()}}
+        save(run, state, run.out / "best.pt")
+        run.log.info("new best checkpoint at step %d (%s)", state.step, scores)
+
+
+# ---------------------------------------------------------------- training
+
+
+def log_interval(run: Run, state: LoopState, interval: Interval, bar) -> None:
+    """One metrics.csv row for the steps since the last one (summed over ranks)."""
+    check_finite(run, state)
+    keys = list(interval.sums)
+    values = dict(zip(keys, dist_utils.all_reduce_sum(torch.stack([interval.sums[k] for k in keys])).tolist()))
+    elapsed = time.perf_counter() - interval.t0
+    count = max(values.pop("count"), 1.0)
+    targets = max(values.pop("targets"), 1.0)
+    row = {"phase": "train", "step": state.step, "epoch": state.epoch,
+           "loss": values.pop("loss") / max(interval.steps, 1),
+           **{k: v / targets for k, v in values.items()},
+           "lr": run.optimizer.param_groups[0]["lr"], "clips_per_s": count / max(elapsed, 1e-9),
+           "data_wait_frac": interval.data_wait / max(elapsed, 1e-9), "wall_time_s": state.wall_time()}
+    if run.metrics is not None:
+        run.metrics.write(row)
+    if bar is not None:
+        bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{row['clips_per_s']:.1f}")
+    interval.reset()
+    interval.epoch_rows.append(row)
+
+
+def train(run: Run, state: LoopState, bar) -> None:
+    """Epochs until ``total_steps``; after each full epoch: its log line, validation, OUT/last.pt."""
+    interval = Interval(run.task, run.device)
+    # Persistent workers survive epochs: the sampler is iterated in this process
+    # and ClipDataset keeps its epoch in shared memory, so set_epoch reaches them.
+    loader = DataLoader(run.train_set, batch_size=run.per_rank_batch, sampler=run.sampler,
+                        num_workers=run.config.workers, pin_memory=run.device.type == "cuda", drop_last=True,
+                        generator=torch.Generator(), persistent_workers=run.config.workers > 0)
+    while state.step < run.total_steps:
+        if state.batch_in_epoch >= run.batches_per_epoch:
+            state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+        train_one_epoch(run, state, loader, interval, bar)
+        if state.batch_in_epoch >= run.batches_per_epoch:
+            end_epoch(run, state, interval, bar)
+    if interval.steps:  # an iteration-based run ending mid-epoch
+        log_interval(run, state, interval, bar)
+
+
+def train_one_epoch(run: Run, state: LoopState, loader: DataLoader, interval: Interval, bar) -> None:
+    """The rest of the current epoch (from ``batch_in_epoch``), or up to ``total_steps``."""
+    config = run.config
+    run.model.train()
+    run.train_set.set_epoch(state.epoch)
+    run.sampler.set_epoch(state.epoch, state.batch_in_epoch)
+    interval.epoch_rows = []
+    t_wait = time.perf_counter()
+    for batch in loader:
+        interval.data_wait += time.perf_counter() - t_wait
+        run.kernel_gen.manual_seed(_mix(config.seed, run.info.rank, state.step))
+        lr = run.schedule.lr(state.step, state.epoch)
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr
+        loss, stats, n_inputs = train_step(run.model, run.task, batch, run.optimizer, generator=run.kernel_gen,
+                                           device=run.device, amp=config.amp, channels_last=config.channels_last,
+                                           scaler=run.scaler)
+        _note_nonfinite(run.nonfinite_step, loss, state.step)
+        state.step += 1
+        state.batch_in_epoch += 1
+        if state.first_step_s is None:
+            state.first_step_s = seconds_since_process_start()
+            run.log.info("first step done %.2f s after the process started", state.first_step_s or float("nan"))
+        interval.add(loss, stats, n_inputs)
+        if bar is not None:
+            bar.update(1)
+        after_step(run, state, interval, bar)
+        if state.step >= run.total_steps:
+            break
+        t_wait = time.perf_counter()
+
+
+def _note_nonfinite(first_bad: Tensor, loss: Tensor, step: int) -> None:
+    """Record the first step whose loss is not finite, on the device (no host sync)."""
+    first_bad.copy_(torch.where((first_bad < 0) & ~torch.isfinite(loss), torch.full_like(first_bad, step + 1),
+                                first_bad))
+
+
+def after_step(run: Run, state: LoopState, interval: Interval, bar) -> None:
+    """Metrics row, OUT/last.pt and kept step checkpoints at their intervals."""
+    config, step = run.config, state.step
+    if step % config.log_every == 0 or step == run.total_steps:
+        log_interval(run, state, interval, bar)
+    # The last batch of an epoch is checkpointed after the epoch-end validation instead,
+    # so a resume never skips a validation (and best-checkpoint choice).
+    if (config.ckpt_every and step % config.ckpt_every == 0 and step < run.total_steps
+            and state.batch_in_epoch < run.batches_per_epoch):
+        save(run, state, run.last_path)
+    if config.keep_every and step % config.keep_every == 0:
+        save(run, state, run.out / "checkpoints" / f"step_{step:08d}.pt")
+
+
+def end_epoch(run: Run, state: LoopState, interval: Interval, bar) -> None:
+    if interval.steps:
+        log_interval(run, state, interval, bar)
+    run.log.info("epoch %d done (step %d/%d): %s", state.epoch, state.step, run.total_steps,
+                 _epoch_summary(interval.epoch_rows))
+    if run.val_set is not None and (state.epoch + 1) % run.config.val_every == 0:
+        validate(run, state)
+    state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+    if state.step < run.total_steps:
+        save(run, state, run.last_path)
+
+
+def finish(run: Run, state: LoopState, run_info: dict[str, Any]) -> None:
+    """Validate the final weights if the last epoch did not; write last.pt, final.pt and selected.pt."""
+    if run.val_set is not None and state.last_val_step != state.step:
+        # Iteration-based runs end mid-epoch: validate the final weights too.
+        validate(run, state)
+    save(run, state, run.last_path)
+    save(run, state, run.out / "final.pt")
+    if run.main:
+        selected = select_checkpoint(run.out, state.best if run.val_set is not None else None, final_step=state.step)
+        run_info["selected"] = selected
+        run.log.info("selected checkpoint: %s (step %d)", selected["file"], selected["step"])
 
 
 def _epoch_summary(rows: list[dict[str, Any]]) -> str:
