@@ -194,3 +194,19 @@ def test_no_entries_writes_paper_only_table(tmp_path):
     table = pd.read_csv(out / "v3s-T4.csv")
     assert (table["n_seeds"] == 0).all()
     assert len(table) == 21 * 5  # every printed cell of V3S Table 4
+
+
+def test_params_column_prints_our_count_beside_the_papers(tmp_path):
+    """v3s-T2 prints the paper's parameter counts; our backbones' counts (test metrics) go beside them."""
+    files = [write_metrics(tmp_path / f"c3d_s{seed}.json", top1_video=50.0 + seed, seed=seed, backbone_params=912_345)
+             for seed in range(2)]
+    out = tmp_path / "tables"
+    entries = [arg for f in files for arg in ("--entry", "c3d/v3s", "UCF101", "top1_video", str(f))]
+    assert vssl("table", "v3s-T2", *entries, "--out-dir", str(out)) == 0
+    md = (out / "v3s-T2.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| Method"))
+    assert "| params | pretrain | params (ours) |" in header
+    row = next(line for line in md.splitlines() if "`c3d/v3s`" in line)
+    assert "| 58.3M |" in row and "| 0.912M |" in row
+    other = next(line for line in md.splitlines() if "`c3d/random`" in line)
+    assert "0.912M" not in other  # rows without our run leave the cell empty

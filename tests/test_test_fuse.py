@@ -84,6 +84,7 @@ def test_vssl_test_scores_and_accuracy(store, tmp_path, monkeypatch, modality):
     assert metrics["top1_video"] == pytest.approx(float((scores["pred"] == scores["label"]).mean()))
     assert 0.0 <= metrics["top1_clip"] <= 1.0 and metrics["n_clips"] == 3 * len(test_videos)
     assert metrics["config"]["modality"] == modality and len(metrics["checkpoint_sha256"]) == 64
+    assert metrics["backbone_params"] == sum(p.numel() for p in backbone.parameters())  # the params column's count
     for row in scores.itertuples():
         expected = _expected_scores(store, row.video, backbone, head, mean, std, modality, clips=3)
         np.testing.assert_allclose(probs[row.Index], expected, atol=1e-5)

@@ -199,6 +199,8 @@ def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
         "top1_clip": top1_clip,
         "n_videos": len(videos),
         "n_clips": len(videos) * args.clips,
+        # our own count (tables print it beside the paper's): the backbone, without the classifier
+        "backbone_params": sum(p.numel() for p in model.backbone.parameters()),
         "clips_per_video": args.clips,
         "checkpoint": str(args.checkpoint),
         "checkpoint_sha256": meta["sha256"],

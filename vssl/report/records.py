@@ -77,6 +77,7 @@ class Observation:
     vssl_version: str
     compute: dict[str, Any] = field(default_factory=dict)
     init: str = ""  # the pretrained checkpoint a finetuned row started from, and which one its run selected
+    backbone_params: int | None = None  # our parameter count of the model behind the number
 
 
 def parse_metric(spec: str, origin: str = "") -> tuple[str, float]:
@@ -302,9 +303,13 @@ def resolve_entries(entries: Sequence[Entry]) -> list[Observation]:
             value=value, path=entry.path, seed=prov["seed"], config=prov["config"],
             checkpoint=prov["checkpoint"], checkpoint_path=prov["checkpoint_path"],
             git_commit=prov["git_commit"], vssl_version=prov["vssl_version"], compute=compute_info(data),
-            init=prov["init"],
+            init=prov["init"], backbone_params=_int_or_none(data.get("backbone_params")),
         ))
     return observations
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def format_compute(infos: Sequence[dict[str, Any]]) -> str:

@@ -18,7 +18,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
@@ -133,17 +133,24 @@ class Grid:
     cited: list[list[str]]
 
 
-def build_grid(exp: Experiment, table: pd.DataFrame, label_fn, cell_fn) -> Grid:
-    """Lay the long table out as rows × columns (transposed when the paper prints methods as columns)."""
+def build_grid(exp: Experiment, table: pd.DataFrame, label_fn, cell_fn,
+               ours_attrs: Mapping[str, Mapping[str, str]] | None = None) -> Grid:
+    """Lay the long table out as rows × columns (transposed when the paper prints methods as columns).
+
+    ``ours_attrs`` (row -> {column name: text}) adds descriptive columns we measured, after the paper's.
+    """
     columns = list(dict.fromkeys(list(exp.columns) + list(table["column"])))
     columns = [c for c in columns if (table["column"] == c).any()] or list(exp.columns)
-    attr_names = list(exp.attr_names)
+    ours_attrs = ours_attrs or {}
+    ours_names = list(dict.fromkeys(name for attrs in ours_attrs.values() for name in attrs))
+    attr_names = list(exp.attr_names) + ours_names
     body, cited = [], []
     for row_key, group in table.groupby("row", sort=False):
         row_spec = exp.row(row_key)
         by_col = {line.column: line for line in group.itertuples(index=False)}
         is_cited = group["source"].iloc[0] == "cited"
-        attrs = [row_spec.attrs.get(a, "") if row_spec else "" for a in attr_names]
+        attrs = [row_spec.attrs.get(a, "") if row_spec else "" for a in exp.attr_names]
+        attrs += [ours_attrs.get(row_key, {}).get(a, "") for a in ours_names]
         cells = [cell_fn(by_col[c], is_cited) if c in by_col else DASH for c in columns]
         line = [label_fn(row_key, row_spec, is_cited)] + attrs + cells
         (cited if is_cited else body).append(line)
@@ -176,7 +183,8 @@ def render_markdown(exp: Experiment, table: pd.DataFrame, observations: Sequence
             text += f" [^{footnote_ids[row_key]}]"
         return text
 
-    grid = build_grid(exp, table, label, lambda line, cited: cell_text(line, exp.decimals, cited))
+    grid = build_grid(exp, table, label, lambda line, cited: cell_text(line, exp.decimals, cited),
+                      ours_attrs=_params_ours(exp, observations))
     lines = [f"# {exp.id}: {title or exp.title}", "",
              f"{exp.paper}, {exp.ref}. Metric: {exp.metric}.", "",
              "Cells: ours mean ± std [number of seeds] (paper, Δ = ours − paper); std with ddof=1; "
@@ -222,6 +230,17 @@ def _notes(exp: Experiment, table: pd.DataFrame, observations: Sequence[Observat
         notes.append(f"Computed cells without a paper number ({len(extra)}): {cells}.")
     notes.append(compute_note(observations))
     return [f"- {n}" for n in notes]
+
+
+def _params_ours(exp: Experiment, observations: Sequence[Observation]) -> dict[str, dict[str, str]]:
+    """Where the paper prints a params column: our backbones' counts beside it (from the test metrics)."""
+    if "params" not in exp.attr_names:
+        return {}
+    counts: dict[str, dict[int, None]] = {}
+    for obs in observations:
+        if obs.backbone_params is not None:
+            counts.setdefault(obs.row, {})[obs.backbone_params] = None
+    return {row: {"params (ours)": " / ".join(f"{n / 1e6:.3g}M" for n in found)} for row, found in counts.items()}
 
 
 def _feature_taps(observations: Sequence[Observation]) -> list[str]:
