@@ -142,3 +142,18 @@ def test_resume_with_changed_settings_errors_or_restarts_keeping_the_old_run(sto
     # Same settings again: a plain resume of the finished run, nothing moved.
     assert vssl_main(changed + ["--resume", "--on-change", "restart"]) == 0
     assert len(list(out.glob("superseded-*"))) == 1
+
+
+def test_a_truncated_store_file_stops_training_with_one_line_naming_it(store, tmp_path, one_thread, capfd):
+    """Not a traceback: the store file is named on stderr and in the run's log, and the exit code is 2."""
+    import shutil
+
+    broken = tmp_path / "store"
+    shutil.copytree(store, broken)
+    victim = sorted((broken / "frames").rglob("*.vfs"))[0]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    out = tmp_path / "run"
+    assert vssl_main(pretrain_args(broken, out)) == 2
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and f"{victim}: truncated or corrupt store file" in err
+    assert f"{victim}: truncated or corrupt store file" in (out / "train.log").read_text()

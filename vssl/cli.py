@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from vssl.utils.errors import USER_ERRORS
+
 # name -> (module, one-line help). Modules that do not exist yet are hidden.
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("vssl.data.synth", "generate the synthetic dataset in official layouts"),
@@ -62,10 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# A user's mistake, not a bug: a missing or unreadable path, an existing --out file, a full disk
-# (OSError and its subclasses), a bad value (ValueError), no free GPU (TimeoutError). One line on
-# stderr and exit 2; `vssl --debug CMD ...` (or VSSL_DEBUG=1) shows the traceback instead.
-USER_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, TimeoutError)
+# A user's mistake, not a bug (vssl.utils.errors): one line on stderr and exit 2;
+# `vssl --debug CMD ...` (or VSSL_DEBUG=1) shows the traceback instead.
 EXIT_USER_ERROR = 2
 
 

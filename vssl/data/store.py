@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from vssl.data import jpeg
+from vssl.utils.errors import UserError
 from vssl.utils.io import atomic_path
 
 MAGIC = b"VSSLFRM\0"
@@ -53,7 +54,7 @@ HEADER_SIZE = _HEADER.size  # 48
 _CACHE_SIZE = 64
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """A store file is missing, truncated or corrupt; the message names the file."""
 
 

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from vssl.utils.errors import USER_ERRORS
+
 PACKAGE_LOGGER = "vssl"
 _FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
 
@@ -40,10 +42,6 @@ def close_logging() -> None:
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-
-
-# A user's mistake (a wrong path, a bad value, no free GPU) is one log line; anything else, a traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, FileExistsError, ValueError, TimeoutError)
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from vssl.utils.errors import UserError
 from vssl.utils.io import atomic_path, atomic_write_json
 
 FORMAT = "vssl-checkpoint"
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 _PLAIN_SCALARS = (str, int, float, bool, type(None), torch.dtype, torch.device, torch.Size)
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint is missing, truncated, tampered with, or not a vssl checkpoint."""
 
 

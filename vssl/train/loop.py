@@ -49,7 +49,6 @@ from vssl.runtime import logs as runtime_logs
 from vssl.runtime.device import autocast_context, check_cudnn_bf16_conv3d, configure_backends, resolve_device
 from vssl.runtime.provenance import provenance
 from vssl.runtime.seeding import seed_everything
-from vssl.runtime.slots import GpuSlotTimeout
 from vssl.train import checkpoint as ckpt
 from vssl.train import distributed as dist_utils
 from vssl.train.config import TrainConfig
@@ -57,6 +56,7 @@ from vssl.train.rng import capture_rng_state, restore_rng_state
 from vssl.train.runfile import config_to_dict
 from vssl.train.schedule import Schedule
 from vssl.train.sgd import SGD
+from vssl.utils.errors import USER_ERRORS
 from vssl.utils.io import atomic_path, atomic_write_json
 from vssl.utils.proc import seconds_since_process_start
 
@@ -330,10 +330,7 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
 
 
-EXIT_USAGE = 2
-# Bad settings or inputs: reported as one line, exit code 2, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ckpt.CheckpointError, FileNotFoundError, FileExistsError, ValueError,
-                                                GpuSlotTimeout)
+EXIT_USAGE = 2  # bad settings or inputs (vssl.utils.errors.USER_ERRORS): one line, no traceback
 
 
 def run_command(body: "Callable[[], int]") -> int:
