@@ -512,12 +512,23 @@ class _Builder:
                 "curve", f"{pre.name}/seed{seed}/{store}", (pre.checkpoint,),
                 dict(self.rot["eval_rotation"], store=store, seed=seed),
                 args="--checkpoints " + " ".join(checkpoints)))
-            tests = [self.rot_finetune(seed, column, pre, init_step=s).test_metrics for s in steps]
+            tests = [self.rot_finetune(seed, column, pre, init_step=self.curve_init_step(pre, s)).test_metrics
+                     for s in steps]
             inputs += [rotation.metrics, *tests]
             args.append(f"--rotation {seed} {rotation.dir}/rotation.csv "
                         + " ".join(f"--action {seed} {s} {t}" for s, t in zip(steps, tests)))
         self.plan.curve = FigureSpec(inputs, " ".join(args) + f" --out {points}")
         self.plan.figures[eid] = FigureSpec([points], f"--curve {points}")
+
+    @staticmethod
+    def curve_init_step(pre: Pretrain, step: int) -> int | None:
+        """The kept step to finetune from; None (the main checkpoint) for the last step of a run with no hold-out.
+
+        There ``step_<last>.pt`` and ``selected.pt`` (= ``final.pt``) hold the same weights, so the curve's
+        last point is the main row's finetune rather than a second run of the same job.
+        """
+        last = int(pre.settings.get("iterations") or 0)
+        return None if step == last and not pre.settings.get("holdout") else step
 
     def curve_steps(self) -> list[int]:
         every = int(self.rot["curve"]["keep_every"])
