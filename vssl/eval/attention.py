@@ -331,106 +331,125 @@ def _gradcam_target(args: argparse.Namespace, scores: Tensor, label: int, path: 
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from vssl.data.clips import EvenlySpaced
     from vssl.eval import features as F
     from vssl.runtime.context import command_context
-    from vssl.kernels.augment import to_uint8
-    from vssl.kernels.rotation import rotate90
     from vssl.utils.io import atomic_write_csv, atomic_write_json
 
     with command_context(args, "attention") as ctx:
-        started = ctx.started
-        device = ctx.device
         models = _load_models(args)
         labels = [m["source"].label for m in models]
         if len(set(labels)) != len(labels):
             raise SystemExit(f"model labels must differ, got {labels}; pass --label")
         written: list[dict[str, str]] = []
-
-        def record(kind: str, video: str, path: Path) -> None:
-            written.append({"kind": kind, "video": video, "file": path.name})
-
         if "kernels" in args.maps:
-            from vssl.models import first_conv_weight
-
-            weights = [first_conv_weight(m["backbone"]).cpu() for m in models]
-            grids = [kernel_grid(w) for w in weights]
-            png, npz = args.out / "kernels.png", args.out / "kernels.npz"
-            save_kernel_figure(png, grids, labels, dpi=args.dpi)
-            _save_npz(npz, labels=np.asarray(labels),
-                      **{f"weight_{i}": w.numpy() for i, w in enumerate(weights)},
-                      **{f"grid_{i}": g for i, g in enumerate(grids)})
-            record("kernels", "", png)
-            record("kernels", "", npz)
-
+            written += _kernel_figure(args, models, labels)
         video_maps = [k for k in args.maps if k != "kernels"]
         if video_maps:
             if args.store is None:
                 raise SystemExit(f"--maps {' '.join(video_maps)} needs --store")
-            manifest = F.read_manifest(args.store, args.manifest)
-            rows, _ = F.select_rows(manifest, split_column=args.split_column, split=args.split, allow_failed=True)
-            rows.attrs["path"] = manifest.attrs.get("path")
-            chosen = _pick_videos(args, rows)
-            # One transform per model (their training normalisation/modality may differ); display frames in RGB.
-            transforms = [F.build_clip_transform(args, m["source"]) for m in models]
-            lengths = [F.resolve_clip_length(args, m["source"]) for m in models]
-            if len(set(lengths)) != 1:
-                raise SystemExit(f"the models were trained on clips of {lengths} frames; pass one --clip-length for all")
-            display = F.ClipTransform(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
-                                      resize=tuple(args.resize) if args.resize else None, crop=args.crop)
-            load_length = max(t.frames_to_load(n) for t, n in zip(transforms, lengths))
-            dataset = F.build_dataset(args.store, rows.iloc[chosen].reset_index(drop=True),
-                                      sampler=EvenlySpaced(num_clips=1, length=load_length), seed=args.seed)
-            for item_index in F.progress_bar(range(len(dataset)), total=len(dataset), desc="attention",
-                                             enabled=args.progress):
-                item = dataset[item_index]
-                video, label = str(item["video"]), int(item["label"])
-                clip = item["clip"]  # (1, T_load, H, W, C)
-                name = slug(video)
-                # Each model takes the *last* frames it needs, so an RGB and a DIF model see the
-                # same moments: DIF input t is the difference ending at the frame shown at t.
-                inputs = [
-                    transform(clip[:, load_length - transform.frames_to_load(length):], device)
-                    for transform, length in zip(transforms, lengths)
-                ]
-                t_input = inputs[0].shape[2]
-                rgb = display(clip[:, load_length - t_input:], device)
-                if "rotation" in args.maps:
-                    maps = np.stack([
-                        rotation_attention(m["backbone"].to(device).eval(), x, args.rotations)[:, 0].cpu().numpy()
-                        for m, x in zip(models, inputs)
-                    ])  # (M, R, T, H, W)
-                    frames = np.stack([
-                        to_uint8(rotate90(rgb, a // 90 % 4), 0.0, 1.0)[0].cpu().numpy() / 255.0 for a in args.rotations
-                    ])  # (R, T, H, W, 3)
-                    png, npz = args.out / f"attention_{name}.png", args.out / f"attention_{name}.npz"
-                    save_rotation_figure(png, frames, maps, labels, args.rotations, frames_shown=args.frames_shown,
-                                         dpi=args.dpi, title=f"{video}: mean first-layer activation")
-                    _save_npz(npz, frames=(frames * 255).round().astype(np.uint8), maps=maps.astype(np.float32),
-                              rotations=np.asarray(args.rotations), labels=np.asarray(labels), video=video)
-                    record("rotation", video, png)
-                    record("rotation", video, npz)
-                if "gradcam" in args.maps:
-                    cams, targets = [], []
-                    for m, x in zip(models, inputs):
-                        model = m["model"].to(device).eval()
-                        head, scores = resolve_head(model, x, args.head, m["path"])
-                        target = _gradcam_target(args, scores, label, m["path"])
-                        cams.append(gradcam_maps(model, x, target, head=head)[0].cpu().numpy())
-                        targets.append(f"{head or 'class'}={target}")
-                    maps = np.stack(cams)  # (M, T, H, W)
-                    frames = to_uint8(rgb, 0.0, 1.0)[0].cpu().numpy() / 255.0
-                    png, npz = args.out / f"gradcam_{name}.png", args.out / f"gradcam_{name}.npz"
-                    save_gradcam_figure(png, frames, maps, labels, targets, frames_shown=args.frames_shown,
-                                        dpi=args.dpi, title=f"{video}: Grad-CAM (last conv stage)")
-                    _save_npz(npz, frames=(frames * 255).round().astype(np.uint8), maps=maps.astype(np.float32),
-                              targets=np.asarray(targets), labels=np.asarray(labels), video=video)
-                    record("gradcam", video, png)
-                    record("gradcam", video, npz)
-                log.info("attention figures for %s written", video)
+            written += _video_figures(args, models, labels, ctx.device)
         atomic_write_csv(args.out / "index.csv", pd.DataFrame(written, columns=["kind", "video", "file"]))
-        metrics = F.run_metadata("attention", args, [m["source"] for m in models], device=device, started=started,
-                                 extra={"files": written})
+        metrics = F.run_metadata("attention", args, [m["source"] for m in models], device=ctx.device,
+                                 started=ctx.started, extra={"files": written})
         atomic_write_json(args.out / "metrics.json", metrics)
         print(f"attention: {len(written)} files written to {args.out}")
     return 0
+
+
+def _written(kind: str, video: str, *paths: Path) -> list[dict[str, str]]:
+    return [{"kind": kind, "video": video, "file": path.name} for path in paths]
+
+
+def _kernel_figure(args: argparse.Namespace, models: list[dict], labels: list[str]) -> list[dict[str, str]]:
+    """The first conv layer's kernels of every model, side by side (3DRotNet Fig. 5)."""
+    from vssl.models import first_conv_weight
+
+    weights = [first_conv_weight(m["backbone"]).cpu() for m in models]
+    grids = [kernel_grid(w) for w in weights]
+    png, npz = args.out / "kernels.png", args.out / "kernels.npz"
+    save_kernel_figure(png, grids, labels, dpi=args.dpi)
+    _save_npz(npz, labels=np.asarray(labels), **{f"weight_{i}": w.numpy() for i, w in enumerate(weights)},
+              **{f"grid_{i}": g for i, g in enumerate(grids)})
+    return _written("kernels", "", png, npz)
+
+
+def _video_figures(args: argparse.Namespace, models: list[dict], labels: list[str],
+                   device: torch.device) -> list[dict[str, str]]:
+    """Rotation attention and Grad-CAM figures for the chosen test videos."""
+    from vssl.data.clips import EvenlySpaced
+    from vssl.eval import features as F
+
+    manifest = F.read_manifest(args.store, args.manifest)
+    rows, _ = F.select_rows(manifest, split_column=args.split_column, split=args.split, allow_failed=True)
+    rows.attrs["path"] = manifest.attrs.get("path")
+    chosen = _pick_videos(args, rows)
+    # One transform per model (their training normalisation/modality may differ); display frames in RGB.
+    transforms = [F.build_clip_transform(args, m["source"]) for m in models]
+    lengths = [F.resolve_clip_length(args, m["source"]) for m in models]
+    if len(set(lengths)) != 1:
+        raise SystemExit(f"the models were trained on clips of {lengths} frames; pass one --clip-length for all")
+    display = F.ClipTransform(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
+                              resize=tuple(args.resize) if args.resize else None, crop=args.crop)
+    load_length = max(t.frames_to_load(n) for t, n in zip(transforms, lengths))
+    dataset = F.build_dataset(args.store, rows.iloc[chosen].reset_index(drop=True),
+                              sampler=EvenlySpaced(num_clips=1, length=load_length), seed=args.seed)
+    written: list[dict[str, str]] = []
+    for item_index in F.progress_bar(range(len(dataset)), total=len(dataset), desc="attention",
+                                     enabled=args.progress):
+        item = dataset[item_index]
+        video, label = str(item["video"]), int(item["label"])
+        clip = item["clip"]  # (1, T_load, H, W, C)
+        # Each model takes the *last* frames it needs, so an RGB and a DIF model see the
+        # same moments: DIF input t is the difference ending at the frame shown at t.
+        inputs = [transform(clip[:, load_length - transform.frames_to_load(length):], device)
+                  for transform, length in zip(transforms, lengths)]
+        rgb = display(clip[:, load_length - inputs[0].shape[2]:], device)
+        if "rotation" in args.maps:
+            written += _rotation_figure(args, models, labels, inputs, rgb, video, device)
+        if "gradcam" in args.maps:
+            written += _gradcam_figure(args, models, labels, inputs, rgb, video, label, device)
+        log.info("attention figures for %s written", video)
+    return written
+
+
+def _rotation_figure(args: argparse.Namespace, models: list[dict], labels: list[str], inputs: list[torch.Tensor],
+                     rgb: torch.Tensor, video: str, device: torch.device) -> list[dict[str, str]]:
+    from vssl.kernels.augment import to_uint8
+    from vssl.kernels.rotation import rotate90
+
+    maps = np.stack([
+        rotation_attention(m["backbone"].to(device).eval(), x, args.rotations)[:, 0].cpu().numpy()
+        for m, x in zip(models, inputs)
+    ])  # (M, R, T, H, W)
+    frames = np.stack([
+        to_uint8(rotate90(rgb, a // 90 % 4), 0.0, 1.0)[0].cpu().numpy() / 255.0 for a in args.rotations
+    ])  # (R, T, H, W, 3)
+    name = slug(video)
+    png, npz = args.out / f"attention_{name}.png", args.out / f"attention_{name}.npz"
+    save_rotation_figure(png, frames, maps, labels, args.rotations, frames_shown=args.frames_shown,
+                         dpi=args.dpi, title=f"{video}: mean first-layer activation")
+    _save_npz(npz, frames=(frames * 255).round().astype(np.uint8), maps=maps.astype(np.float32),
+              rotations=np.asarray(args.rotations), labels=np.asarray(labels), video=video)
+    return _written("rotation", video, png, npz)
+
+
+def _gradcam_figure(args: argparse.Namespace, models: list[dict], labels: list[str], inputs: list[torch.Tensor],
+                    rgb: torch.Tensor, video: str, label: int, device: torch.device) -> list[dict[str, str]]:
+    from vssl.kernels.augment import to_uint8
+
+    cams, targets = [], []
+    for m, x in zip(models, inputs):
+        model = m["model"].to(device).eval()
+        head, scores = resolve_head(model, x, args.head, m["path"])
+        target = _gradcam_target(args, scores, label, m["path"])
+        cams.append(gradcam_maps(model, x, target, head=head)[0].cpu().numpy())
+        targets.append(f"{head or 'class'}={target}")
+    maps = np.stack(cams)  # (M, T, H, W)
+    frames = to_uint8(rgb, 0.0, 1.0)[0].cpu().numpy() / 255.0
+    name = slug(video)
+    png, npz = args.out / f"gradcam_{name}.png", args.out / f"gradcam_{name}.npz"
+    save_gradcam_figure(png, frames, maps, labels, targets, frames_shown=args.frames_shown,
+                        dpi=args.dpi, title=f"{video}: Grad-CAM (last conv stage)")
+    _save_npz(npz, frames=(frames * 255).round().astype(np.uint8), maps=maps.astype(np.float32),
+              targets=np.asarray(targets), labels=np.asarray(labels), video=video)
+    return _written("gradcam", video, png, npz)
