@@ -16,8 +16,9 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 from configcheck import yaml_problem  # noqa: E402  (workflow/configcheck.py)
 
 # Snakemake's YAML error names no file or line; say both before the directive loads the file.
-if yaml_problem("config.yaml"):
-    raise WorkflowError(yaml_problem("config.yaml"))
+_config_problem = yaml_problem("config.yaml")
+if _config_problem:
+    raise WorkflowError(_config_problem)
 
 
 configfile: "config.yaml"

@@ -171,6 +171,7 @@ def test_retrieve_command(ucf_store, tmp_path):
 
 
 def test_retrieve_with_vcops_conv5_maxpool_tap_and_the_table_names_it(ucf_store, tmp_path):
+    from vssl.report.records import collect_entries, resolve_entries
     from vssl.report.tables import _feature_taps
 
     out = tmp_path / "retrieve"
@@ -180,8 +181,8 @@ def test_retrieve_with_vcops_conv5_maxpool_tap_and_the_table_names_it(ucf_store,
     saved = np.load(out / "features_test.npz")
     # r3d_10 at width 0.125 ends in 64 channels; 8 x 32^2 clips leave a 1 x 2 x 2 map -> 1 x 1 x 1 after the pool
     assert saved["tap_conv5_maxpool"].shape == (3, 64)
-    observation = type("Obs", (), {"path": out / "metrics.json"})()
-    assert _feature_taps([observation]) == ["conv5_maxpool"]
+    observations = resolve_entries(collect_entries([["v3s", "UCF101", "topk.1", str(out / "metrics.json")]], []))
+    assert _feature_taps(observations) == ["conv5_maxpool"]
 
 
 def test_retrieve_refuses_silently_missing_videos(ucf_store, tmp_path):

@@ -373,18 +373,12 @@ def extract_with_bad_name(tmp_path: Path, raw_name: bytes) -> pd.DataFrame:
     return pd.read_csv(out / "failures.csv", keep_default_na=False)
 
 
-def test_non_utf8_file_name_is_one_failure_row(tmp_path, count_decodes):
-    """Latin-1 ``café.mp4``: Python sees ``caf\\udce9``, which manifest.csv cannot hold."""
-    failures = extract_with_bad_name(tmp_path, b"caf\xe9.mp4")
+@pytest.mark.parametrize("raw_name, video, reason", [
+    # Latin-1 ``café.mp4``: Python sees ``caf\\udce9``, which manifest.csv cannot hold.
+    (b"caf\xe9.mp4", "Walk/caf\\xe9.mp4", "file name is not valid UTF-8: Walk/caf\\xe9.mp4 (rename the file to extract it)"),
+    (b"a\\b.mp4", "Walk/a\\b.mp4", "file name contains a backslash: Walk/a\\b.mp4 (rename the file to extract it)"),
+], ids=["non-utf8", "backslash"])
+def test_a_bad_file_name_is_one_failure_row(tmp_path, count_decodes, raw_name, video, reason):
+    failures = extract_with_bad_name(tmp_path, raw_name)
     assert [Path(p).name for p in count_decodes] == ["good.avi"]  # never decoded
-    assert failures.to_dict("records") == [{
-        "video": "Walk/caf\\xe9.mp4", "status": "failed",
-        "reason": "file name is not valid UTF-8: Walk/caf\\xe9.mp4 (rename the file to extract it)"}]
-
-
-def test_backslash_in_file_name_is_one_failure_row(tmp_path, count_decodes):
-    failures = extract_with_bad_name(tmp_path, b"a\\b.mp4")
-    assert [Path(p).name for p in count_decodes] == ["good.avi"]  # never decoded
-    assert failures.to_dict("records") == [{
-        "video": "Walk/a\\b.mp4", "status": "failed",
-        "reason": "file name contains a backslash: Walk/a\\b.mp4 (rename the file to extract it)"}]
+    assert failures.to_dict("records") == [{"video": video, "status": "failed", "reason": reason}]

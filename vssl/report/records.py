@@ -78,6 +78,7 @@ class Observation:
     compute: dict[str, Any] = field(default_factory=dict)
     init: str = ""  # the pretrained checkpoint a finetuned row started from, and which one its run selected
     backbone_params: int | None = None  # our parameter count of the model behind the number
+    tap: str | None = None  # the feature tap of a `vssl retrieve` run
 
 
 def parse_metric(spec: str, origin: str = "") -> tuple[str, float]:
@@ -303,9 +304,16 @@ def resolve_entries(entries: Sequence[Entry]) -> list[Observation]:
             value=value, path=entry.path, seed=prov["seed"], config=prov["config"],
             checkpoint=prov["checkpoint"], checkpoint_path=prov["checkpoint_path"],
             git_commit=prov["git_commit"], vssl_version=prov["vssl_version"], compute=compute_info(data),
-            init=prov["init"], backbone_params=_int_or_none(data.get("backbone_params")),
+            init=prov["init"], backbone_params=_int_or_none(data.get("backbone_params")), tap=_retrieval_tap(data),
         ))
     return observations
+
+
+def _retrieval_tap(data: dict[str, Any]) -> str | None:
+    settings = data.get("settings")
+    if isinstance(settings, dict) and "tap" in settings and "query_split" in settings:  # a `vssl retrieve` run
+        return str(settings["tap"])
+    return None
 
 
 def _int_or_none(value: Any) -> int | None:

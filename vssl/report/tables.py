@@ -244,16 +244,8 @@ def _params_ours(exp: Experiment, observations: Sequence[Observation]) -> dict[s
 
 
 def _feature_taps(observations: Sequence[Observation]) -> list[str]:
-    """The feature taps the retrieval metrics files behind the table used, in order (``settings.tap``)."""
-    taps: dict[str, None] = {}
-    for path in dict.fromkeys(o.path for o in observations):
-        try:
-            settings = json.loads(Path(path).read_text()).get("settings") or {}
-        except (OSError, ValueError):
-            continue
-        if "tap" in settings and "query_split" in settings:  # a `vssl retrieve` run
-            taps[str(settings["tap"])] = None
-    return list(taps)
+    """The feature taps of the retrieval runs behind the table, in order."""
+    return list(dict.fromkeys(o.tap for o in observations if o.tap is not None))
 
 
 def compute_note(observations: Sequence[Observation]) -> str:

@@ -429,11 +429,16 @@ class Run:
         return self.sampler.batches_per_epoch
 
 
+def metric_sums(task: Task, device: torch.device) -> dict[str, Tensor]:
+    """Zeroed device-side sums: loss, each head's metric, network inputs (``count``) and targets."""
+    return {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
+
+
 class Interval:
     """Sums between two metrics.csv rows: loss, per-head metric sums, network inputs and targets."""
 
     def __init__(self, task: Task, device: torch.device) -> None:
-        self.sums = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
+        self.sums = metric_sums(task, device)
         self.inputs_per_target = task.inputs_per_target
         self.steps, self.t0, self.data_wait = 0, time.perf_counter(), 0.0
         self.epoch_rows: list[dict[str, Any]] = []
@@ -688,7 +693,7 @@ def evaluate(run: Run) -> dict[str, float]:
                             sampler=ShardSampler(len(run.val_set), rank=run.info.rank, world=world),
                             num_workers=config.workers, pin_memory=device.type == "cuda", generator=torch.Generator())
     gen = torch.Generator()
-    sums = {name: torch.zeros((), device=device) for name in ["loss", *task.metric_names, "count", "targets"]}
+    sums = metric_sums(task, device)
     with torch.no_grad():
         for i, batch in enumerate(val_loader):
             gen.manual_seed(_mix(config.seed, 7919, run.info.rank, i))
