@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The whole default DAG (synthetic data, every table and figure), then the HTML report.
-# make_run.py: after a killed run it removes Snakemake's stale locks (and refuses a second run).
+# make_run.py: after a killed run it removes Snakemake's stale locks (and refuses a second run);
+# --fork-server: jobs fork one process that imported torch once (VSSL_FORK_SERVER=0 make run: no server).
 run: setup
-	$(RUN) $(BIN)/python workflow/scripts/make_run.py $(BIN)/snakemake --cores $(CORES) --printshellcmds --rerun-incomplete
+	$(RUN) $(BIN)/python workflow/scripts/make_run.py --fork-server $(BIN)/snakemake --cores $(CORES) --printshellcmds --rerun-incomplete
 	$(MAKE) report
 
 report: setup

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from vssl.utils.errors import USER_ERRORS
@@ -97,19 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     return int(result or 0)
 
 
-def console() -> None:
-    """The ``vssl`` executable: `main`, then exit without tearing the interpreter down.
-
-    A normal exit garbage-collects torch's thousands of objects and costs about 2 s per process
-    on the 2-core machine, and the workflow runs hundreds of ``vssl`` processes. Every output is
-    written atomically and closed before a command returns, so after flushing the log handlers and
-    the standard streams nothing is lost by ``os._exit``.
-    """
+def finish(command_main: Callable[[list[str]], int], argv: list[str]) -> int:
+    """Run ``command_main(argv)`` and flush everything; the exit code (argparse's SystemExit included)."""
     import logging
-    import os
 
     try:
-        code = main()
+        code = command_main(argv)
     except SystemExit as stop:  # argparse errors and --help
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
         if stop.code is not None and not isinstance(stop.code, int):
@@ -117,7 +111,27 @@ def console() -> None:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)
+    return code
+
+
+def console() -> None:
+    """The ``vssl`` executable: `main` (in a fork of `make run`'s fork server when there is one), then
+    exit without tearing the interpreter down.
+
+    A normal exit garbage-collects torch's thousands of objects and costs about 2 s per process
+    on the 2-core machine, and the workflow runs hundreds of ``vssl`` processes. Every output is
+    written atomically and closed before a command returns, so after flushing the log handlers and
+    the standard streams nothing is lost by ``os._exit``.
+    """
+    argv = sys.argv[1:]
+    server = os.environ.get("VSSL_FORK_SERVER")
+    if server:
+        from vssl.runtime.forkserver import run_via_server
+
+        code = run_via_server(server, argv)
+        if code is not None:
+            os._exit(code)
+    os._exit(finish(main, argv))
 
 
 if __name__ == "__main__":
