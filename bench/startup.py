@@ -8,6 +8,9 @@ Rows (medians over ``RUNS`` runs, each in a fresh process; min and max beside th
   (``first_step_after_s`` in the run's ``run.json``), on a tiny store;
 - ``vssl test: first batch``: process start to the first loaded batch (``first_batch_after_s`` in
   ``metrics.json``);
+- ``... (fork server)``: the same two commands as `make run` runs them, forked from
+  `vssl.runtime.forkserver` (which imported torch once): wall time of the client process, and
+  ``first_step_after_s`` counted from the client's start;
 - ``exit``: what the interpreter's normal teardown would add after a command (``vssl`` skips it);
 - ``one SGD step``: a process that imports torch and takes one optimizer step, with
   ``torch.optim.SGD`` and with `vssl.train.sgd.SGD` (torch's imports ``torch._dynamo`` on that step);
@@ -68,21 +71,43 @@ def _tiny_store(root: Path) -> Path:
     return root
 
 
+def _finetune_then_test(store: Path, out: Path, env: dict) -> tuple[float, float, float, float]:
+    """One 1-step finetune and one test: (finetune wall, first step, test wall, first batch)."""
+    argv = [VSSL, "finetune", "--store", str(store), "--out", str(out), "--model", "r3d_10", "--width", "0.125",
+            "--crop", "16", "--clip-length", "16", "--batch-size", "4", "--iterations", "1", "--workers", "0",
+            "--device", "cpu", "--no-progress"]
+    finetune_wall = _wall(argv, env)
+    test_wall = _wall([VSSL, "test", "--checkpoint", str(out / "final.pt"), "--store", str(store), "--out",
+                       str(out / "test"), "--clips", "2", "--workers", "0", "--device", "cpu", "--no-progress"], env)
+    return (finetune_wall, json.loads((out / "run.json").read_text())["first_step_after_s"], test_wall,
+            json.loads((out / "test" / "metrics.json").read_text())["first_batch_after_s"])
+
+
+def _fork_server_rows(tmp: Path, store: Path, env: dict) -> list[dict]:
+    sock = tmp / "fork.sock"
+    server = subprocess.Popen([sys.executable, "-m", "vssl.runtime.forkserver", "--socket", str(sock)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        runs = [_finetune_then_test(store, tmp / f"fork{i}", dict(env, VSSL_FORK_SERVER=str(sock)))
+                for i in range(RUNS)]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    walls, steps, tests, _ = zip(*runs)
+    note = "forked from vssl.runtime.forkserver (make run); counted from the client process's start"
+    return [_row("vssl finetune (fork server): first step", list(steps), note),
+            _row("vssl finetune (fork server): whole 1-step run", list(walls), note),
+            _row("vssl test (fork server): whole run", list(tests), note)]
+
+
 def _command_rows(tmp: Path) -> list[dict]:
     store = _tiny_store(tmp / "store")
     env = dict(os.environ, OMP_NUM_THREADS="1", VSSL_NUM_GPUS="0")
-    steps, batches, walls = [], [], []
-    for i in range(RUNS):
-        out = tmp / f"ft{i}"
-        argv = [VSSL, "finetune", "--store", str(store), "--out", str(out), "--model", "r3d_10", "--width", "0.125",
-                "--crop", "16", "--clip-length", "16", "--batch-size", "4", "--iterations", "1", "--workers", "0",
-                "--device", "cpu", "--no-progress"]
-        walls.append(_wall(argv, env))
-        steps.append(json.loads((out / "run.json").read_text())["first_step_after_s"])
-        subprocess.run([VSSL, "test", "--checkpoint", str(out / "final.pt"), "--store", str(store), "--out",
-                        str(out / "test"), "--clips", "2", "--workers", "0", "--device", "cpu", "--no-progress"],
-                       check=True, capture_output=True, env=env)
-        batches.append(json.loads((out / "test" / "metrics.json").read_text())["first_batch_after_s"])
+    env.pop("VSSL_FORK_SERVER", None)
+    walls, steps, tests, batches = zip(*(_finetune_then_test(store, tmp / f"ft{i}", env) for i in range(RUNS)))
     py = [_wall([sys.executable, "-c", "pass"]) for _ in range(RUNS)]
     torch_import = [_wall([sys.executable, "-c", "import torch, os; os._exit(0)"]) for _ in range(RUNS)]
     normal_exit = [_wall([sys.executable, "-c", "import torch"]) for _ in range(RUNS)]
@@ -100,10 +125,12 @@ def _command_rows(tmp: Path) -> list[dict]:
         _row("one SGD step: torch.optim.SGD", torch_sgd, "import torch, one step of nn.Linear (torch.optim imports "
              "torch._dynamo on its first step)"),
         _row("one SGD step: vssl.train.sgd.SGD", vssl_sgd, "the same with vssl's SGD (the training loop's)"),
-        _row("vssl finetune: first step", steps, "process start to the end of step 1 (run.json first_step_after_s); "
+        _row("vssl finetune: first step", list(steps), "process start to the end of step 1 (run.json first_step_after_s); "
              "r3d_10 width 0.125, 16x16x16 clips, batch 4, CPU, 1 thread"),
-        _row("vssl finetune: whole 1-step run", walls, "the same command to its exit (checkpoints included)"),
-        _row("vssl test: first batch", batches, "process start to the first loaded batch (metrics.json)"),
+        _row("vssl finetune: whole 1-step run", list(walls), "the same command to its exit (checkpoints included)"),
+        _row("vssl test: first batch", list(batches), "process start to the first loaded batch (metrics.json)"),
+        _row("vssl test: whole run", list(tests), "the test command (2 clips per video) to its exit"),
+        *_fork_server_rows(tmp, store, env),
     ]
 
 

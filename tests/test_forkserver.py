@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -146,3 +145,24 @@ def test_server_started_by_the_launcher_leaves_with_it(tmp_path):
     launcher.wait(timeout=60)
     assert _wait_for(lambda: not sock.parent.exists(), 30), "the server outlived the process that started it"
     assert "listening on" in (tmp_path / "server.log").read_text()
+
+
+def test_forked_start_up_counts_from_the_client_start(server, store, tmp_path):
+    """run.json's first_step_after_s must include what the client waited before the fork, not start at it."""
+    _, sock = server
+    out = tmp_path / "late"
+    code = ("import sys, time; time.sleep(2.0); from vssl.runtime.forkserver import run_via_server; "
+            "sys.exit(run_via_server(sys.argv[1], sys.argv[2:]))")
+    done = subprocess.run([sys.executable, "-c", code, str(sock), *_finetune_args(store, out, "--iterations", "1")],
+                          env=cli_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((out / "run.json").read_text())["first_step_after_s"] >= 2.0
+
+
+def test_process_start_override(monkeypatch):
+    from vssl.utils import proc
+
+    monkeypatch.setattr(proc, "started_at", time.time() - 5.0)
+    assert 5.0 <= proc.seconds_since_process_start() < 6.0
+    monkeypatch.setattr(proc, "started_at", None)
+    assert 0.0 <= proc.seconds_since_process_start() < 3600 * 24 * 365

@@ -43,9 +43,13 @@ def _odd_paths_overlay(workdir: Path) -> Path:
     return path
 
 
-def _snakemake(workdir: Path, *args: str, timeout: float = 900) -> str:
+def _snakemake(workdir: Path, *args: str, timeout: float = 900, fork_server: Path | None = None) -> str:
     # Rules call `vssl`: the interpreter's bin directory (the venv) goes first on PATH.
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if fork_server is not None:  # as `make run` runs it: every job a fork of one server (it leaves with pytest)
+        from vssl.runtime.forkserver import ENV_VAR, start
+
+        env[ENV_VAR] = start(fork_server, parent_pid=os.getpid())
     run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
                           "--configfile", str(REPO / "config.yaml"), str(REPO / "config" / "smoke.yaml"),
                           str(_odd_paths_overlay(workdir)), *args],
@@ -59,9 +63,16 @@ def _snakemake(workdir: Path, *args: str, timeout: float = 900) -> str:
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     workdir = tmp_path_factory.mktemp("work") / ODD_NAME
     workdir.mkdir()
-    log = _snakemake(workdir, "--cores", "2")
+    log = _snakemake(workdir, "--cores", "2", fork_server=workdir / "fork-server.log")
     assert (workdir / ODD_NAME / "stores" / "ucf101" / "manifest.csv").is_file()
     return workdir, log
+
+
+def test_jobs_ran_as_forks_of_the_server(smoke_run) -> None:
+    workdir, _ = smoke_run
+    forked = (workdir / "fork-server.log").read_text()
+    for command in ("synth", "extract", "pretrain", "finetune", "retrieve", "table", "summary"):
+        assert f": vssl {command} in " in forked, command
 
 
 def test_every_rule_type_runs(smoke_run) -> None:

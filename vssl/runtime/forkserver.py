@@ -32,6 +32,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ENV_VAR = "VSSL_FORK_SERVER"
@@ -49,7 +50,11 @@ def run_via_server(path: str, argv: list[str]) -> int | None:
     try:
         sock.connect(path)
         socket.send_fds(sock, [b"\0"], [0, 1, 2])
-        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+        from vssl.utils.proc import seconds_since_process_start
+
+        since = seconds_since_process_start()
+        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
+                   "started": None if since is None else time.time() - since}
         sock.sendall(json.dumps(request).encode() + b"\n")
         replies = sock.makefile("rb")
         started = replies.readline()
@@ -124,6 +129,7 @@ def _child(conn: socket.socket) -> None:
         os.setsid()  # the client forwards signals; a terminal's Ctrl-C must not reach us twice
         _, fds, _, _ = socket.recv_fds(conn, 1, 3)
         request = json.loads(conn.makefile("rb").readline())
+        print(f"{os.getpid()}: vssl {' '.join(request['argv'][:1])} in {request['cwd']}", flush=True)  # the server's log
         _adopt(fds, request)
         conn.sendall(f"pid {os.getpid()}\n".encode())
         _exit_when_client_leaves(conn)
@@ -156,6 +162,10 @@ def _adopt(fds: list[int], request: dict) -> None:
     sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), line_buffering=True,  # noqa: SIM115
                                   encoding="utf-8", errors="backslashreplace")
     sys.argv = ["vssl", *request["argv"]]
+    if request.get("started") is not None:
+        from vssl.utils import proc
+
+        proc.started_at = request["started"]  # start-up figures (run.json) include the client's start
     threads = os.environ.get("OMP_NUM_THREADS", "")
     if threads.isdigit() and int(threads) > 0:
         import torch
