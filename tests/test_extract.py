@@ -382,3 +382,109 @@ def test_a_bad_file_name_is_one_failure_row(tmp_path, count_decodes, raw_name, v
     failures = extract_with_bad_name(tmp_path, raw_name)
     assert [Path(p).name for p in count_decodes] == ["good.avi"]  # never decoded
     assert failures.to_dict("records") == [{"video": video, "status": "failed", "reason": reason}]
+
+
+def write_gapped_avi(path: Path, coded: int, every: int, fps: int = 15) -> Path:
+    """An MJPEG AVI whose container declares ``every`` frame slots per coded frame (dropped-frame slots),
+    like OpenCV's tree.avi (444 slots at 15 fps, 68 coded frames over 29.6 s)."""
+    from fractions import Fraction
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mjpeg", rate=fps)
+        stream.width = stream.height = 32
+        stream.pix_fmt, stream.time_base = "yuvj420p", Fraction(1, fps)
+        for i, frame in enumerate(level_frames(coded)):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts = i * every
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_declared_slots_without_coded_frames_are_not_truncation(tmp_path):
+    """Every coded frame decodes: the video is ok, and its stored rate keeps its real duration."""
+    path = write_gapped_avi(tmp_path / "videos" / "gapped.avi", coded=20, every=6)
+    with av.open(str(path)) as container:
+        declared = container.streams.video[0].frames
+    assert declared > 100  # the container declares 115 slots for 20 coded frames
+    out = tmp_path / "store"
+    assert cli_main(["extract", "--dataset", "folder", "--root", str(tmp_path / "videos"), "--out", str(out),
+                     "--short-side", "24", "--jobs", "1", "--no-progress"]) == 0
+    row = pd.read_csv(out / "manifest.csv", keep_default_na=False).iloc[0]
+    assert (row.status, row.reason, row.frames) == ("ok", "", 20)
+    assert row.fps == pytest.approx(15 / 6)  # one coded frame per 6 slots of 1/15 s
+    meta = FrameStore(out).meta("gapped.avi")
+    assert meta["declared_frames"] == declared and meta["declared_fps"] == pytest.approx(15)
+    assert meta["source_seconds"] == pytest.approx(20 * 6 / 15)  # 8 s, as the container says
+
+
+def test_variable_rate_video_stores_its_average_rate(tmp_path):
+    from fractions import Fraction
+
+    path = tmp_path / "videos" / "vfr.mkv"
+    path.parent.mkdir(parents=True)
+    pts = np.cumsum([0] + [1, 3] * 12)  # intervals of 1 and 3 ticks of 1/30 s: mean 2 ticks = 15 fps
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mjpeg", rate=30)
+        stream.width = stream.height = 32
+        stream.pix_fmt, stream.time_base = "yuvj420p", Fraction(1, 30)
+        for frame, t in zip(level_frames(len(pts)), pts):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts, video_frame.time_base = int(t), Fraction(1, 30)
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    out = tmp_path / "store"
+    assert cli_main(["extract", "--dataset", "folder", "--root", str(path.parent), "--out", str(out),
+                     "--short-side", "24", "--jobs", "1", "--no-progress"]) == 0
+    row = pd.read_csv(out / "manifest.csv", keep_default_na=False).iloc[0]
+    assert (row.status, row.frames) == ("ok", 25)
+    assert row.fps == pytest.approx(15.0, rel=0.01)
+
+
+def test_frames_option_names_both_counts_for_a_partial_video(video_dir, tmp_path):
+    out = tmp_path / "store"
+    assert run_cli(video_dir, out, "--frames", "50") == 0
+    row = pd.read_csv(out / "manifest.csv", keep_default_na=False).set_index("video").loc["Jump/truncated.avi"]
+    decoded = FrameStore(out).meta("Jump/truncated.avi")["source_frames"]
+    assert row.status == "partial" and row.frames == 50 and decoded < 50
+    assert f"kept {decoded} decoded frames, stored 50 (--frames 50)" in row.reason
+
+
+def test_verify_finds_a_corrupt_frame_and_re_extracts_it(video_dir, tmp_path, count_decodes, capsys):
+    out = tmp_path / "store"
+    run_cli(video_dir, out)
+    path = store_file(out, "Walk/good_a.avi")
+    raw = bytearray(path.read_bytes())
+    raw[200] ^= 0x01  # one flipped bit inside frame data: header, index and metadata still check out
+    path.write_bytes(bytes(raw))
+    count_decodes.clear()
+    run_cli(video_dir, out)  # a plain rerun checks the cheap CRCs only: the file is reused
+    assert count_decodes == []
+    capsys.readouterr()
+    run_cli(video_dir, out, "--verify")
+    assert [Path(p).name for p in count_decodes] == ["good_a.avi"]
+    assert "good_a.avi.vfs: corrupt data in frame" in capsys.readouterr().err
+    assert extract.verify_file(path) is None
+    assert FrameStore(out).read("Walk/good_a.avi", range(40)).shape[0] == 40
+
+
+def test_each_store_file_keeps_the_settings_that_made_it(video_dir, tmp_path, count_decodes, capsys):
+    """Without extract.json, other settings re-extract every file instead of adopting the old frames."""
+    out = tmp_path / "store"
+    run_cli(video_dir, out)
+    assert FrameStore(out).meta("Walk/good_a.avi")["extract_settings"]["quality"] == 90
+    (out / "extract.json").unlink()
+    count_decodes.clear()
+    capsys.readouterr()
+    run_cli(video_dir, out, "--quality", "70")
+    assert len(count_decodes) == len(GOOD) + len(BAD)  # the failed ones too: their records name settings
+    assert "made with other extraction settings" in capsys.readouterr().err
+    assert FrameStore(out).meta("Walk/good_a.avi")["extract_settings"]["quality"] == 70
+    count_decodes.clear()
+    run_cli(video_dir, out, "--quality", "70")
+    assert count_decodes == []

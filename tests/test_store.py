@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from vssl.data.store import (
     read_meta,
     store_file,
     validate_key,
+    verify_file,
     write_frames,
 )
 
@@ -102,7 +104,9 @@ def test_index_integrity_and_metadata(store, tmp_path):
     assert np.all(np.diff(offsets) > 0)
     for a, b in zip(offsets[:-1], offsets[1:]):  # each slice is one whole JPEG
         assert raw[a : a + 2] == b"\xff\xd8" and raw[b - 2 : b] == b"\xff\xd9"
-    assert len(raw) == index_offset + 8 * (n + 1) + meta_length
+    assert version == 2 and len(raw) == index_offset + 8 * (n + 1) + 4 * n + meta_length
+    crcs = np.frombuffer(raw[index_offset + 8 * (n + 1) : index_offset + 8 * (n + 1) + 4 * n], dtype="<u4")
+    assert [zlib.crc32(raw[a:b]) for a, b in zip(offsets[:-1], offsets[1:])] == crcs.tolist()
     meta = read_meta(path)
     assert meta["status"] == "ok" and meta["frames"] == 12 and meta["fps"] == pytest.approx(29.97)
     assert fs.meta(KEY)["height"] == 24
@@ -142,13 +146,13 @@ def test_corrupt_store_files_are_clear_errors(store, tmp_path):
     bad_index = bytearray(raw)
     bad_index[index_offset + 8 : index_offset + 16] = struct.pack("<q", 3)
     store_file(tmp_path, "index.avi").write_bytes(bad_index)
-    with pytest.raises(StoreError, match=r"index\.avi\.vfs: corrupt frame index"):
+    with pytest.raises(StoreError, match=r"index\.avi\.vfs: corrupt store file \(CRC mismatch"):
         fs.read("index.avi", [0])
 
     bad_jpeg = bytearray(raw)
     bad_jpeg[HEADER_SIZE : HEADER_SIZE + 4] = b"\x00\x00\x00\x00"  # frame 0 loses its SOI marker
     store_file(tmp_path, "jpeg.avi").write_bytes(bad_jpeg)
-    with pytest.raises(StoreError, match=r"jpeg\.avi\.vfs: corrupt JPEG data in frame 0 "):
+    with pytest.raises(StoreError, match=r"jpeg\.avi\.vfs: corrupt data in frame 0 \(CRC mismatch\)"):
         fs.read("jpeg.avi", [0, 1])
     assert fs.read("jpeg.avi", [1]).shape == (1, 24, 40, 3)  # other frames stay readable
 
@@ -235,7 +239,7 @@ def test_corrupt_jpeg_in_a_frame_names_the_file_and_frame(tmp_path):
     data[HEADER_SIZE + 2:HEADER_SIZE + 40] = b"\xff" * 38  # wreck the first frame's JPEG header
     path.write_bytes(bytes(data))
     store = FrameStore(tmp_path / "s")
-    with pytest.raises(StoreError, match=r"v.avi.vfs: corrupt JPEG data in frame 0"):
+    with pytest.raises(StoreError, match=r"v.avi.vfs: corrupt data in frame 0"):
         store.read("v.avi", [0, 1])
 
 
@@ -275,8 +279,58 @@ def test_decoded_cache_stops_at_its_budget_and_skips_undecodable_videos(tmp_path
     assert small._decoded_bytes == 0  # over budget: read the normal way
     fits = FrameStore(tmp_path, decoded_cache_mb=one_video * 1.5)
     assert fits.read("bad.avi", [1, 2]).shape == (2, 24, 40, 3)  # the good frames still read
-    with pytest.raises(StoreError, match=r"bad.avi.vfs: corrupt JPEG data in frame 0"):
+    with pytest.raises(StoreError, match=r"bad.avi.vfs: corrupt data in frame 0"):
         fits.read("bad.avi", [0])
     assert fits._decoded_bytes == 0
     with pytest.raises(ValueError, match="decoded_cache_mb"):
         FrameStore(tmp_path, decoded_cache_mb=-1)
+
+
+def _as_version_1(raw: bytes) -> bytes:
+    """The same frames in the version-1 layout (no frame CRCs; the CRC covers the index only)."""
+    magic, _, n, h, w, fps, index_offset, meta_length, _ = struct.unpack("<8sIIIIdQII", raw[:HEADER_SIZE])
+    index = raw[index_offset : index_offset + 8 * (n + 1)]
+    meta = raw[len(raw) - meta_length :]
+    header = struct.pack("<8sIIIIdQII", magic, 1, n, h, w, fps, index_offset, meta_length, zlib.crc32(index))
+    return header + raw[HEADER_SIZE:index_offset] + index + meta
+
+
+def test_every_crc_is_checked(tmp_path):
+    """Version 2: the header, index and metadata are covered by one CRC, and each frame by its own."""
+    path = write_frames(store_file(tmp_path, "v.avi"), smooth_frames(t=4), fps=25.0, meta={"status": "ok"})
+    raw = path.read_bytes()
+    assert verify_file(path) is None
+    store = FrameStore(tmp_path)
+
+    fps_1000 = bytearray(raw)
+    fps_1000[24:32] = struct.pack("<d", 1000.0)  # the header's fps field
+    store_file(tmp_path, "fps.avi").write_bytes(fps_1000)
+    with pytest.raises(StoreError, match=r"fps\.avi\.vfs: corrupt store file \(CRC mismatch"):
+        store.fps("fps.avi")
+
+    meta_edit = raw.replace(b'"ok"', b'"OK"')
+    store_file(tmp_path, "meta.avi").write_bytes(meta_edit)
+    with pytest.raises(StoreError, match=r"meta\.avi\.vfs: corrupt store file"):
+        store.meta("meta.avi")
+
+    _, _, n, *_ = struct.unpack("<8sIIIIdQII", raw[:HEADER_SIZE])
+    offsets = np.frombuffer(raw[struct.unpack("<Q", raw[32:40])[0]:][: 8 * (n + 1)], dtype="<i8")
+    flipped = bytearray(raw)
+    middle = int(offsets[2] + offsets[3]) // 2  # a byte inside frame 2's entropy-coded data
+    flipped[middle] ^= 0x01
+    store_file(tmp_path, "flip.avi").write_bytes(flipped)
+    assert store.read("flip.avi", [0, 1, 3]).shape[0] == 3  # the other frames are intact
+    with pytest.raises(StoreError, match=r"flip\.avi\.vfs: corrupt data in frame 2 \(CRC mismatch\)"):
+        store.read("flip.avi", [1, 2])
+    assert "corrupt data in frame 2" in verify_file(store_file(tmp_path, "flip.avi"))
+    assert "CRC mismatch" in verify_file(store_file(tmp_path, "fps.avi"))
+
+
+def test_version_1_files_are_still_read(tmp_path):
+    frames = smooth_frames(t=5)
+    path = write_frames(store_file(tmp_path, "new.avi"), frames, fps=25.0, meta={"status": "ok"})
+    store_file(tmp_path, "old.avi").write_bytes(_as_version_1(path.read_bytes()))
+    store = FrameStore(tmp_path)
+    assert torch.equal(store.read("old.avi", range(5)), store.read("new.avi", range(5)))
+    assert store.meta("old.avi") == store.meta("new.avi")
+    assert verify_file(store_file(tmp_path, "old.avi")) is None  # no frame CRCs to check

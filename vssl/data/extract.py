@@ -35,10 +35,18 @@ Decisions where the papers or the brief leave room:
   N. The stored fps becomes ``source_fps * N / n`` so the store still spans the
   video's real duration.
 - ``--min-frames`` is checked on the number of *decoded source* frames.
+- Frame count, duration and fps come from the decoded stream: the stored fps is
+  the mean interval of the decoded frames' timestamps (``(n - 1) / span``), so a
+  file whose container declares more frame slots than it codes (an AVI with
+  dropped-frame slots: OpenCV's ``tree.avi`` declares 444 slots at 15 fps and
+  codes 68 frames over 29.6 s) keeps its real duration, and a variable-rate file
+  its real average rate. The container's nominal rate is used only below two
+  timestamped frames.
 - Truncation: FFmpeg often reads a truncated AVI to its cut without raising,
-  so a video is also ``partial`` when it decodes clearly fewer frames than its
-  container declares (shortfall above 2 % and above one frame); it keeps the
-  frames that decoded and the reason gives both counts.
+  so a video is also ``partial`` when its decoded frames end clearly before the
+  duration its container declares (by more than 2 % and one frame slot); it
+  keeps the frames that decoded and the reason gives both counts. Fewer frames
+  than declared slots alone is not truncation.
 - ``--short-side N`` rounds the long side to the nearest pixel (320x240 ->
   171x128, VCOP's 128x171). Container rotation metadata and non-square pixel
   aspect ratios are ignored: frames are stored as coded.
@@ -66,7 +74,7 @@ import pandas as pd
 import torch
 
 from vssl.data import jpeg
-from vssl.data.store import (FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file,
+from vssl.data.store import (FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file, verify_file,
                              validate_key)
 from vssl.utils.io import atomic_write_csv, atomic_write_json
 from vssl.utils.locks import holder, try_lock
@@ -140,8 +148,11 @@ class _Decoded:
     width: int = 0
     source_height: int = 0
     source_width: int = 0
-    fps: float = 0.0
-    declared: int = 0
+    fps: float = 0.0  # from the decoded timestamps; the container's rate below two timestamped frames
+    nominal_fps: float = 0.0  # what the container declares
+    declared: int = 0  # frame slots the container declares
+    declared_s: float = 0.0  # duration the container declares (0: unknown)
+    decoded_s: float = 0.0  # where the decoded frames end: last timestamp + one frame interval
     error: str = ""
     opened: bool = True
 
@@ -191,12 +202,16 @@ def decode_video(src: str | os.PathLike, settings: ExtractSettings, sink: Sink |
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        dec.fps = float(rate) if rate else 0.0
+        dec.nominal_fps = float(rate) if rate else 0.0
         dec.declared = int(stream.frames or 0)
+        dec.declared_s = _declared_seconds(stream, container, dec)
+        timestamps: list[float] = []
         frames = container.decode(stream)
         while True:
             try:
                 frame = next(frames)
+                if frame.pts is not None and frame.time_base is not None:
+                    timestamps.append(float(frame.pts * frame.time_base))
                 if not dec.source_height:
                     dec.source_height, dec.source_width = frame.height, frame.width
                     dec.height, dec.width = settings.target_size(frame.height, frame.width)
@@ -217,7 +232,27 @@ def decode_video(src: str | os.PathLike, settings: ExtractSettings, sink: Sink |
         container.close()
     if pending:
         emit(pending)
+    _time_decoded(dec, timestamps)
     return dec
+
+
+def _declared_seconds(stream: Any, container: Any, dec: _Decoded) -> float:
+    """The duration the container declares for the stream (0 when it declares none)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if dec.declared and dec.nominal_fps:
+        return dec.declared / dec.nominal_fps
+    return float(container.duration) / 1e6 if container.duration else 0.0
+
+
+def _time_decoded(dec: _Decoded, timestamps: list[float]) -> None:
+    """Rate and end time from the decoded frames' timestamps (mean interval; nominal rate as fallback)."""
+    dec.fps = dec.nominal_fps
+    span = max(timestamps) - min(timestamps) if len(timestamps) >= 2 else 0.0
+    if span > 0:
+        dec.fps = (len(timestamps) - 1) / span
+    if timestamps and dec.fps > 0:
+        dec.decoded_s = span + 1.0 / dec.fps
 
 
 class _Rejected(Exception):
@@ -251,7 +286,7 @@ def extract_video(src: str | os.PathLike, dst: str | os.PathLike, settings: Extr
             if record["status"] == "failed":
                 raise _Rejected
             writer.fps = record["fps"]
-            writer.meta = _meta(record)
+            writer.meta = _meta(record, settings)
     except _Rejected:
         pass
     return _timed(record, start)
@@ -270,15 +305,25 @@ def _timed(record: dict[str, Any], start: float) -> dict[str, Any]:
     return record
 
 
-def _meta(record: dict[str, Any]) -> dict[str, Any]:
-    """What the store file's metadata block keeps (its header has frames, size, fps)."""
-    return {k: v for k, v in record.items() if k not in ("frames", "height", "width", "fps", "seconds")}
+def _meta(record: dict[str, Any], settings: ExtractSettings) -> dict[str, Any]:
+    """What the store file's metadata block keeps (its header has frames, size, fps), and the settings
+    that made its frames: a rerun with other settings re-extracts the file even without ``extract.json``."""
+    kept = {k: v for k, v in record.items() if k not in ("frames", "height", "width", "fps", "seconds")}
+    return {**kept, SETTINGS_KEY: settings.to_json()}
 
 
 def _write(dst: Path, jpegs: list[bytes], record: dict[str, Any], settings: ExtractSettings) -> None:
     with FrameWriter(dst, fps=record["fps"], quality=settings.quality) as writer:
         writer.add_encoded(jpegs, height=record["height"], width=record["width"])
-        writer.meta = _meta(record)
+        writer.meta = _meta(record, settings)
+
+
+def _ends_early(dec: _Decoded) -> bool:
+    """The decoded frames stop clearly before the declared duration (2 % and one frame slot)."""
+    if dec.count == 0 or dec.declared_s <= 0 or dec.decoded_s <= 0:
+        return False
+    slot = 1.0 / dec.nominal_fps if dec.nominal_fps else 0.0
+    return dec.declared_s - dec.decoded_s > max(slot, _SHORTFALL_TOLERANCE * dec.declared_s)
 
 
 def _judge(dec: _Decoded, settings: ExtractSettings) -> dict[str, Any]:
@@ -287,19 +332,23 @@ def _judge(dec: _Decoded, settings: ExtractSettings) -> dict[str, Any]:
         return _failed(dec.error)
     n = dec.count
     info = {"source_frames": n, "declared_frames": dec.declared, "source_fps": dec.fps,
+            "declared_fps": dec.nominal_fps, "source_seconds": round(dec.decoded_s, 4),
             "source_height": dec.source_height, "source_width": dec.source_width}
     problems = []
     if dec.error:
         problems.append(f"decode error after {n} frames ({dec.error})")
-    shortfall = dec.declared - n
-    if dec.declared > 0 and shortfall > max(1, _SHORTFALL_TOLERANCE * dec.declared):
-        problems.append(f"decoded {n} of {dec.declared} frames the container declares (truncated?)")
+    if _ends_early(dec):
+        problems.append(f"decoded {n} of {dec.declared} frames the container declares (truncated?): "
+                        f"they end at {dec.decoded_s:.2f} s of its {dec.declared_s:.2f} s")
     if n == 0:
         return _failed("; ".join(problems or ["no decodable frames"]), **info)
     if n < settings.min_frames:
         return _failed("; ".join([f"too short: {n} frames < --min-frames {settings.min_frames}"] + problems), **info)
     status = "partial" if problems else "ok"
-    reason = "; ".join(problems + ([f"kept {n} frames"] if problems else []))
+    kept = f"kept {n} frames"
+    if settings.frames is not None and settings.frames != n:  # --frames resamples what decoded
+        kept = f"kept {n} decoded frames, stored {settings.frames} (--frames {settings.frames})"
+    reason = "; ".join(problems + ([kept] if problems else []))
     return {"status": status, "reason": reason, "frames": n, "height": dec.height, "width": dec.width,
             "fps": dec.fps, **info}
 
@@ -356,8 +405,12 @@ def _append_failure(path: Path, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def _existing_record(out: Path, key: str) -> dict[str, Any] | None:
-    """Record of an already extracted video, or None when it must be (re)done."""
+def _existing_record(out: Path, key: str, settings: ExtractSettings, *, verify: bool = False) -> dict[str, Any] | None:
+    """Record of an already extracted video, or None when it must be (re)done.
+
+    A file is reused when it opens (its header, index and metadata CRCs hold) and was made with these
+    settings; ``verify`` also checks the CRC of every frame (reads the whole file).
+    """
     path = store_file(out, key)
     if not path.exists():
         return None
@@ -365,6 +418,14 @@ def _existing_record(out: Path, key: str) -> dict[str, Any] | None:
         meta = read_meta(path)
     except StoreError as err:
         print(f"warning: {err}; re-extracting", file=sys.stderr)
+        return None
+    made_with = meta.pop(SETTINGS_KEY, None)
+    if made_with != settings.to_json():
+        print(f"warning: {path}: made with other extraction settings ({made_with}); re-extracting", file=sys.stderr)
+        return None
+    problem = verify_file(path) if verify else None
+    if problem:
+        print(f"warning: {problem}; re-extracting", file=sys.stderr)
         return None
     return meta
 
@@ -381,6 +442,7 @@ def _remove_stale_temps(out: Path) -> int:
 
 
 LOCK_FILE = ".extract.lock"
+SETTINGS_KEY = "extract_settings"  # in each store file's metadata and each failure record
 
 
 class StoreBusyError(ValueError):
@@ -460,6 +522,7 @@ def extract_store(
     *,
     jobs: int | None = None,
     retry_failed: bool = False,
+    verify: bool = False,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Extract every ``manifest.video`` under ``root`` into the store ``out``.
@@ -467,6 +530,7 @@ def extract_store(
     Returns the output manifest (also written to ``out/manifest.csv``).
     ``jobs=1`` runs in this process; more uses a process pool. One writer per store: a second
     extract of the same ``out`` stops with `StoreBusyError` naming the first one's pid.
+    ``verify`` checks every frame CRC of the files already there and re-extracts those that fail.
     """
     if "video" not in manifest.columns:
         raise ValueError("manifest has no 'video' column")
@@ -475,13 +539,13 @@ def extract_store(
     lock = lock_store(out)
     try:
         return _extract_locked(manifest, root, out, settings, jobs=jobs, retry_failed=retry_failed,
-                               progress=progress)
+                               verify=verify, progress=progress)
     finally:
         os.close(lock)
 
 
 def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: ExtractSettings, *,
-                    jobs: int | None, retry_failed: bool, progress: bool) -> pd.DataFrame:
+                    jobs: int | None, retry_failed: bool, verify: bool, progress: bool) -> pd.DataFrame:
     from tqdm import tqdm
 
     check_settings(out, settings)
@@ -502,9 +566,9 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
             records[key] = _failed(problem)
             refused += 1
             continue
-        rec = _existing_record(out, key)
-        if rec is None and key in failed_before:
-            rec = failed_before[key]
+        rec = _existing_record(out, key, settings, verify=verify)
+        if rec is None and failed_before.get(key, {}).get(SETTINGS_KEY) == settings.to_json():
+            rec = {k: v for k, v in failed_before[key].items() if k != SETTINGS_KEY}
         if rec is None:
             todo.append(key)
         else:
@@ -518,7 +582,7 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
     def collect(key: str, rec: dict[str, Any]) -> None:
         records[key] = rec
         if rec["status"] == "failed":
-            _append_failure(log_path, {"video": key, **rec})
+            _append_failure(log_path, {"video": key, **rec, SETTINGS_KEY: settings.to_json()})
         bar.update(1)
 
     try:
@@ -633,6 +697,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="drop manifest videos whose file is missing instead of stopping")
     parser.add_argument("--retry-failed", action="store_true",
                         help="decode again videos that an earlier run recorded as failed")
+    parser.add_argument("--verify", action="store_true",
+                        help="check the CRC of every stored frame and re-extract the files that fail "
+                             "(a rerun without it checks each file's header, index and metadata CRC only)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -650,7 +717,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = load_manifest(args.dataset, args.root, args.splits,
                                  missing="skip" if args.skip_missing else "error")
         extract_store(manifest, args.root, args.out, settings, jobs=args.jobs,
-                      retry_failed=args.retry_failed, progress=not args.no_progress)
+                      retry_failed=args.retry_failed, verify=args.verify, progress=not args.no_progress)
     except (ValueError, FileNotFoundError) as err:  # bad input, not a bug: no traceback
         print(f"vssl extract: error: {err}", file=sys.stderr)
         return 2

@@ -9,17 +9,24 @@ File layout (little endian), ``<root>/frames/<key>.vfs``::
 
     header   48 bytes   magic b"VSSLFRM\\0", version u32, num_frames u32,
                         height u32, width u32, fps f64, index_offset u64,
-                        meta_length u32, index_crc32 u32
+                        meta_length u32, crc32 u32
     data     the JPEG bytes of frame 0, 1, ..., n-1, back to back
     index    (n + 1) int64 absolute offsets; frame i is [off[i], off[i+1]),
              off[0] == 48 and off[n] == index_offset
-    meta     meta_length bytes of UTF-8 JSON (extraction status, reason, source info)
+    crcs     n uint32: the CRC32 of each frame's bytes (version 2)
+    meta     meta_length bytes of UTF-8 JSON (extraction status, reason, source info, and
+             the extraction settings that made the frames)
 
 The index sits *after* the data so a writer can stream frames of any video
 length with bounded memory and rewrite the fixed-size header last. A file is
-valid only if its size is exactly ``index_offset + 8 (n + 1) + meta_length`` and
-the index CRC matches, so a truncated or half-copied file is detected at open
-time and reported with its path instead of decoding garbage.
+valid only if its size is exactly ``index_offset + 8 (n + 1) + 4 n + meta_length``
+and its CRC matches, so a truncated or half-copied file is detected at open
+time and reported with its path instead of decoding garbage. In version 2 that
+CRC covers the header's other fields, the index, the frame CRCs and the
+metadata (an overwritten fps is caught), and every read checks the CRC of each
+frame it returns (a flipped byte inside a JPEG is named, never decoded into
+wrong pixels). Version 1 files (the CRC covers the index only, no frame CRCs)
+are still read.
 
 ``key`` is the manifest's ``video`` column (a POSIX path relative to the
 dataset root, e.g. ``ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi``); the store
@@ -43,7 +50,8 @@ from vssl.utils.errors import UserError
 from vssl.utils.io import atomic_path
 
 MAGIC = b"VSSLFRM\0"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SUFFIX = ".vfs"
 FRAMES_DIR = "frames"
 _HEADER = struct.Struct("<8sIIIIdQII")
@@ -61,10 +69,11 @@ class StoreError(UserError, RuntimeError):
 class _Entry:
     """Parsed header + index of one store file, with its open descriptor."""
 
-    __slots__ = ("path", "fd", "num_frames", "height", "width", "fps", "offsets", "meta_offset", "meta_length")
+    __slots__ = ("path", "fd", "num_frames", "height", "width", "fps", "offsets", "frame_crcs", "meta")
 
-    def __init__(self, path: Path, fd: int, header: tuple, offsets: np.ndarray):
-        _, _, n, h, w, fps, index_offset, meta_length, _ = header
+    def __init__(self, path: Path, fd: int, header: tuple, offsets: np.ndarray, frame_crcs: np.ndarray | None,
+                 meta: bytes):
+        _, _, n, h, w, fps, _, _, _ = header
         self.path = path
         self.fd = fd
         self.num_frames = int(n)
@@ -72,8 +81,8 @@ class _Entry:
         self.width = int(w)
         self.fps = float(fps)
         self.offsets = offsets
-        self.meta_offset = int(index_offset) + 8 * (int(n) + 1)
-        self.meta_length = int(meta_length)
+        self.frame_crcs = frame_crcs  # None for version 1 files
+        self.meta = meta
 
 
 def validate_key(key: str) -> str:
@@ -110,20 +119,30 @@ def _open_entry(path: Path) -> _Entry:
         magic, version, n, h, w, fps, index_offset, meta_length, crc = header
         if magic != MAGIC:
             raise StoreError(f"{path}: not a frame store file (bad magic {magic!r})")
-        if version != FORMAT_VERSION:
-            raise StoreError(f"{path}: store format version {version}, this reader supports {FORMAT_VERSION}")
-        expected = index_offset + 8 * (n + 1) + meta_length
+        if version not in READABLE_VERSIONS:
+            raise StoreError(f"{path}: store format version {version}, this reader supports "
+                             f"{', '.join(map(str, READABLE_VERSIONS))}")
+        crc_bytes = 4 * n if version >= 2 else 0
+        expected = index_offset + 8 * (n + 1) + crc_bytes + meta_length
         if size != expected:
             raise StoreError(
                 f"{path}: truncated or corrupt store file (size {size} bytes, header implies {expected})"
             )
-        raw = _read_exact(fd, 8 * (n + 1), index_offset, path, "index")
-        if zlib.crc32(raw) != crc:
-            raise StoreError(f"{path}: corrupt frame index (CRC mismatch)")
+        tail = _read_exact(fd, size - index_offset, index_offset, path, "index")
+        raw, meta = tail[: 8 * (n + 1)], tail[8 * (n + 1) + crc_bytes :]
+        if version == 1:
+            if zlib.crc32(raw) != crc:
+                raise StoreError(f"{path}: corrupt frame index (CRC mismatch)")
+            frame_crcs = None
+        else:
+            header_bytes = _read_exact(fd, HEADER_SIZE, 0, path, "header")
+            if zlib.crc32(tail, zlib.crc32(header_bytes[:-4])) != crc:
+                raise StoreError(f"{path}: corrupt store file (CRC mismatch over its header, index and metadata)")
+            frame_crcs = np.frombuffer(tail[8 * (n + 1) : 8 * (n + 1) + crc_bytes], dtype="<u4")
         offsets = np.frombuffer(raw, dtype="<i8")
         if offsets[0] != HEADER_SIZE or offsets[-1] != index_offset or np.any(np.diff(offsets) <= 0):
             raise StoreError(f"{path}: corrupt frame index (offsets not increasing from {HEADER_SIZE} to {index_offset})")
-        return _Entry(path, fd, header, offsets)
+        return _Entry(path, fd, header, offsets, frame_crcs, meta)
     except BaseException:
         os.close(fd)
         raise
@@ -132,16 +151,44 @@ def _open_entry(path: Path) -> _Entry:
 def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     """Header fields plus the JSON metadata of one store file (validates it)."""
     entry = _open_entry(Path(path))
-    try:
-        raw = _read_exact(entry.fd, entry.meta_length, entry.meta_offset, entry.path, "metadata")
-    finally:
-        os.close(entry.fd)
+    os.close(entry.fd)
+    raw = entry.meta
     try:
         meta = json.loads(raw.decode("utf-8")) if raw else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise StoreError(f"{path}: corrupt metadata block ({err})") from None
     meta.update(frames=entry.num_frames, height=entry.height, width=entry.width, fps=entry.fps)
     return meta
+
+
+def _check_frame_crcs(entry: _Entry, buf: bytearray, starts: list[int], first: int) -> None:
+    """Each frame of a run read into ``buf`` against its stored CRC32."""
+    view = memoryview(buf)
+    for j in range(len(starts) - 1):
+        if zlib.crc32(view[starts[j] : starts[j + 1]]) != entry.frame_crcs[first + j]:
+            raise StoreError(f"{entry.path}: corrupt data in frame {first + j} (CRC mismatch); "
+                             "re-extract the store (vssl extract --verify finds every such file)")
+
+
+def verify_file(path: str | os.PathLike) -> str | None:
+    """Check every CRC of one store file (header, index, metadata and every frame); the problem, or None."""
+    try:
+        entry = _open_entry(Path(path))
+    except StoreError as err:
+        return str(err)
+    try:
+        if entry.frame_crcs is None:
+            return None  # version 1: its index CRC was checked at open; frames carry no CRC
+        lo, hi = int(entry.offsets[0]), int(entry.offsets[-1])
+        buf = bytearray(hi - lo)
+        if os.preadv(entry.fd, [buf], lo) != len(buf):
+            return f"{entry.path}: truncated store file (short read at {lo})"
+        _check_frame_crcs(entry, buf, (entry.offsets - lo).tolist(), 0)
+    except StoreError as err:
+        return str(err)
+    finally:
+        os.close(entry.fd)
+    return None
 
 
 def _sorted_unique(indices: Sequence[int] | torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -299,8 +346,10 @@ class FrameStore:
             buf = bytearray(hi - lo)
             if os.preadv(entry.fd, [buf], lo) != len(buf):
                 raise StoreError(f"{entry.path}: truncated store file (short read at {lo})")
-            blob = torch.frombuffer(buf, dtype=torch.uint8)
             starts = (offsets[first : last + 2] - lo).tolist()
+            if entry.frame_crcs is not None:
+                _check_frame_crcs(entry, buf, starts, first)
+            blob = torch.frombuffer(buf, dtype=torch.uint8)
             pieces.extend(blob[starts[j] : starts[j + 1]] for j in range(last - first + 1))
         return pieces
 
@@ -423,6 +472,7 @@ class FrameWriter:
         self.height = 0
         self.width = 0
         self._offsets: list[int] = [HEADER_SIZE]
+        self._crcs: list[int] = []
         self._ctx = None
         self._file = None
 
@@ -461,6 +511,7 @@ class FrameWriter:
             data = jpeg.numpy().tobytes() if isinstance(jpeg, torch.Tensor) else bytes(jpeg)
             self._file.write(data)
             self._offsets.append(self._offsets[-1] + len(data))
+            self._crcs.append(zlib.crc32(data))
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         assert self._ctx is not None and self._file is not None
@@ -468,14 +519,13 @@ class FrameWriter:
             if exc_type is None:
                 if self.num_frames == 0:
                     raise ValueError(f"{self.path}: refusing to write a store file with no frames")
-                index = np.asarray(self._offsets, dtype="<i8").tobytes()
-                meta = json.dumps(self.meta, sort_keys=True, default=str).encode("utf-8")
-                self._file.write(index)
-                self._file.write(meta)
-                header = _HEADER.pack(
-                    MAGIC, FORMAT_VERSION, self.num_frames, self.height, self.width, self.fps,
-                    self._offsets[-1], len(meta), zlib.crc32(index),
-                )
+                tail = (np.asarray(self._offsets, dtype="<i8").tobytes() + np.asarray(self._crcs, dtype="<u4").tobytes()
+                        + json.dumps(self.meta, sort_keys=True, default=str).encode("utf-8"))
+                self._file.write(tail)
+                fields = (MAGIC, FORMAT_VERSION, self.num_frames, self.height, self.width, self.fps,
+                          self._offsets[-1], len(tail) - 8 * (self.num_frames + 1) - 4 * self.num_frames)
+                crc = zlib.crc32(tail, zlib.crc32(_HEADER.pack(*fields, 0)[:-4]))
+                header = _HEADER.pack(*fields, crc)
                 self._file.seek(0)
                 self._file.write(header)
                 self._file.flush()
