@@ -288,38 +288,72 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     F.add_runtime_arguments(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def paired_rows(manifest: pd.DataFrame, pairs: pd.DataFrame, pairs_path: str, *, allow_failed: bool):
+    """The store rows the pairs name, and the pairs left once pairs naming a failed video go.
+
+    Returns ``(rows, excluded, pairs, ids_to_key, dropped_pairs)``; a paired id the store lacks is an error.
+    """
+    from vssl.eval import features as F
+
+    ids_to_key = video_ids(manifest)
+    needed = sorted(set(pairs["id1"].astype(int)) | set(pairs["id2"].astype(int)))
+    absent = [i for i in needed if i not in ids_to_key]
+    if absent:
+        raise SystemExit(f"{pairs_path}: {len(absent)} paired video id(s) are not in the store (e.g. {absent[:5]})")
+    wanted = {ids_to_key[i] for i in needed}
+    subset = manifest[manifest["video"].astype(str).isin(wanted)].reset_index(drop=True)
+    subset.attrs["path"] = manifest.attrs.get("path")
+    rows, excluded = F.select_rows(subset, split_column=None, split=None, allow_failed=allow_failed)
+    dropped_pairs = 0
+    if excluded:
+        # --allow-failed: a pair is only defined with both videos, so pairs naming a failed video go.
+        failed_ids = {i for i, key in ids_to_key.items() if key in set(excluded)}
+        keep = ~(pairs["id1"].isin(failed_ids) | pairs["id2"].isin(failed_ids))
+        dropped_pairs = int((~keep).sum())
+        log.warning("dropping %d pair(s) that name failed videos", dropped_pairs)
+        pairs = pairs[keep].reset_index(drop=True)
+    return rows, excluded, pairs, ids_to_key, dropped_pairs
+
+
+def _write_results(out: Path, folds: pd.DataFrame, pairs: pd.DataFrame, decision: np.ndarray) -> None:
     from sklearn.metrics import roc_curve
 
+    from vssl.utils.io import atomic_write_csv
+
+    same = pairs["same"].astype(int).to_numpy()
+    per_pair = pairs[["split", "id1", "id2", "same"]].copy()
+    per_pair["decision"] = decision
+    per_pair["predicted_same"] = (decision > 0).astype(int)
+    fpr, tpr, thresholds = roc_curve(same, decision)
+    atomic_write_csv(out / "folds.csv", folds)
+    atomic_write_csv(out / "pairs.csv", per_pair)
+    atomic_write_csv(out / "roc_pooled.csv", pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thresholds}))
+
+
+def _save_features(out: Path, features, videos: list[str], vectors: np.ndarray, pairs: pd.DataFrame,
+                   layers: list[str]) -> None:
+    from vssl.eval import features as F
+    from vssl.utils.io import atomic_path
+
+    F.save_features(out / "features.npz", features, videos, np.full(len(videos), -1))
+    with atomic_path(out / "pair_vectors.npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, vectors=vectors, names=np.asarray(pair_vector_names(layers)),
+                                same=pairs["same"].astype(int).to_numpy(), split=pairs["split"].to_numpy())
+
+
+def run(args: argparse.Namespace) -> int:
     from vssl.data.clips import Strided
     from vssl.data.datasets import load_aslan_pairs
     from vssl.eval import features as F
     from vssl.runtime.context import command_context
-    from vssl.utils.io import atomic_path, atomic_write_csv, atomic_write_json
+    from vssl.utils.io import atomic_write_csv, atomic_write_json
 
     with command_context(args, "aslan") as ctx:
-        started = ctx.started
-        device = ctx.device
-        pairs = load_aslan_pairs(args.pairs)
         pairs_path = str(args.pairs)
         manifest = F.read_manifest(args.store, args.manifest)
-        ids_to_key = video_ids(manifest)
-        needed = sorted(set(pairs["id1"].astype(int)) | set(pairs["id2"].astype(int)))
-        absent = [i for i in needed if i not in ids_to_key]
-        if absent:
-            raise SystemExit(f"{pairs_path}: {len(absent)} paired video id(s) are not in the store (e.g. {absent[:5]})")
-        wanted = {ids_to_key[i] for i in needed}
-        subset = manifest[manifest["video"].astype(str).isin(wanted)].reset_index(drop=True)
-        subset.attrs["path"] = manifest.attrs.get("path")
-        rows, excluded = F.select_rows(subset, split_column=None, split=None, allow_failed=args.allow_failed)
-        dropped_pairs = 0
-        if excluded:
-            # --allow-failed: a pair is only defined with both videos, so pairs naming a failed video go.
-            failed_ids = {i for i, key in ids_to_key.items() if key in set(excluded)}
-            keep = ~(pairs["id1"].isin(failed_ids) | pairs["id2"].isin(failed_ids))
-            dropped_pairs = int((~keep).sum())
-            log.warning("dropping %d pair(s) that name failed videos", dropped_pairs)
-            pairs = pairs[keep].reset_index(drop=True)
+        rows, excluded, pairs, ids_to_key, dropped_pairs = paired_rows(
+            manifest, load_aslan_pairs(args.pairs), pairs_path, allow_failed=args.allow_failed)
 
         backbone, source = F.load_backbone_source(args)
         transform = F.build_clip_transform(args, source)
@@ -327,7 +361,7 @@ def run(args: argparse.Namespace) -> int:
         sampler = Strided(length=transform.frames_to_load(length), stride=args.stride)
         dataset = F.build_dataset(args.store, rows, sampler=sampler, seed=args.seed)
         features, videos, _ = F.extract_video_features(
-            backbone, dataset, taps=args.layers, device=device, batch_size=args.batch_size,
+            backbone, dataset, taps=args.layers, device=ctx.device, batch_size=args.batch_size,
             clip_transform=transform, normalize=True, workers=args.workers, amp=args.amp,
             progress=args.progress, desc="ASLAN features",
         )
@@ -338,23 +372,12 @@ def run(args: argparse.Namespace) -> int:
         folds, decision = leave_one_split_out(vectors, same, pairs["split"].to_numpy(), svm=args.svm, C=args.svm_c,
                                               seed=args.seed)
         summary = summarize_folds(folds, same, decision)
-
-        per_pair = pairs[["split", "id1", "id2", "same"]].copy()
-        per_pair["decision"] = decision
-        per_pair["predicted_same"] = (decision > 0).astype(int)
-        fpr, tpr, thresholds = roc_curve(same, decision)
-        atomic_write_csv(args.out / "folds.csv", folds)
-        atomic_write_csv(args.out / "pairs.csv", per_pair)
-        atomic_write_csv(args.out / "roc_pooled.csv", pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thresholds}))
+        _write_results(args.out, folds, pairs, decision)
         atomic_write_csv(args.out / "aslan.csv", pd.DataFrame([summary]))
         if args.save_features:
-            F.save_features(args.out / "features.npz", features, videos, np.full(len(videos), -1))
-            with atomic_path(args.out / "pair_vectors.npz") as tmp:
-                with open(tmp, "wb") as f:
-                    np.savez_compressed(f, vectors=vectors, names=np.asarray(pair_vector_names(args.layers)),
-                                        same=same, split=pairs["split"].to_numpy())
+            _save_features(args.out, features, videos, vectors, pairs, args.layers)
         metrics = F.run_metadata(
-            "aslan", args, [source], device=device, started=started,
+            "aslan", args, [source], device=ctx.device, started=ctx.started,
             extra={
                 **summary,
                 "pairs_file": pairs_path,

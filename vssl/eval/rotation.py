@@ -108,6 +108,51 @@ def nearest_angle_label(predicted: np.ndarray, angles: Sequence[float]) -> np.nd
     return distances.argmin(axis=1)
 
 
+class _RotationTally:
+    """Per-(video, true label) sums of the model's outputs, and clip-level hits per true label.
+
+    Classification sums softmax probabilities; regression sums unit vectors of the predicted angles,
+    so a video's angle is the circular mean of its clips'.
+    """
+
+    def __init__(self, task: RotationTask, n_videos: int):
+        self.task, self.n_angles = task, len(task.angles)
+        width = self.n_angles if task.kind == "classification" else 2
+        self.sums = np.zeros((n_videos * self.n_angles, width), dtype=np.float64)
+        self.clip_correct = np.zeros(self.n_angles, dtype=np.int64)
+        self.clip_total = np.zeros(self.n_angles, dtype=np.int64)
+
+    def add(self, out: Tensor, owners: np.ndarray) -> None:
+        labels = owners % self.n_angles
+        if self.task.kind == "classification":
+            probs = torch.softmax(out, dim=1).cpu().double().numpy()
+            np.add.at(self.sums, owners, probs)
+            correct = probs.argmax(axis=1) == labels
+        else:
+            from vssl.kernels.rotation import angle_from_target
+
+            degrees = angle_from_target(out.cpu(), self.task.encoding or "fraction").numpy()
+            radians = np.deg2rad(degrees)
+            np.add.at(self.sums, owners, np.stack([np.cos(radians), np.sin(radians)], axis=1))
+            correct = nearest_angle_label(degrees, self.task.angles) == labels
+        np.add.at(self.clip_correct, labels, correct.astype(np.int64))
+        np.add.at(self.clip_total, labels, 1)
+
+    def result(self, videos: list[str]) -> dict[str, Any]:
+        n_videos, n_angles = len(videos), self.n_angles
+        truth = np.tile(np.arange(n_angles), n_videos).reshape(n_videos, n_angles)
+        result: dict[str, Any] = {"videos": videos, "clip_correct": self.clip_correct, "clip_total": self.clip_total}
+        if self.task.kind == "classification":
+            result["predicted"] = self.sums.argmax(axis=1).reshape(n_videos, n_angles)
+        else:
+            mean_angle = np.rad2deg(np.arctan2(self.sums[:, 1], self.sums[:, 0])) % 360.0
+            result["predicted"] = nearest_angle_label(mean_angle, self.task.angles).reshape(n_videos, n_angles)
+            true_angles = np.asarray(self.task.angles)[truth.reshape(-1)]
+            result["angle_error"] = angular_distance(mean_angle, true_angles).reshape(n_videos, n_angles)
+        result["truth"] = truth
+        return result
+
+
 def rotation_scores(
     model: nn.Module,
     task: RotationTask,
@@ -134,12 +179,7 @@ def rotation_scores(
     n_videos, n_angles = len(dataset), len(task.angles)
     if n_videos == 0:
         raise ValueError("the dataset holds no video")
-    if task.kind == "classification":
-        sums = np.zeros((n_videos * n_angles, n_angles), dtype=np.float64)  # softmax sums
-    else:
-        sums = np.zeros((n_videos * n_angles, 2), dtype=np.float64)  # unit-vector sums of predicted angles
-    clip_correct = np.zeros(n_angles, dtype=np.int64)
-    clip_total = np.zeros(n_angles, dtype=np.int64)
+    tally = _RotationTally(task, n_videos)
     autocast = amp == "bf16" and device.type == "cuda"
 
     def forward(x: Tensor) -> Tensor:
@@ -151,23 +191,7 @@ def rotation_scores(
             out = out[head]
         return out.float()
 
-    def consume(out: Tensor, owners: np.ndarray) -> None:
-        labels = owners % n_angles
-        if task.kind == "classification":
-            probs = torch.softmax(out, dim=1).cpu().double().numpy()
-            np.add.at(sums, owners, probs)
-            correct = probs.argmax(axis=1) == labels
-        else:
-            from vssl.kernels.rotation import angle_from_target
-
-            degrees = angle_from_target(out.cpu(), task.encoding or "fraction").numpy()
-            radians = np.deg2rad(degrees)
-            np.add.at(sums, owners, np.stack([np.cos(radians), np.sin(radians)], axis=1))
-            correct = nearest_angle_label(degrees, task.angles) == labels
-        np.add.at(clip_correct, labels, correct.astype(np.int64))
-        np.add.at(clip_total, labels, 1)
-
-    batcher = ClipBatcher(batch_size, forward, consume)
+    batcher = ClipBatcher(batch_size, forward, tally.add)
     videos: list[str] = []
     for position, item, clips in iterate_video_clips(dataset, workers=workers, device=device, progress=progress, desc=desc):
         videos.append(str(item["video"]))
@@ -178,17 +202,7 @@ def rotation_scores(
     batcher.finish()
     if len(videos) != n_videos:
         raise RuntimeError(f"rotation test saw {len(videos)} videos, the dataset has {n_videos}")
-    truth = np.tile(np.arange(n_angles), n_videos).reshape(n_videos, n_angles)
-    result: dict[str, Any] = {"videos": videos, "clip_correct": clip_correct, "clip_total": clip_total}
-    if task.kind == "classification":
-        result["predicted"] = sums.argmax(axis=1).reshape(n_videos, n_angles)
-    else:
-        mean_angle = np.rad2deg(np.arctan2(sums[:, 1], sums[:, 0])) % 360.0
-        result["predicted"] = nearest_angle_label(mean_angle, task.angles).reshape(n_videos, n_angles)
-        true_angles = np.asarray(task.angles)[truth.reshape(-1)]
-        result["angle_error"] = angular_distance(mean_angle, true_angles).reshape(n_videos, n_angles)
-    result["truth"] = truth
-    return result
+    return tally.result(videos)
 
 
 def summarize_rotation(result: dict[str, Any], angles: Sequence[float]) -> dict[str, Any]:

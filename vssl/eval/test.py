@@ -155,15 +155,7 @@ def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
     device = ctx.device
     model, meta = load_classifier(args.checkpoint, map_location="cpu")
     model.to(device).eval()
-    trained = meta.get("config") or {}
-    clip_length = args.clip_length or int(trained.get("clip_length", 16))
-    crop = args.crop or int(trained.get("crop", 112))
-    modality = args.modality or trained.get("modality", "rgb")
-    mean, std = trained.get("mean"), trained.get("std")
-    if mean is None or std is None:
-        from vssl.kernels.augment import KINETICS_MEAN, KINETICS_STD
-
-        mean, std = list(KINETICS_MEAN), list(KINETICS_STD)
+    clip_length, crop, modality, mean, std = _test_settings(args, meta.get("config") or {})
     if args.clips < 1:
         raise ValueError("--clips must be >= 1")
     dataset = ClipDataset(args.store, split=args.split, split_column=args.split_column,
@@ -193,12 +185,38 @@ def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
     frame = scores_frame(videos, labels, scores)
     top1_video = float((frame["pred"].to_numpy() == labels).mean())
     top1_clip = float(clip_hits.sum() / (len(videos) * args.clips))
+    settings = {"clip_length": clip_length, "crop": crop, "modality": modality, "mean": list(mean), "std": list(std)}
+    metrics = _metrics(args, meta, model, device, settings, top1_video=top1_video, top1_clip=top1_clip,
+                       n_videos=len(videos), elapsed=elapsed, first_batch_after_s=started.get("first_batch_after_s"))
+    atomic_write_csv(out / "scores.csv", frame)
+    atomic_write_json(out / "metrics.json", metrics)
+    log.info("top-1 video %.4f, clip %.4f over %d videos (%.1fs)", top1_video, top1_clip, len(videos), elapsed)
+    return 0
+
+
+def _test_settings(args: argparse.Namespace, trained: dict) -> tuple[int, int, str, list[float], list[float]]:
+    """Clip length, crop, modality and normalisation: the flags where given, else the finetuning's own."""
+    clip_length = args.clip_length or int(trained.get("clip_length", 16))
+    crop = args.crop or int(trained.get("crop", 112))
+    modality = args.modality or trained.get("modality", "rgb")
+    mean, std = trained.get("mean"), trained.get("std")
+    if mean is None or std is None:
+        from vssl.kernels.augment import KINETICS_MEAN, KINETICS_STD
+
+        mean, std = list(KINETICS_MEAN), list(KINETICS_STD)
+    return clip_length, crop, modality, mean, std
+
+
+def _metrics(args: argparse.Namespace, meta: dict, model: torch.nn.Module, device: torch.device, settings: dict, *,
+             top1_video: float, top1_clip: float, n_videos: int, elapsed: float,
+             first_batch_after_s: float | None) -> dict:
+    """metrics.json: the scores, what made them (checkpoint, seeds, settings) and what they cost."""
     train_wall = float(meta.get("wall_time_s") or 0.0)
     metrics = {
         "top1_video": top1_video,
         "top1_clip": top1_clip,
-        "n_videos": len(videos),
-        "n_clips": len(videos) * args.clips,
+        "n_videos": n_videos,
+        "n_clips": n_videos * args.clips,
         # our own count (tables print it beside the paper's): the backbone, without the classifier
         "backbone_params": sum(p.numel() for p in model.backbone.parameters()),
         "clips_per_video": args.clips,
@@ -208,22 +226,18 @@ def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
         "seed": args.seed,
         "train_seed": meta.get("seed"),
         "init": meta.get("init"),  # the pretrained checkpoint the finetuning started from (None: scratch)
-        "classes": classes,
-        "config": {"store": str(args.store), "split_column": args.split_column, "split": args.split,
-                   "clip_length": clip_length, "crop": crop, "modality": modality, "mean": list(mean), "std": list(std),
+        "classes": meta.get("classes"),
+        "config": {"store": str(args.store), "split_column": args.split_column, "split": args.split, **settings,
                    "amp": args.amp},
         "wall_time_s": elapsed,
         # Compute of this number beyond the (shared) pretraining: finetuning plus this test.
         "train_wall_s": meta.get("wall_time_s"),
         "wall_s": elapsed + train_wall,
-        "clips_per_s": len(videos) * args.clips / max(elapsed, 1e-9),
+        "clips_per_s": n_videos * args.clips / max(elapsed, 1e-9),
         # process start to the first loaded batch (a test run inside `vssl finetune` counts the training too)
-        "first_batch_after_s": started.get("first_batch_after_s"),
+        "first_batch_after_s": first_batch_after_s,
         **provenance(device),
     }
     if device.type == "cuda":
         metrics["gpu_hours"] = (elapsed + train_wall) / 3600.0
-    atomic_write_csv(out / "scores.csv", frame)
-    atomic_write_json(out / "metrics.json", metrics)
-    log.info("top-1 video %.4f, clip %.4f over %d videos (%.1fs)", top1_video, top1_clip, len(videos), elapsed)
-    return 0
+    return metrics
