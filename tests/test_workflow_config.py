@@ -116,7 +116,7 @@ def test_paper_config_dry_run_lists_the_full_dag_quickly(tmp_path: Path) -> None
     assert stats["finetune"] >= 200 and stats["total"] > 350, run.stdout[-2000:]
     # The budget is 15 s on the 2-core CI machine; a dry run takes about 4 s there.
     assert elapsed < 60, elapsed
-    assert "kinetics_rot" in run.stdout and "mit_rot" in run.stdout
+    assert "kinetics_rot" in run.stdout and "mit_rot" in run.stdout and "ucf101_256" in run.stdout
 
 
 def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:

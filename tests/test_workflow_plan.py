@@ -286,3 +286,23 @@ def test_paper_r3d_stems_follow_each_paper(paper_config) -> None:
     v3s_r3d = {p.settings["model"] for p in built.pretrains.values() if p.name.startswith("v3s-r3d-")}
     rot = {p.settings["model"] for p in built.pretrains.values() if p.name.startswith("rotnet-")}
     assert v3s_r3d == {"r3d_18_tran"} and rot == {"r3d_18"}
+
+
+def test_paper_s3dg_trains_on_its_own_256_px_stores(paper_config, default_plan) -> None:
+    """V3S's S3D-G: 256 x 256 frames cropped to 224 in pretraining and finetuning, 64-frame finetuning clips."""
+    built = plan.build_plan(paper_config)
+    s3dg = [p for p in built.pretrains.values() if p.name.startswith("v3s-s3dg-")]
+    assert s3dg and all(p.store == "ucf101_256" and p.settings["crop"] == 224 and p.settings.get("clip_length", 16) == 16
+                        and p.settings["pretext_params"]["frame_size"] == 256 for p in s3dg)
+    assert paper_config["stores"]["ucf101_256"]["size"] == [256, 256]
+    others = [p for p in built.pretrains.values() if p.name.startswith("v3s-") and not p.name.startswith("v3s-s3dg-")]
+    assert others and all(p.settings["crop"] == 112 and p.settings["pretext_params"]["frame_size"] == 224
+                          for p in others if p.store == "ucf101")
+    tuned = [f for f in built.finetunes.values() if f.name.startswith("v3s-s3dg-")]
+    assert {f.store for f in tuned} == {"ucf101_256", "hmdb51_256"}
+    assert all(f.settings["crop"] == 224 and f.settings["clip_length"] == 64 and f.settings["lr"] == 0.01
+               for f in tuned)
+    assert all(f.store in ("ucf101", "hmdb51") for f in built.finetunes.values()
+               if f.name.startswith("v3s-") and not f.name.startswith("v3s-s3dg-"))
+    # The toy config keeps one store per dataset for every backbone.
+    assert {p.store for p in default_plan.pretrains.values() if p.name.startswith("v3s-s3dg-")} == {"ucf101"}

@@ -591,19 +591,23 @@ class _Builder:
                      kinetics: bool = False) -> Pretrain:
         settings = dict(self.v3s["pretrain"])
         settings.update(self.v3s["backbones"][backbone])
+        settings.update(self.v3s.get("pretrain_overrides", {}).get(backbone, {}))
         if kinetics:
             settings.update(self.v3s["k400_pretrain"])
             store = self.v3s["k400_store"]
         else:
-            store = self.v3s["pretrain_store"]
+            store = self.v3s.get("backbone_stores", {}).get(backbone, {}).get("pretrain_store",
+                                                                             self.v3s["pretrain_store"])
         params = dict(self.v3s.get("pretext", {}))
+        params.update(self.v3s.get("pretext_overrides", {}).get(backbone, {}))
         params.update(pretext)
         settings.update(pretext="v3s", pretext_params=params)
         name = f"v3s-{backbone}-{_slug(variant)}" + ("-k400" if kinetics else "")
         return self.plan.add_pretrain(Pretrain(name, seed, store, settings))
 
     def v3s_finetune(self, seed: int, backbone: str, dataset: str, init: Pretrain | None) -> Finetune:
-        store = self.v3s["datasets"][dataset]
+        own = self.v3s.get("backbone_stores", {}).get(backbone, {}).get("datasets", {})
+        store = own.get(dataset, self.v3s["datasets"][dataset])
         settings = dict(self.v3s["finetune"])
         settings.update(self.v3s.get("finetune_overrides", {}).get(backbone, {}))
         model = {}

@@ -75,6 +75,10 @@ def check_store_references():
     refs.update({f"rotnet.datasets.{k}": v for k, v in config["rotnet"]["datasets"].items()})
     refs.update({f"v3s.datasets.{k}": v for k, v in config["v3s"]["datasets"].items()})
     refs["v3s.pretrain_store"] = config["v3s"]["pretrain_store"]
+    for backbone, own in config["v3s"].get("backbone_stores", {}).items():
+        if own.get("pretrain_store"):
+            refs[f"v3s.backbone_stores.{backbone}.pretrain_store"] = own["pretrain_store"]
+        refs.update({f"v3s.backbone_stores.{backbone}.datasets.{k}": v for k, v in own.get("datasets", {}).items()})
     refs["v3s.aslan.store"] = config["v3s"]["aslan"]["store"]
     refs["v3s.illustrate.store"] = config["v3s"]["illustrate"]["store"]
     if config["v3s"].get("k400_store"):

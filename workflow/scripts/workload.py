@@ -22,7 +22,7 @@ import plan  # noqa: E402
 _UCF = {"train": 9537, "test": 3783, "all": 13320, "classes": 101}
 _HMDB = {"train": 3570, "test": 1530, "all": 6766, "classes": 51}
 PAPER_VIDEOS = {
-    "ucf101": _UCF, "ucf101_rot": _UCF, "hmdb51": _HMDB, "hmdb51_rot": _HMDB,
+    "ucf101": _UCF, "ucf101_rot": _UCF, "ucf101_256": _UCF, "hmdb51": _HMDB, "hmdb51_rot": _HMDB, "hmdb51_256": _HMDB,
     "kinetics": {"train": 240_000, "test": 0, "all": 240_000},
     "kinetics_rot": {"train": 240_000, "test": 0, "all": 240_000},
     "mit_rot": {"train": 802_264, "test": 0, "all": 802_264},
