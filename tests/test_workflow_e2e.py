@@ -71,7 +71,8 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_jobs_ran_as_forks_of_the_server(smoke_run) -> None:
     workdir, _ = smoke_run
     forked = (workdir / "fork-server.log").read_text()
-    for command in ("synth", "extract", "pretrain", "finetune", "retrieve", "table", "summary"):
+    # synth, the first job, may start while the server still imports torch: it then runs in its own process.
+    for command in ("extract", "pretrain", "finetune", "retrieve", "table", "summary"):
         assert f": vssl {command} in " in forked, command
 
 
