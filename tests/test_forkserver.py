@@ -166,3 +166,22 @@ def test_process_start_override(monkeypatch):
     assert 5.0 <= proc.seconds_since_process_start() < 6.0
     monkeypatch.setattr(proc, "started_at", None)
     assert 0.0 <= proc.seconds_since_process_start() < 3600 * 24 * 365
+
+
+def test_a_server_that_never_answers_does_not_hang_the_job(tmp_path, monkeypatch):
+    """Connected but never forked (a stopped server): the client gives up and the command runs itself."""
+    import socket
+
+    from vssl.runtime import forkserver
+
+    path = tmp_path / "stuck.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)  # accepts into the backlog, never answers
+    monkeypatch.setattr(forkserver, "START_TIMEOUT_S", 0.5)
+    started = time.monotonic()
+    try:
+        assert forkserver.run_via_server(str(path), ["models"]) is None
+    finally:
+        listener.close()
+    assert time.monotonic() - started < 10

@@ -41,12 +41,16 @@ PRELOAD = ("torch", "vssl.finetune_and_test", "vssl.train.pretrain", "vssl.eval.
            "vssl.eval.retrieval", "vssl.eval.aslan", "vssl.eval.attention", "vssl.eval.fuse", "vssl.eval.illustrate",
            "vssl.report.curve", "vssl.report.average", "vssl.report.tables", "vssl.report.figures", "vssl.report.summary")
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# A server that accepts but never forks (stopped, swapping) must not hang its jobs: past this wait
+# for the child's pid, the client runs the command itself.
+START_TIMEOUT_S = 60.0
 
 
 # ------------------------------------------------------------------------------------------ client
 def run_via_server(path: str, argv: list[str]) -> int | None:
     """Run ``vssl ARGV`` in a fork of the server at ``path``; its exit code, or None if nothing started."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(START_TIMEOUT_S)
     try:
         sock.connect(path)
         socket.send_fds(sock, [b"\0"], [0, 1, 2])
@@ -65,6 +69,7 @@ def run_via_server(path: str, argv: list[str]) -> int | None:
         sock.close()
         return None  # the server could not start it: the caller runs the command itself
     child = int(started.split()[1])
+    sock.settimeout(None)  # the command itself may run for hours
 
     def forward(signum: int, _frame: object) -> None:
         try:
