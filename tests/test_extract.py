@@ -14,7 +14,7 @@ import torch
 import vssl.data.extract as extract
 from vssl.cli import main as cli_main
 from vssl.data.extract import ExtractSettings, extract_store, resample_indices
-from vssl.data.store import FrameStore, store_file
+from vssl.data.store import FrameStore, store_file, verify_file
 
 # torchvision 0.29 deprecates its JPEG codecs in favour of TorchCodec (not a dependency here);
 # the warning fires on every call and would bury real ones.
@@ -469,7 +469,7 @@ def test_verify_finds_a_corrupt_frame_and_re_extracts_it(video_dir, tmp_path, co
     run_cli(video_dir, out, "--verify")
     assert [Path(p).name for p in count_decodes] == ["good_a.avi"]
     assert "good_a.avi.vfs: corrupt data in frame" in capsys.readouterr().err
-    assert extract.verify_file(path) is None
+    assert verify_file(path) is None
     assert FrameStore(out).read("Walk/good_a.avi", range(40)).shape[0] == 40
 
 

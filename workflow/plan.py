@@ -587,6 +587,10 @@ class _Builder:
 
     # -- V3S runs ---------------------------------------------------------------------------
 
+    def v3s_stores(self, backbone: str) -> Mapping[str, Any]:
+        """A backbone's own stores (``v3s.backbone_stores``: S3D-G's 256 x 256 frames); empty for the shared ones."""
+        return self.v3s.get("backbone_stores", {}).get(backbone, {})
+
     def v3s_pretrain(self, seed: int, backbone: str, pretext: Mapping[str, Any], variant: str, *,
                      kinetics: bool = False) -> Pretrain:
         settings = dict(self.v3s["pretrain"])
@@ -596,8 +600,7 @@ class _Builder:
             settings.update(self.v3s["k400_pretrain"])
             store = self.v3s["k400_store"]
         else:
-            store = self.v3s.get("backbone_stores", {}).get(backbone, {}).get("pretrain_store",
-                                                                             self.v3s["pretrain_store"])
+            store = self.v3s_stores(backbone).get("pretrain_store", self.v3s["pretrain_store"])
         params = dict(self.v3s.get("pretext", {}))
         params.update(self.v3s.get("pretext_overrides", {}).get(backbone, {}))
         params.update(pretext)
@@ -606,8 +609,7 @@ class _Builder:
         return self.plan.add_pretrain(Pretrain(name, seed, store, settings))
 
     def v3s_finetune(self, seed: int, backbone: str, dataset: str, init: Pretrain | None) -> Finetune:
-        own = self.v3s.get("backbone_stores", {}).get(backbone, {}).get("datasets", {})
-        store = own.get(dataset, self.v3s["datasets"][dataset])
+        store = self.v3s_stores(backbone).get("datasets", {}).get(dataset, self.v3s["datasets"][dataset])
         settings = dict(self.v3s["finetune"])
         settings.update(self.v3s.get("finetune_overrides", {}).get(backbone, {}))
         model = {}

@@ -74,7 +74,7 @@ import pandas as pd
 import torch
 
 from vssl.data import jpeg
-from vssl.data.store import (FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file, verify_file,
+from vssl.data.store import (FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file,
                              validate_key)
 from vssl.utils.io import atomic_write_csv, atomic_write_json
 from vssl.utils.locks import holder, try_lock
@@ -405,27 +405,23 @@ def _append_failure(path: Path, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def _existing_record(out: Path, key: str, settings: ExtractSettings, *, verify: bool = False) -> dict[str, Any] | None:
+def _existing_record(out: Path, key: str, wanted: dict[str, Any], *, verify: bool = False) -> dict[str, Any] | None:
     """Record of an already extracted video, or None when it must be (re)done.
 
-    A file is reused when it opens (its header, index and metadata CRCs hold) and was made with these
-    settings; ``verify`` also checks the CRC of every frame (reads the whole file).
+    A file is reused when it opens (its header, index and metadata CRCs hold) and was made with the
+    settings ``wanted`` (`ExtractSettings.to_json`); ``verify`` also checks the CRC of every frame.
     """
     path = store_file(out, key)
     if not path.exists():
         return None
     try:
-        meta = read_meta(path)
+        meta = read_meta(path, verify=verify)
     except StoreError as err:
         print(f"warning: {err}; re-extracting", file=sys.stderr)
         return None
     made_with = meta.pop(SETTINGS_KEY, None)
-    if made_with != settings.to_json():
+    if made_with != wanted:
         print(f"warning: {path}: made with other extraction settings ({made_with}); re-extracting", file=sys.stderr)
-        return None
-    problem = verify_file(path) if verify else None
-    if problem:
-        print(f"warning: {problem}; re-extracting", file=sys.stderr)
         return None
     return meta
 
@@ -556,6 +552,7 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
         print(f"extract: removed {stale} temp files left by an interrupted run", file=sys.stderr)
     failed_before = {} if retry_failed else _load_failure_log(log_path)
 
+    wanted = settings.to_json()  # what each reused file and failure record must have been made with
     videos = list(dict.fromkeys(manifest["video"].astype(str)))
     records: dict[str, dict[str, Any]] = {}
     todo: list[str] = []
@@ -566,8 +563,8 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
             records[key] = _failed(problem)
             refused += 1
             continue
-        rec = _existing_record(out, key, settings, verify=verify)
-        if rec is None and failed_before.get(key, {}).get(SETTINGS_KEY) == settings.to_json():
+        rec = _existing_record(out, key, wanted, verify=verify)
+        if rec is None and failed_before.get(key, {}).get(SETTINGS_KEY) == wanted:
             rec = {k: v for k, v in failed_before[key].items() if k != SETTINGS_KEY}
         if rec is None:
             todo.append(key)
@@ -582,7 +579,7 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
     def collect(key: str, rec: dict[str, Any]) -> None:
         records[key] = rec
         if rec["status"] == "failed":
-            _append_failure(log_path, {"video": key, **rec, SETTINGS_KEY: settings.to_json()})
+            _append_failure(log_path, {"video": key, **rec, SETTINGS_KEY: wanted})
         bar.update(1)
 
     try:

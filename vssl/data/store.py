@@ -115,7 +115,8 @@ def _open_entry(path: Path) -> _Entry:
         size = os.fstat(fd).st_size
         if size < HEADER_SIZE:
             raise StoreError(f"{path}: truncated store file ({size} bytes, header needs {HEADER_SIZE})")
-        header = _HEADER.unpack(_read_exact(fd, HEADER_SIZE, 0, path, "header"))
+        header_bytes = _read_exact(fd, HEADER_SIZE, 0, path, "header")
+        header = _HEADER.unpack(header_bytes)
         magic, version, n, h, w, fps, index_offset, meta_length, crc = header
         if magic != MAGIC:
             raise StoreError(f"{path}: not a frame store file (bad magic {magic!r})")
@@ -135,7 +136,6 @@ def _open_entry(path: Path) -> _Entry:
                 raise StoreError(f"{path}: corrupt frame index (CRC mismatch)")
             frame_crcs = None
         else:
-            header_bytes = _read_exact(fd, HEADER_SIZE, 0, path, "header")
             if zlib.crc32(tail, zlib.crc32(header_bytes[:-4])) != crc:
                 raise StoreError(f"{path}: corrupt store file (CRC mismatch over its header, index and metadata)")
             frame_crcs = np.frombuffer(tail[8 * (n + 1) : 8 * (n + 1) + crc_bytes], dtype="<u4")
@@ -148,10 +148,18 @@ def _open_entry(path: Path) -> _Entry:
         raise
 
 
-def read_meta(path: str | os.PathLike) -> dict[str, Any]:
-    """Header fields plus the JSON metadata of one store file (validates it)."""
+def read_meta(path: str | os.PathLike, *, verify: bool = False) -> dict[str, Any]:
+    """Header fields plus the JSON metadata of one store file (validates it).
+
+    ``verify`` also checks every frame against its CRC (reads the whole file) and raises
+    StoreError naming the first frame that fails.
+    """
     entry = _open_entry(Path(path))
-    os.close(entry.fd)
+    try:
+        if verify:
+            _check_all_frames(entry)
+    finally:
+        os.close(entry.fd)
     raw = entry.meta
     try:
         meta = json.loads(raw.decode("utf-8")) if raw else {}
@@ -170,24 +178,22 @@ def _check_frame_crcs(entry: _Entry, buf: bytearray, starts: list[int], first: i
                              "re-extract the store (vssl extract --verify finds every such file)")
 
 
+def _check_all_frames(entry: _Entry) -> None:
+    if entry.frame_crcs is None:
+        return  # version 1: its index CRC was checked at open; frames carry no CRC
+    lo, hi = int(entry.offsets[0]), int(entry.offsets[-1])
+    buf = bytearray(hi - lo)
+    if os.preadv(entry.fd, [buf], lo) != len(buf):
+        raise StoreError(f"{entry.path}: truncated store file (short read at {lo})")
+    _check_frame_crcs(entry, buf, (entry.offsets - lo).tolist(), 0)
+
+
 def verify_file(path: str | os.PathLike) -> str | None:
     """Check every CRC of one store file (header, index, metadata and every frame); the problem, or None."""
     try:
-        entry = _open_entry(Path(path))
+        read_meta(path, verify=True)
     except StoreError as err:
         return str(err)
-    try:
-        if entry.frame_crcs is None:
-            return None  # version 1: its index CRC was checked at open; frames carry no CRC
-        lo, hi = int(entry.offsets[0]), int(entry.offsets[-1])
-        buf = bytearray(hi - lo)
-        if os.preadv(entry.fd, [buf], lo) != len(buf):
-            return f"{entry.path}: truncated store file (short read at {lo})"
-        _check_frame_crcs(entry, buf, (entry.offsets - lo).tolist(), 0)
-    except StoreError as err:
-        return str(err)
-    finally:
-        os.close(entry.fd)
     return None
 
 
@@ -507,8 +513,8 @@ class FrameWriter:
             self.height, self.width = int(height), int(width)
         elif (height, width) != (self.height, self.width):
             raise ValueError(f"{self.path}: frame size {height}x{width} differs from {self.height}x{self.width}")
-        for jpeg in jpegs:
-            data = jpeg.numpy().tobytes() if isinstance(jpeg, torch.Tensor) else bytes(jpeg)
+        for encoded in jpegs:
+            data = encoded.numpy().tobytes() if isinstance(encoded, torch.Tensor) else bytes(encoded)
             self._file.write(data)
             self._offsets.append(self._offsets[-1] + len(data))
             self._crcs.append(zlib.crc32(data))

@@ -315,12 +315,12 @@ def paired_rows(manifest: pd.DataFrame, pairs: pd.DataFrame, pairs_path: str, *,
     return rows, excluded, pairs, ids_to_key, dropped_pairs
 
 
-def _write_results(out: Path, folds: pd.DataFrame, pairs: pd.DataFrame, decision: np.ndarray) -> None:
+def _write_results(out: Path, folds: pd.DataFrame, pairs: pd.DataFrame, same: np.ndarray,
+                   decision: np.ndarray) -> None:
     from sklearn.metrics import roc_curve
 
     from vssl.utils.io import atomic_write_csv
 
-    same = pairs["same"].astype(int).to_numpy()
     per_pair = pairs[["split", "id1", "id2", "same"]].copy()
     per_pair["decision"] = decision
     per_pair["predicted_same"] = (decision > 0).astype(int)
@@ -331,7 +331,7 @@ def _write_results(out: Path, folds: pd.DataFrame, pairs: pd.DataFrame, decision
 
 
 def _save_features(out: Path, features, videos: list[str], vectors: np.ndarray, pairs: pd.DataFrame,
-                   layers: list[str]) -> None:
+                   same: np.ndarray, layers: list[str]) -> None:
     from vssl.eval import features as F
     from vssl.utils.io import atomic_path
 
@@ -339,7 +339,7 @@ def _save_features(out: Path, features, videos: list[str], vectors: np.ndarray, 
     with atomic_path(out / "pair_vectors.npz") as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, vectors=vectors, names=np.asarray(pair_vector_names(layers)),
-                                same=pairs["same"].astype(int).to_numpy(), split=pairs["split"].to_numpy())
+                                same=same, split=pairs["split"].to_numpy())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -372,10 +372,10 @@ def run(args: argparse.Namespace) -> int:
         folds, decision = leave_one_split_out(vectors, same, pairs["split"].to_numpy(), svm=args.svm, C=args.svm_c,
                                               seed=args.seed)
         summary = summarize_folds(folds, same, decision)
-        _write_results(args.out, folds, pairs, decision)
+        _write_results(args.out, folds, pairs, same, decision)
         atomic_write_csv(args.out / "aslan.csv", pd.DataFrame([summary]))
         if args.save_features:
-            _save_features(args.out, features, videos, vectors, pairs, args.layers)
+            _save_features(args.out, features, videos, vectors, pairs, same, args.layers)
         metrics = F.run_metadata(
             "aslan", args, [source], device=ctx.device, started=ctx.started,
             extra={
