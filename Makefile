@@ -7,7 +7,7 @@ CORES ?= all
 # Rules call `vssl`, so the venv's bin directory goes first on PATH for Snakemake's jobs.
 RUN := PATH="$(abspath $(BIN)):$$PATH"
 
-.PHONY: setup run report test bench clean
+.PHONY: setup run report test lint bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,12 @@ report: setup
 
 test: setup
 	$(RUN) $(BIN)/python -m pytest -m "" tests
+
+# Formatter and linter (settings in pyproject.toml): ruff for Python, snakefmt for the Snakefile and rules.
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 
 bench: setup
 	$(BIN)/python -m bench

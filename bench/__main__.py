@@ -2,6 +2,7 @@
 
 Each module in this package exposes ``main(out_dir: pathlib.Path) -> None``.
 """
+
 from __future__ import annotations
 
 import argparse

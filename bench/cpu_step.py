@@ -12,6 +12,7 @@ cross-entropy, backward, update) under the CPU options a run could take:
 Rows are medians of interleaved rounds (each round times every variant once), so drifting load
 from other processes hits all variants alike; ``ratio`` is against the fp32 contiguous row.
 """
+
 from __future__ import annotations
 
 import csv
@@ -82,11 +83,19 @@ def main(out_dir: Path) -> None:
         reference = BATCH / statistics.median(times["fp32"])
         for variant in VARIANTS:
             rate = BATCH / statistics.median(times[variant])
-            rows.append({"model": name, "width": width, "variant": variant, "batch": BATCH,
-                         "clip_shape": "x".join(map(str, CLIP)), "inputs_per_s": round(rate, 1),
-                         "ratio": round(rate / reference, 3),
-                         "notes": f"1 thread; medians of {ROUNDS} interleaved rounds of {STEPS} steps; cpu_flags {flags}",
-                         "date": _dt.date.today().isoformat()})
+            rows.append(
+                {
+                    "model": name,
+                    "width": width,
+                    "variant": variant,
+                    "batch": BATCH,
+                    "clip_shape": "x".join(map(str, CLIP)),
+                    "inputs_per_s": round(rate, 1),
+                    "ratio": round(rate / reference, 3),
+                    "notes": f"1 thread; medians of {ROUNDS} interleaved rounds of {STEPS} steps; cpu_flags {flags}",
+                    "date": _dt.date.today().isoformat(),
+                }
+            )
             print(f"{name:8s} {variant:22s} {rate:8.1f} inputs/s  x{rate / reference:.2f}", flush=True)
     path = out_dir / "cpu_step.csv"
     with open(path, "w", newline="") as f:

@@ -26,14 +26,15 @@ Rows (clips/s, best of several timed runs after a warm-up):
 Throughput figures depend on the machine and its load; the CSV records the
 torch version, device name and thread count with every row.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import torch
@@ -86,6 +87,7 @@ def timed(fn: Callable[[], object], device: torch.device, *, repeats: int = 7, w
     The minimum, as ``timeit`` reports, because on a shared machine the other
     runs measure the neighbours' load rather than the kernel.
     """
+
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -102,8 +104,17 @@ def timed(fn: Callable[[], object], device: torch.device, *, repeats: int = 7, w
     return min(times)
 
 
-def row(kernel: str, device: torch.device, batch: int, shape: str, seconds: float, *, reference: str = "",
-        ref_seconds: float | None = None, notes: str = "") -> dict:
+def row(
+    kernel: str,
+    device: torch.device,
+    batch: int,
+    shape: str,
+    seconds: float,
+    *,
+    reference: str = "",
+    ref_seconds: float | None = None,
+    notes: str = "",
+) -> dict:
     return {
         "kernel": kernel,
         "device": device.type,
@@ -135,16 +146,35 @@ def sp_projection_rows(device: torch.device, gen: torch.Generator) -> list[dict]
     ref_s = timed(reference, device)
     shape = "x".join(map(str, CLIP))
     ref_name = "torchvision.transforms.v2.functional.perspective, per-clip loop"
-    rows = [row("sp_projection_torchvision_loop", device, BATCH, shape, ref_s, reference="(this is the reference)",
-                ref_seconds=ref_s, notes="torchvision solves each clip's coefficients (lstsq) and warps it")]
+    rows = [
+        row(
+            "sp_projection_torchvision_loop",
+            device,
+            BATCH,
+            shape,
+            ref_s,
+            reference="(this is the reference)",
+            ref_seconds=ref_s,
+            notes="torchvision solves each clip's coefficients (lstsq) and warps it",
+        )
+    ]
 
     def batched() -> torch.Tensor:
         return warp_perspective(clips, matrix, (h, w), backend="grid_sample")
 
     diff = (batched() - ref_out).abs().max().item()
-    rows.append(row("sp_projection", device, BATCH, shape, timed(batched, device), reference=ref_name,
-                    ref_seconds=ref_s, notes=f"one grid_sample, T folded into channels, contiguous clips; "
-                                             f"max|diff| vs reference {diff:.1e}"))
+    rows.append(
+        row(
+            "sp_projection",
+            device,
+            BATCH,
+            shape,
+            timed(batched, device),
+            reference=ref_name,
+            ref_seconds=ref_s,
+            notes=f"one grid_sample, T folded into channels, contiguous clips; max|diff| vs reference {diff:.1e}",
+        )
+    )
     if device.type == "cpu":
         pixel_major = to_pixel_major(clips)
 
@@ -152,18 +182,36 @@ def sp_projection_rows(device: torch.device, gen: torch.Generator) -> list[dict]
             return warp_perspective(pixel_major, matrix, (h, w), backend="gather")
 
         diff = (gathered() - ref_out).abs().max().item()
-        rows.append(row("sp_projection", device, BATCH, shape, timed(gathered, device), reference=ref_name,
-                        ref_seconds=ref_s, notes=f"gather backend (one embedding_bag) on pixel-major clips "
-                                                 f"(to_float(pixel_major=True)); output pixel-major; "
-                                                 f"max|diff| vs reference {diff:.1e}"))
+        rows.append(
+            row(
+                "sp_projection",
+                device,
+                BATCH,
+                shape,
+                timed(gathered, device),
+                reference=ref_name,
+                ref_seconds=ref_s,
+                notes=f"gather backend (one embedding_bag) on pixel-major clips "
+                f"(to_float(pixel_major=True)); output pixel-major; "
+                f"max|diff| vs reference {diff:.1e}",
+            )
+        )
 
         def convert_then_gather() -> torch.Tensor:
             return warp_perspective(to_pixel_major(clips), matrix, (h, w), backend="gather").contiguous()
 
-        rows.append(row("sp_projection", device, BATCH, shape, timed(convert_then_gather, device),
-                        reference=ref_name, ref_seconds=ref_s,
-                        notes="gather backend including the layout conversions in and out (contiguous -> "
-                              "contiguous)"))
+        rows.append(
+            row(
+                "sp_projection",
+                device,
+                BATCH,
+                shape,
+                timed(convert_then_gather, device),
+                reference=ref_name,
+                ref_seconds=ref_s,
+                notes="gather backend including the layout conversions in and out (contiguous -> contiguous)",
+            )
+        )
     return rows
 
 
@@ -173,10 +221,19 @@ def conversion_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
     raw = torch.randint(0, 256, (BATCH, t, h, w, c), generator=gen, dtype=torch.uint8).to(device)
     shape = f"uint8 {t}x{h}x{w}x{c} -> {c}x{t}x{h}x{w}"
     contiguous_s = timed(lambda: to_float(raw), device)
-    return [row("to_float", device, BATCH, shape, contiguous_s, notes="contiguous output"),
-            row("to_float", device, BATCH, shape, timed(lambda: to_float(raw, pixel_major=True), device),
-                reference="to_float, contiguous output", ref_seconds=contiguous_s,
-                notes="pixel-major output (the layout of the gather warp rows)")]
+    return [
+        row("to_float", device, BATCH, shape, contiguous_s, notes="contiguous output"),
+        row(
+            "to_float",
+            device,
+            BATCH,
+            shape,
+            timed(lambda: to_float(raw, pixel_major=True), device),
+            reference="to_float, contiguous output",
+            ref_seconds=contiguous_s,
+            notes="pixel-major output (the layout of the gather warp rows)",
+        ),
+    ]
 
 
 def sp_pipeline_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
@@ -186,8 +243,7 @@ def sp_pipeline_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
     clips = torch.rand(BATCH, c, t, stored_h, stored_w, generator=gen).to(device)
     space = SpatialLabelSpace(scales=(), identity=False)
     params = space.params()[torch.randint(len(space), (BATCH,), generator=gen)]
-    windows = crop_windows(params, (frame, frame), (out, out), torch.rand(BATCH, 2, generator=gen,
-                                                                          dtype=torch.float64))
+    windows = crop_windows(params, (frame, frame), (out, out), torch.rand(BATCH, 2, generator=gen, dtype=torch.float64))
     corners = frame_corners(frame, frame)
     quads = quad_targets(params, (frame, frame))
     boxes = [[int(round(float(v))) for v in windows[i]] for i in range(BATCH)]
@@ -206,11 +262,19 @@ def sp_pipeline_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
         return v3s_spatial(clips, params, windows, frame_size=frame, out_size=out, padding_mode="zeros")
 
     shape = f"{c}x{t}x{stored_h}x{stored_w} -> {c}x{t}x{out}x{out}"
-    return [row("sp_pipeline", device, BATCH, shape, timed(fused, device),
-                reference="torchvision resize 224 + perspective + crop l x l + resize 112, per-clip loop",
-                ref_seconds=timed(reference, device),
-                notes="V3S SP as trained: one warp computes only the 112x112 output pixels; the reference "
-                      "rounds the crop box to whole pixels and resamples three times, so values differ slightly")]
+    return [
+        row(
+            "sp_pipeline",
+            device,
+            BATCH,
+            shape,
+            timed(fused, device),
+            reference="torchvision resize 224 + perspective + crop l x l + resize 112, per-clip loop",
+            ref_seconds=timed(reference, device),
+            notes="V3S SP as trained: one warp computes only the 112x112 output pixels; the reference "
+            "rounds the crop box to whole pixels and resamples three times, so values differ slightly",
+        )
+    ]
 
 
 def rotation_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
@@ -227,26 +291,47 @@ def rotation_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
 
     assert torch.equal(ref_rot90(), ours_rot90())
     ref_s = timed(ref_rot90, device)
-    rows = [row("rotation_rot90_all_copies", device, BATCH, shape, timed(ours_rot90, device),
-                reference="torch.rot90 per clip and angle, stacked", ref_seconds=ref_s,
-                notes="clips/s counts input clips (each gives 4 outputs); one exact gather; outputs identical")]
+    rows = [
+        row(
+            "rotation_rot90_all_copies",
+            device,
+            BATCH,
+            shape,
+            timed(ours_rot90, device),
+            reference="torch.rot90 per clip and angle, stacked",
+            ref_seconds=ref_s,
+            notes="clips/s counts input clips (each gives 4 outputs); one exact gather; outputs identical",
+        )
+    ]
 
     degrees = torch.tensor(EIGHT_ANGLES, dtype=torch.float64)[torch.randint(8, (BATCH,), generator=gen)]
     matrix = rotation_warp_matrix(degrees, (h, w), (h, w), crop="inscribed", device=device)
     side = round(h / math.sqrt(2))
 
     def ref_rot8() -> torch.Tensor:
-        return torch.stack([TF.resize(TF.center_crop(TF.rotate(clips[i], float(degrees[i])), [side, side]), [h, w],
-                                      antialias=False) for i in range(BATCH)])
+        return torch.stack(
+            [
+                TF.resize(TF.center_crop(TF.rotate(clips[i], float(degrees[i])), [side, side]), [h, w], antialias=False)
+                for i in range(BATCH)
+            ]
+        )
 
     def ours_rot8() -> torch.Tensor:
         return warp_perspective(clips, matrix, (h, w), backend="grid_sample")
 
-    rows.append(row("rotation8_grid", device, BATCH, shape, timed(ours_rot8, device),
-                    reference="torchvision rotate + center_crop + resize, per-clip loop",
-                    ref_seconds=timed(ref_rot8, device),
-                    notes=f"one grid_sample (rotation, inscribed crop and resize in one matrix); the reference "
-                          f"crops an integer {side}px square, so outputs differ slightly"))
+    rows.append(
+        row(
+            "rotation8_grid",
+            device,
+            BATCH,
+            shape,
+            timed(ours_rot8, device),
+            reference="torchvision rotate + center_crop + resize, per-clip loop",
+            ref_seconds=timed(ref_rot8, device),
+            notes=f"one grid_sample (rotation, inscribed crop and resize in one matrix); the reference "
+            f"crops an integer {side}px square, so outputs differ slightly",
+        )
+    )
     return rows
 
 
@@ -266,9 +351,18 @@ def temporal_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
     def reference() -> torch.Tensor:
         return torch.stack([clips[i][:, starts[i] + table[labels[i]]] for i in range(BATCH)])
 
-    return [row("ts_tp_gather", device, BATCH, f"{c}x{frames}x{h}x{w} -> {c}x16x{h}x{w}", timed(ours, device),
-                reference="per-clip advanced indexing, stacked", ref_seconds=timed(reference, device),
-                notes="TS 1-3 + 8 TP patterns, per-clip class and start; one index_select of whole frames")]
+    return [
+        row(
+            "ts_tp_gather",
+            device,
+            BATCH,
+            f"{c}x{frames}x{h}x{w} -> {c}x16x{h}x{w}",
+            timed(ours, device),
+            reference="per-clip advanced indexing, stacked",
+            ref_seconds=timed(reference, device),
+            notes="TS 1-3 + 8 TP patterns, per-clip class and start; one index_select of whole frames",
+        )
+    ]
 
 
 def cuda_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
@@ -282,10 +376,19 @@ def cuda_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
         return pretext.apply(x, {"temporal_label": temporal}, torch.Generator().manual_seed(0))[0]
 
     transform_s = timed(transform, device, repeats=10)
-    rows = [row("v3s_full_transform", device, BATCH, "uint8 16x224x224x3 -> 3x16x112x112", transform_s,
-                notes="to_float + temporal labels from the loader + SS/SP warp (19 spatial classes)")]
+    rows = [
+        row(
+            "v3s_full_transform",
+            device,
+            BATCH,
+            "uint8 16x224x224x3 -> 3x16x112x112",
+            transform_s,
+            notes="to_float + temporal labels from the loader + SS/SP warp (19 spatial classes)",
+        )
+    ]
     try:
         from vssl.models import get_model
+
         backbone = get_model("r3d_18")
     except (ImportError, ValueError) as err:  # the models layer is written in parallel
         print(f"  skipping the R3D-18 step row: {err}")
@@ -303,9 +406,16 @@ def cuda_rows(device: torch.device, gen: torch.Generator) -> list[dict]:
         opt.step()
 
     step_s = timed(step, device, repeats=10, warmup=3)
-    rows.append(row("r3d18_train_step", device, BATCH, "3x16x112x112", step_s,
-                    notes=f"bf16 autocast, SGD; the V3S transform is {100 * transform_s / step_s:.1f}% of a step "
-                          f"(goal <= 5%)"))
+    rows.append(
+        row(
+            "r3d18_train_step",
+            device,
+            BATCH,
+            "3x16x112x112",
+            step_s,
+            notes=f"bf16 autocast, SGD; the V3S transform is {100 * transform_s / step_s:.1f}% of a step (goal <= 5%)",
+        )
+    )
     return rows
 
 

@@ -37,6 +37,7 @@ preads more per clip (tens of microseconds against milliseconds of decoding).
 
 Goal (issue 2 §6): the store at short side 128 is >= 20x (b) and >= 2x (c).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -71,6 +72,7 @@ SEED = 0
 
 
 # -- baselines -----------------------------------------------------------------------------
+
 
 def _random_crop_start(rng: np.random.Generator, t: int, h: int, w: int) -> tuple[int, int, int]:
     start = int(rng.integers(0, max(t - CLIP_LEN, 0) + 1))
@@ -122,6 +124,7 @@ class JpegFolderDataset(Dataset):
 
 # -- data preparation (cached) -------------------------------------------------------------
 
+
 def prepare_videos() -> tuple[Path, Path]:
     from vssl.data.synth import generate
 
@@ -157,12 +160,20 @@ def dump_jpeg_folder(store_dir: Path, name: str) -> list[Path]:
 
 # -- measurement ---------------------------------------------------------------------------
 
+
 def measure(dataset: Dataset, seconds: float, round_index: int) -> tuple[int, float]:
     """Clips delivered by a 2-worker DataLoader in ``seconds`` after a one-batch warm-up."""
-    sampler = RandomSampler(dataset, replacement=True, num_samples=10**7,
-                            generator=torch.Generator().manual_seed(SEED + round_index))
-    loader = DataLoader(dataset, batch_size=BATCH, sampler=sampler, num_workers=WORKERS,
-                        pin_memory=torch.cuda.is_available(), prefetch_factor=4)
+    sampler = RandomSampler(
+        dataset, replacement=True, num_samples=10**7, generator=torch.Generator().manual_seed(SEED + round_index)
+    )
+    loader = DataLoader(
+        dataset,
+        batch_size=BATCH,
+        sampler=sampler,
+        num_workers=WORKERS,
+        pin_memory=torch.cuda.is_available(),
+        prefetch_factor=4,
+    )
     it = iter(loader)
     batch = next(it)  # worker start-up and first decode stay out of the window
     assert batch["clip"].shape[1:] == (CLIP_LEN, CROP, CROP, 3) and batch["clip"].dtype == torch.uint8
@@ -198,7 +209,7 @@ def run_interleaved(runs: list[tuple[str, str, Dataset]]) -> list[dict]:
     cpu = [float("inf")] * len(runs)
     threads = torch.get_num_threads()
     for r in range(ROUNDS):
-        for k, (method, resolution, ds) in enumerate(runs):
+        for k, (_method, _resolution, ds) in enumerate(runs):
             n, t = measure(ds, WINDOW_S, r)
             clips[k] += n
             seconds[k] += t
@@ -208,10 +219,21 @@ def run_interleaved(runs: list[tuple[str, str, Dataset]]) -> list[dict]:
                 cpu[k] = min(cpu[k], cpu_block(ds, CPU_BLOCK_S, r * 97))
             finally:
                 torch.set_num_threads(threads)
-        print(f"  round {r + 1}/{ROUNDS}: " + ", ".join(
-            f"{m}@{res} {clips[k] / seconds[k]:.1f}/s" for k, (m, res, _) in enumerate(runs)), flush=True)
-    return [{"method": m, "resolution": res, "clips_per_s": round(clips[k] / seconds[k], 2), "n_clips": clips[k],
-             "cpu_ms_per_clip": round(cpu[k] * 1e3, 3)} for k, (m, res, _) in enumerate(runs)]
+        print(
+            f"  round {r + 1}/{ROUNDS}: "
+            + ", ".join(f"{m}@{res} {clips[k] / seconds[k]:.1f}/s" for k, (m, res, _) in enumerate(runs)),
+            flush=True,
+        )
+    return [
+        {
+            "method": m,
+            "resolution": res,
+            "clips_per_s": round(clips[k] / seconds[k], 2),
+            "n_clips": clips[k],
+            "cpu_ms_per_clip": round(cpu[k] * 1e3, 3),
+        }
+        for k, (m, res, _) in enumerate(runs)
+    ]
 
 
 def cpu_model() -> str:
@@ -248,34 +270,64 @@ def main(out_dir: Path) -> None:
     ]
     table = pd.DataFrame(run_interleaved(runs))
     b_rate = float(table.loc[table.method == "b_decode_video", "clips_per_s"].iloc[0])
-    c_rate = dict(zip(table.loc[table.method == "c_jpeg_folder", "resolution"],
-                      table.loc[table.method == "c_jpeg_folder", "clips_per_s"]))
+    c_rate = dict(
+        zip(
+            table.loc[table.method == "c_jpeg_folder", "resolution"],
+            table.loc[table.method == "c_jpeg_folder", "clips_per_s"],
+        )
+    )
     table["ratio_vs_b"] = (table["clips_per_s"] / b_rate).round(2)
-    table["ratio_vs_c"] = [round(r / c_rate[res], 2) if res in c_rate else float("nan")
-                           for r, res in zip(table["clips_per_s"], table["resolution"])]
+    table["ratio_vs_c"] = [
+        round(r / c_rate[res], 2) if res in c_rate else float("nan")
+        for r, res in zip(table["clips_per_s"], table["resolution"])
+    ]
     b_cpu = float(table.loc[table.method == "b_decode_video", "cpu_ms_per_clip"].iloc[0])
-    c_cpu = dict(zip(table.loc[table.method == "c_jpeg_folder", "resolution"],
-                     table.loc[table.method == "c_jpeg_folder", "cpu_ms_per_clip"]))
+    c_cpu = dict(
+        zip(
+            table.loc[table.method == "c_jpeg_folder", "resolution"],
+            table.loc[table.method == "c_jpeg_folder", "cpu_ms_per_clip"],
+        )
+    )
     table["cpu_ratio_vs_b"] = (b_cpu / table["cpu_ms_per_clip"]).round(2)
-    table["cpu_ratio_vs_c"] = [round(c_cpu[res] / ms, 2) if res in c_cpu else float("nan")
-                               for ms, res in zip(table["cpu_ms_per_clip"], table["resolution"])]
+    table["cpu_ratio_vs_c"] = [
+        round(c_cpu[res] / ms, 2) if res in c_cpu else float("nan")
+        for ms, res in zip(table["cpu_ms_per_clip"], table["resolution"])
+    ]
     table["n_videos"] = len(videos)
     table["cpu"] = cpu_model()
     table["cores"] = len(os.sched_getaffinity(0))
     table["load_avg_1m"] = round(load_before, 2)
     table["torch"] = torch.__version__
     table["date"] = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    table = table[["method", "resolution", "clips_per_s", "ratio_vs_b", "ratio_vs_c", "n_videos", "n_clips",
-                   "cpu_ms_per_clip", "cpu_ratio_vs_b", "cpu_ratio_vs_c", "cpu", "cores", "load_avg_1m",
-                   "torch", "date"]]
+    table = table[
+        [
+            "method",
+            "resolution",
+            "clips_per_s",
+            "ratio_vs_b",
+            "ratio_vs_c",
+            "n_videos",
+            "n_clips",
+            "cpu_ms_per_clip",
+            "cpu_ratio_vs_b",
+            "cpu_ratio_vs_c",
+            "cpu",
+            "cores",
+            "load_avg_1m",
+            "torch",
+            "date",
+        ]
+    ]
     atomic_write_csv(Path(out_dir) / "loader.csv", table)
     print(table.drop(columns=["cpu", "torch", "date"]).to_string(index=False))
     a128 = table[(table.method == "a_store") & (table.resolution == res128)].iloc[0]
-    print(f"goal: store {res128} = {a128.ratio_vs_b:.1f}x decode-video (goal >= 20x, "
-          f"{'met' if a128.ratio_vs_b >= 20 else 'NOT met'}), {a128.ratio_vs_c:.2f}x jpeg-folder "
-          f"(goal >= 2x, {'met' if a128.ratio_vs_c >= 2 else 'NOT met'}); per CPU ms: "
-          f"{a128.cpu_ratio_vs_b:.1f}x and {a128.cpu_ratio_vs_c:.2f}x; load average {table.load_avg_1m.iloc[0]} "
-          f"on {table.cores.iloc[0]} cores; {time.perf_counter() - t0:.0f} s total")
+    print(
+        f"goal: store {res128} = {a128.ratio_vs_b:.1f}x decode-video (goal >= 20x, "
+        f"{'met' if a128.ratio_vs_b >= 20 else 'NOT met'}), {a128.ratio_vs_c:.2f}x jpeg-folder "
+        f"(goal >= 2x, {'met' if a128.ratio_vs_c >= 2 else 'NOT met'}); per CPU ms: "
+        f"{a128.cpu_ratio_vs_b:.1f}x and {a128.cpu_ratio_vs_c:.2f}x; load average {table.load_avg_1m.iloc[0]} "
+        f"on {table.cores.iloc[0]} cores; {time.perf_counter() - t0:.0f} s total"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Checkpoint integrity, weights-only loading, RNG round trips and model rebuilding."""
+
 from __future__ import annotations
 
 import collections
@@ -28,8 +29,12 @@ def _state() -> dict:
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     model(torch.randn(4, 3)).sum().backward()
     opt.step()
-    return {"weights": {"backbone": model.state_dict(), "head": None}, "optimizer": opt.state_dict(),
-            "progress": {"step": 3, "epoch": 0, "batch_in_epoch": 3}, "config": {"lr": 0.1, "milestones": [1, 2]}}
+    return {
+        "weights": {"backbone": model.state_dict(), "head": None},
+        "optimizer": opt.state_dict(),
+        "progress": {"step": 3, "epoch": 0, "batch_in_epoch": 3},
+        "config": {"lr": 0.1, "milestones": [1, 2]},
+    }
 
 
 def test_round_trip_and_plain_weights_only_load(tmp_path):
@@ -96,7 +101,9 @@ def test_foreign_file_rejected(tmp_path):
     path.write_bytes(buf.getvalue())
     import hashlib
 
-    sidecar_path(path).write_text(json.dumps({"size": len(buf.getvalue()), "sha256": hashlib.sha256(buf.getvalue()).hexdigest()}))
+    sidecar_path(path).write_text(
+        json.dumps({"size": len(buf.getvalue()), "sha256": hashlib.sha256(buf.getvalue()).hexdigest()})
+    )
     with pytest.raises(CheckpointError, match="not a vssl checkpoint"):
         load_checkpoint(path)
 
@@ -123,7 +130,10 @@ def _model_state(kind: str) -> tuple[dict, torch.nn.Module, torch.nn.Module]:
         head_spec = {"type": "LinearClassifier", "kwargs": {"in_features": backbone.out_features, "num_classes": 5}}
     else:
         head = MultiHead(backbone.out_features, {"rotation": 4}, hidden=8)
-        head_spec = {"type": "MultiHead", "kwargs": {"in_features": backbone.out_features, "heads": {"rotation": 4}, "hidden": 8}}
+        head_spec = {
+            "type": "MultiHead",
+            "kwargs": {"in_features": backbone.out_features, "heads": {"rotation": 4}, "hidden": 8},
+        }
     state = {
         "kind": kind,
         "model": {"backbone": {"name": "r3d_10", "kwargs": kwargs}, "head": head_spec},

@@ -1,20 +1,24 @@
 """One exit policy for the whole CLI: a user's mistake is one line naming the path and the cause, exit 2."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from test_train_support import make_store
 
 
 def _vssl(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
     code = "from vssl.cli import console; console()"
-    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "VSSL_NUM_GPUS": "0", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "VSSL_NUM_GPUS": "0", **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +37,22 @@ def test_out_that_is_an_existing_file(store, tmp_path) -> None:
 def test_a_pairs_file_that_is_not_a_matlab_file(store, tmp_path) -> None:
     pairs = tmp_path / "View2.mat"
     pairs.write_text("this is text, not MATLAB\n")
-    done = _vssl("aslan", "--store", str(store), "--pairs", str(pairs), "--random-init", "--model", "r3d_10",
-                 "--out", str(tmp_path / "out"), "--device", "cpu", "--workers", "0")
+    done = _vssl(
+        "aslan",
+        "--store",
+        str(store),
+        "--pairs",
+        str(pairs),
+        "--random-init",
+        "--model",
+        "r3d_10",
+        "--out",
+        str(tmp_path / "out"),
+        "--device",
+        "cpu",
+        "--workers",
+        "0",
+    )
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-1500:]
     assert str(pairs) in done.stderr and "not a readable MATLAB file" in done.stderr
 

@@ -1,4 +1,5 @@
 """Clip samplers and ClipDataset: indices, determinism, epochs, DataLoader workers."""
+
 from __future__ import annotations
 
 import pickle
@@ -25,7 +26,8 @@ from vssl.kernels.temporal import TemporalChoice
 # torchvision 0.29 deprecates its JPEG codecs in favour of TorchCodec (not a dependency here);
 # the warning fires on every call and would bury real ones.
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:The image decoding and encoding capabilities of TorchVision:DeprecationWarning")
+    "ignore:The image decoding and encoding capabilities of TorchVision:DeprecationWarning"
+)
 
 # (frames, label, split1, status): frame i of every video is uniform grey 2 i,
 # so a decoded frame tells which source frame it is
@@ -54,14 +56,26 @@ def store_dir(tmp_path_factory) -> Path:
             levels = (torch.arange(n) * 2).to(torch.uint8)
             frames = levels[:, None, None, None].expand(n, H, W, 3).contiguous()
             write_frames(store_file(root, key), frames, fps=25.0, quality=95)
-        rows.append({"video": key, "label": "" if label is None else label, "class": key[0],
-                     "split1": split, "frames": n, "height": H if n else 0, "width": W if n else 0,
-                     "fps": 25.0, "status": status, "reason": ""})
+        rows.append(
+            {
+                "video": key,
+                "label": "" if label is None else label,
+                "class": key[0],
+                "split1": split,
+                "frames": n,
+                "height": H if n else 0,
+                "width": W if n else 0,
+                "fps": 25.0,
+                "status": status,
+                "reason": "",
+            }
+        )
     pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
     return root
 
 
 # -- samplers ---------------------------------------------------------------------------
+
 
 def test_random_consecutive_in_bounds_and_clamped():
     sampler = RandomConsecutive(16)
@@ -110,8 +124,12 @@ def test_all_frames():
 
 
 def test_temporal_pretext_matches_temporal_choice_indices():
-    choices = [TemporalChoice("ts", (1,)), TemporalChoice("ts", (3,)), TemporalChoice("tp", (4, 5)),
-               TemporalChoice("tp", (2, 1))]
+    choices = [
+        TemporalChoice("ts", (1,)),
+        TemporalChoice("ts", (3,)),
+        TemporalChoice("tp", (4, 5)),
+        TemporalChoice("tp", (2, 1)),
+    ]
     sampler = TemporalPretext(choices)
     g = torch.Generator().manual_seed(1)
     seen = set()
@@ -134,8 +152,13 @@ def test_temporal_pretext_matches_temporal_choice_indices():
 
 
 def test_samplers_pickle():
-    for sampler in (RandomConsecutive(16), EvenlySpaced(10, 16), Strided(16, 8), AllFrames(),
-                    TemporalPretext([TemporalChoice("ts", (2,))])):
+    for sampler in (
+        RandomConsecutive(16),
+        EvenlySpaced(10, 16),
+        Strided(16, 8),
+        AllFrames(),
+        TemporalPretext([TemporalChoice("ts", (2,))]),
+    ):
         assert pickle.loads(pickle.dumps(sampler)) == sampler
 
 
@@ -145,6 +168,7 @@ def test_sample_seed_mixes_all_inputs():
 
 
 # -- dataset ----------------------------------------------------------------------------
+
 
 def test_items_are_uint8_clips_of_the_right_frames(store_dir):
     ds = ClipDataset(store_dir, sampler=RandomConsecutive(16))
@@ -168,8 +192,9 @@ def test_split_keys_and_indices_filters(store_dir):
     assert train.videos == ["A/a0.avi", "B/b0.avi", "B/b1.avi", "C/c0.avi"]
     test = ClipDataset(store_dir, split="test", sampler=RandomConsecutive(8))
     assert test.videos == ["A/a1.avi"]
-    subset = ClipDataset(store_dir, split="train", sampler=RandomConsecutive(8), keys={"B/b0.avi", "A/a0.avi",
-                                                                                       "C/bad.avi"})
+    subset = ClipDataset(
+        store_dir, split="train", sampler=RandomConsecutive(8), keys={"B/b0.avi", "A/a0.avi", "C/bad.avi"}
+    )
     assert subset.videos == ["A/a0.avi", "B/b0.avi"]
     picked = ClipDataset(store_dir, split="train", sampler=RandomConsecutive(8), indices=[3, 0])
     assert picked.videos == ["C/c0.avi", "A/a0.avi"]
@@ -212,8 +237,9 @@ def test_crops(store_dir, tmp_path):
     y, x = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
     marked = torch.stack([y * 10, x * 10, torch.zeros_like(x)], -1).to(torch.uint8)[None].expand(3, H, W, 3)
     write_frames(store_file(store_dir, "M/marked.avi"), marked.contiguous(), fps=25.0, quality=100)
-    frame = pd.DataFrame({"video": ["M/marked.avi"], "label": [0], "frames": [3], "height": [H], "width": [W],
-                          "status": ["ok"]})
+    frame = pd.DataFrame(
+        {"video": ["M/marked.avi"], "label": [0], "frames": [3], "height": [H], "width": [W], "status": ["ok"]}
+    )
     boxes = set()
     rand = ClipDataset(store_dir, frame, sampler=RandomConsecutive(2), crop=10, seed=3)
     for epoch in range(20):
@@ -258,8 +284,14 @@ def test_dataloader_with_workers_and_pin_memory(store_dir):
     ds = ClipDataset(store_dir, split="train", sampler=RandomConsecutive(16))
     restored = pickle.loads(pickle.dumps(ds))
     assert torch.equal(restored[1]["clip"], ds[1]["clip"])
-    loader = DataLoader(ds, batch_size=2, num_workers=2, pin_memory=torch.cuda.is_available(), shuffle=True,
-                        generator=torch.Generator().manual_seed(0))
+    loader = DataLoader(
+        ds,
+        batch_size=2,
+        num_workers=2,
+        pin_memory=torch.cuda.is_available(),
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     batches = list(loader)
     assert sum(len(b["video"]) for b in batches) == 4
     first = batches[0]

@@ -2,6 +2,7 @@
 
 Adapters never decode video, so the fixture videos are empty files.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -94,25 +95,35 @@ def make_ucf(base: Path) -> tuple[Path, Path]:
     write(lists / "classInd.txt", "1 ApplyEyeMakeup\n2 Archery\n3 HandstandPushups\n", "\r\n")
     # Split 1: g08 train, g01 test. The HandstandPushups train line spells the
     # file "HandstandPushups" (the folder's case), the test line as on disk.
-    write(lists / "trainlist01.txt",
-          "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1 \n"
-          "\n"
-          "Archery/v_Archery_g08_c01.avi 2\n"
-          "HandstandPushups/v_HandstandPushups_g08_c01.avi 3  \n", "\r\n")
-    write(lists / "testlist01.txt",
-          "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\n"
-          "Archery/v_Archery_g01_c01.avi 2\n"  # a test line carrying its label
-          "HandstandPushups/v_HandStandPushups_g01_c01.avi   \n", "\r\n")
+    write(
+        lists / "trainlist01.txt",
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1 \n"
+        "\n"
+        "Archery/v_Archery_g08_c01.avi 2\n"
+        "HandstandPushups/v_HandstandPushups_g08_c01.avi 3  \n",
+        "\r\n",
+    )
+    write(
+        lists / "testlist01.txt",
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\n"
+        "Archery/v_Archery_g01_c01.avi 2\n"  # a test line carrying its label
+        "HandstandPushups/v_HandStandPushups_g01_c01.avi   \n",
+        "\r\n",
+    )
     # Split 2: the other way round, plus g02 in train; LF endings.
-    write(lists / "trainlist02.txt",
-          "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi 1\n"
-          "ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi 1\n"
-          "Archery/v_Archery_g01_c01.avi 2\n"
-          "HandstandPushups/v_HandStandPushups_g01_c01.avi 3\n")
-    write(lists / "testlist02.txt",
-          "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi\n"
-          "Archery/v_Archery_g08_c01.avi\n"
-          "HandstandPushups/v_HandStandPushups_g08_c01.avi\n")
+    write(
+        lists / "trainlist02.txt",
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi 1\n"
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi 1\n"
+        "Archery/v_Archery_g01_c01.avi 2\n"
+        "HandstandPushups/v_HandStandPushups_g01_c01.avi 3\n",
+    )
+    write(
+        lists / "testlist02.txt",
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi\n"
+        "Archery/v_Archery_g08_c01.avi\n"
+        "HandstandPushups/v_HandStandPushups_g08_c01.avi\n",
+    )
     # Split 3: a Windows-made list with backslashes.
     write(lists / "trainlist03.txt", "Archery\\v_Archery_g08_c01.avi 2\n", "\r\n")
     write(lists / "testlist03.txt", "Archery\\v_Archery_g01_c01.avi\n", "\r\n")
@@ -129,11 +140,22 @@ def test_ucf101_manifest(tmp_path):
     # The quirk: the list says v_HandstandPushups, the disk has v_HandStandPushups.
     hs = rows.loc["HandstandPushups/v_HandStandPushups_g08_c01.avi"]
     assert (hs["label"], hs["class"], hs["split1"], hs["split2"], hs["split3"]) == (
-        2, "HandstandPushups", "train", "test", "unused")
+        2,
+        "HandstandPushups",
+        "train",
+        "test",
+        "unused",
+    )
     assert tuple(rows.loc["ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi", ["label", "split1", "split2"]]) == (
-        0, "test", "train")
+        0,
+        "test",
+        "train",
+    )
     assert tuple(rows.loc["ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi", ["split1", "split2", "split3"]]) == (
-        "unused", "train", "unused")
+        "unused",
+        "train",
+        "unused",
+    )
     assert tuple(rows.loc["Archery/v_Archery_g01_c01.avi", ["split1", "split3"]]) == ("test", "test")
     unused = rows.loc["Archery/v_Archery_g25_c07.avi"]
     assert (unused["label"], unused["class"]) == (1, "Archery")
@@ -147,7 +169,10 @@ def test_ucf101_labels_come_from_the_folder_not_the_file_name(tmp_path):
     write(lists / "trainlist03.txt", "Archery/v_ApplyEyeMakeup_g30_c01.avi 2\n")
     rows = load_manifest("ucf101", root).set_index("video")
     assert tuple(rows.loc["Archery/v_ApplyEyeMakeup_g30_c01.avi", ["label", "class", "split3"]]) == (
-        1, "Archery", "train")
+        1,
+        "Archery",
+        "train",
+    )
 
 
 def test_ucf101_default_split_dir_inside_root(tmp_path):
@@ -172,16 +197,19 @@ def test_ucf101_missing_video_names_file_and_line(tmp_path):
     assert df.attrs["missing"][0].startswith(f"{train}:{line_of(train, 'v_Archery_g08')}:")
 
 
-@pytest.mark.parametrize(("list_name", "line_text", "message"), [
-    ("trainlist01.txt", "Archery/v_Archery_g08_c01.avi 1", "disagrees with classInd.txt"),
-    ("trainlist01.txt", "Archery/v_Archery_g08_c01.avi", "expected"),
-    ("trainlist01.txt", "Archery/v_Archery_g08_c01.avi 2 extra", "expected"),
-    ("trainlist01.txt", "Archery/v_Archery_g08_c01.avi two", "not an integer"),
-    ("trainlist01.txt", "Bowling/v_Bowling_g01_c01.avi 2", "unknown class 'Bowling'"),
-    ("trainlist01.txt", "v_Archery_g08_c01.avi 2", "'<Class>/<file>' path"),
-    ("testlist01.txt", "Archery/v_Archery_g08_c01.avi 3", "disagrees with classInd.txt"),
-    ("testlist01.txt", "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi", "already listed for split 1"),
-])
+@pytest.mark.parametrize(
+    ("list_name", "line_text", "message"),
+    [
+        ("trainlist01.txt", "Archery/v_Archery_g08_c01.avi 1", "disagrees with classInd.txt"),
+        ("trainlist01.txt", "Archery/v_Archery_g08_c01.avi", "expected"),
+        ("trainlist01.txt", "Archery/v_Archery_g08_c01.avi 2 extra", "expected"),
+        ("trainlist01.txt", "Archery/v_Archery_g08_c01.avi two", "not an integer"),
+        ("trainlist01.txt", "Bowling/v_Bowling_g01_c01.avi 2", "unknown class 'Bowling'"),
+        ("trainlist01.txt", "v_Archery_g08_c01.avi 2", "'<Class>/<file>' path"),
+        ("testlist01.txt", "Archery/v_Archery_g08_c01.avi 3", "disagrees with classInd.txt"),
+        ("testlist01.txt", "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi", "already listed for split 1"),
+    ],
+)
 def test_ucf101_bad_line_names_file_and_line(tmp_path, list_name, line_text, message):
     root, lists = make_ucf(tmp_path)
     path = lists / list_name
@@ -228,8 +256,10 @@ def test_split_file_error_pickles():
 SPECIAL = "(Bollywood)_Don't_stop_#1!_&_more_[HD]_pick_f_cm_np1_fr_goo_0.avi"
 DECOY = "(Bollywood)_Don't_stop_#1!_&_more_H_pick_f_cm_np1_fr_goo_0.avi"
 HMDB_SPLITS = {
-    "brush_hair": {"April_09_brush_hair_u_nm_np1_ba_goo_0.avi": "112",
-                   "Blonde_being_brushed_brush_hair_f_nm_np2_ri_med_0.avi": "221"},
+    "brush_hair": {
+        "April_09_brush_hair_u_nm_np1_ba_goo_0.avi": "112",
+        "Blonde_being_brushed_brush_hair_f_nm_np2_ri_med_0.avi": "221",
+    },
     "pick": {SPECIAL: "120", "Pirates_[English]_pick_u_cm_np1_le_goo_1.avi": "012"},
 }
 
@@ -241,8 +271,11 @@ def make_hmdb(base: Path) -> tuple[Path, Path]:
             touch(root / class_name / name)
         for k in (1, 2, 3):
             # The release ends each line with a space.
-            write(splits / f"{class_name}_test_split{k}.txt",
-                  "".join(f"{name} {tags[k - 1]} \n" for name, tags in videos.items()), "\r\n" if k == 2 else "\n")
+            write(
+                splits / f"{class_name}_test_split{k}.txt",
+                "".join(f"{name} {tags[k - 1]} \n" for name, tags in videos.items()),
+                "\r\n" if k == 2 else "\n",
+            )
     touch(root / "pick" / DECOY)
     return root, splits
 
@@ -254,9 +287,20 @@ def test_hmdb51_manifest_with_special_characters(tmp_path):
     rows = df.set_index("video")
     special = rows.loc[f"pick/{SPECIAL}"]
     assert tuple(special) == (1, "pick", "train", "test", "unused")
-    assert tuple(rows.loc["pick/Pirates_[English]_pick_u_cm_np1_le_goo_1.avi"]) == (1, "pick", "unused", "train", "test")
+    assert tuple(rows.loc["pick/Pirates_[English]_pick_u_cm_np1_le_goo_1.avi"]) == (
+        1,
+        "pick",
+        "unused",
+        "train",
+        "test",
+    )
     assert tuple(rows.loc["brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi"]) == (
-        0, "brush_hair", "train", "train", "test")
+        0,
+        "brush_hair",
+        "train",
+        "train",
+        "test",
+    )
     decoy = rows.loc[f"pick/{DECOY}"]  # on disk, in no split file
     assert tuple(decoy) == (1, "pick", "unused", "unused", "unused")
     assert df["video"].tolist() == sorted(df["video"])
@@ -300,8 +344,11 @@ KINETICS_TRAIN = [  # label, youtube_id, start, end
 KINETICS_VAL = [("abseiling", "0wR5jVB-WPk", 417, 427), (FOOTBALL, "zz9_Wq-XnHo", 3, 13)]
 KINETICS_TEST = [("massaging person's head", "T3sT-ViD3o0", 30, 40)]
 # Three downloader conventions for class folders, all matched by class_key.
-FOLDERS = {"abseiling": "abseiling", FOOTBALL: "passing_American_football_-in_game-",
-           "massaging person's head": "massaging person's head"}
+FOLDERS = {
+    "abseiling": "abseiling",
+    FOOTBALL: "passing_American_football_-in_game-",
+    "massaging person's head": "massaging person's head",
+}
 
 
 def stem(youtube_id: str, start: int, end: int) -> str:
@@ -312,31 +359,44 @@ def csv_field(value: str) -> str:
     return f'"{value}"' if any(c in value for c in ' ,"()') else value
 
 
-def make_kinetics(base: Path, *, layout: str, val_name: str = "validate.csv", is_cc: bool = True,
-                  test_labels: bool = False) -> tuple[Path, Path]:
+def make_kinetics(
+    base: Path, *, layout: str, val_name: str = "validate.csv", is_cc: bool = True, test_labels: bool = False
+) -> tuple[Path, Path]:
     root, annotations = base / "kinetics", base / "kinetics" / "annotations"
     for subset, rows in (("train", KINETICS_TRAIN), ("val", KINETICS_VAL), ("test", KINETICS_TEST)):
         for label, youtube_id, start, end in rows:
             folder = FOLDERS[label] if layout == "folders" and subset != "test" else ""
             touch(root / subset / folder / f"{stem(youtube_id, start, end)}.mp4")
     cc = ",is_cc" if is_cc else ""
-    write(annotations / "train.csv", "label,youtube_id,time_start,time_end,split" + cc + "\n" + "".join(
-        f"{csv_field(l)},{y},{s},{e},train{',0' if is_cc else ''}\n" for l, y, s, e in KINETICS_TRAIN))
-    write(annotations / val_name, "label,youtube_id,time_start,time_end,split\n" + "".join(
-        f"{csv_field(l)},{y},{s},{e},val\n" for l, y, s, e in KINETICS_VAL), "\r\n")
+    write(
+        annotations / "train.csv",
+        "label,youtube_id,time_start,time_end,split"
+        + cc
+        + "\n"
+        + "".join(
+            f"{csv_field(label)},{y},{s},{e},train{',0' if is_cc else ''}\n" for label, y, s, e in KINETICS_TRAIN
+        ),
+    )
+    write(
+        annotations / val_name,
+        "label,youtube_id,time_start,time_end,split\n"
+        + "".join(f"{csv_field(label)},{y},{s},{e},val\n" for label, y, s, e in KINETICS_VAL),
+        "\r\n",
+    )
     if test_labels:
         test = "label,youtube_id,time_start,time_end,split\n" + "".join(
-            f"{csv_field(l)},{y},{s}.0,{e}.0,test\n" for l, y, s, e in KINETICS_TEST)
+            f"{csv_field(label)},{y},{s}.0,{e}.0,test\n" for label, y, s, e in KINETICS_TEST
+        )
     else:
-        test = "youtube_id,time_start,time_end,split\n" + "".join(
-            f"{y},{s},{e},test\n" for _, y, s, e in KINETICS_TEST)
+        test = "youtube_id,time_start,time_end,split\n" + "".join(f"{y},{s},{e},test\n" for _, y, s, e in KINETICS_TEST)
     write(annotations / "test.csv", test)
     return root, annotations
 
 
 @pytest.mark.parametrize("layout", ["flat", "folders"])
-@pytest.mark.parametrize(("val_name", "is_cc", "test_labels"), [("validate.csv", True, False),
-                                                                ("val.csv", False, True)])
+@pytest.mark.parametrize(
+    ("val_name", "is_cc", "test_labels"), [("validate.csv", True, False), ("val.csv", False, True)]
+)
 def test_kinetics_manifest(tmp_path, layout, val_name, is_cc, test_labels):
     root, _ = make_kinetics(tmp_path, layout=layout, val_name=val_name, is_cc=is_cc, test_labels=test_labels)
     touch(root / "train" / "orphan_000000_000010.mp4")  # on disk, in no CSV
@@ -344,7 +404,7 @@ def test_kinetics_manifest(tmp_path, layout, val_name, is_cc, test_labels):
     assert list(df.columns) == ["video", "label", "class", "split1", "subset"]
     assert df["video"].tolist() == sorted(df["video"])
     rows = df.set_index("video")
-    classes = sorted({l for l, *_ in KINETICS_TRAIN})
+    classes = sorted({label for label, *_ in KINETICS_TRAIN})
 
     def path(subset, label, youtube_id, start, end):
         folder = f"{FOLDERS[label]}/" if layout == "folders" and subset != "test" else ""
@@ -368,8 +428,12 @@ def test_kinetics_manifest(tmp_path, layout, val_name, is_cc, test_labels):
 def test_kinetics_class_folder_normalisation():
     assert folder_name(FOOTBALL) == "passing_American_football_in_game"
     assert folder_name("massaging person's head") == "massaging_persons_head"
-    keys = {class_key(FOOTBALL), class_key("passing_American_football_in_game"),
-            class_key("passing_American_football_-in_game-"), class_key('"passing American football (in game)"')}
+    keys = {
+        class_key(FOOTBALL),
+        class_key("passing_American_football_in_game"),
+        class_key("passing_American_football_-in_game-"),
+        class_key('"passing American football (in game)"'),
+    }
     assert keys == {"passing_american_football_in_game"}
     assert class_key("massaging_person's_head") == class_key("massaging person's head")
 
@@ -418,15 +482,21 @@ def test_kinetics_errors(tmp_path):
 
 # ------------------------------------------------------- Moments in Time
 
+
 def make_mit(base: Path) -> Path:
     root = base / "Moments_in_Time_Raw"
     write(root / "moments_categories.txt", "adult+female+singing,0\nbathing,1\nyawning,2\n")
-    write(root / "trainingSet.csv", "yawning/-0oOBzUjj1w_56.mp4,yawning,3,0\n"
-                                    "bathing/getty-bath-video-id1234_2.mp4,bathing,2,1\n")
-    write(root / "validationSet.csv", "adult+female+singing/flickr-0-1-2-3_1.mp4,adult+female+singing,3,0\n",
-          "\r\n")
-    for video in ("training/yawning/-0oOBzUjj1w_56.mp4", "training/bathing/getty-bath-video-id1234_2.mp4",
-                  "validation/adult+female+singing/flickr-0-1-2-3_1.mp4", "training/yawning/extra_9.mp4"):
+    write(
+        root / "trainingSet.csv",
+        "yawning/-0oOBzUjj1w_56.mp4,yawning,3,0\nbathing/getty-bath-video-id1234_2.mp4,bathing,2,1\n",
+    )
+    write(root / "validationSet.csv", "adult+female+singing/flickr-0-1-2-3_1.mp4,adult+female+singing,3,0\n", "\r\n")
+    for video in (
+        "training/yawning/-0oOBzUjj1w_56.mp4",
+        "training/bathing/getty-bath-video-id1234_2.mp4",
+        "validation/adult+female+singing/flickr-0-1-2-3_1.mp4",
+        "training/yawning/extra_9.mp4",
+    ):
         touch(root / video)
     return root
 
@@ -460,6 +530,7 @@ def test_mit_errors(tmp_path):
 
 
 # ----------------------------------------------------------------------- ASLAN
+
 
 def aslan_array() -> np.ndarray:
     """pairs x 5 x splits = 3 x 5 x 2; ids 1..8, 9 and 10 on disk but unused."""
@@ -522,8 +593,10 @@ def test_aslan_single_split_and_errors(tmp_path):
     assert load_aslan_pairs(mat)["split"].unique().tolist() == [1]
 
     (videos / "0006.avi").unlink()
-    for fmt_save in (lambda a: scipy.io.savemat(mat, {"action_splits_pairs": a}),
-                     lambda a: save_v73(mat, {"action_splits_pairs": a})):
+    for fmt_save in (
+        lambda a: scipy.io.savemat(mat, {"action_splits_pairs": a}),
+        lambda a: save_v73(mat, {"action_splits_pairs": a}),
+    ):
         fmt_save(aslan_array())
         with pytest.raises(SplitFileError, match=r"View2.mat: split 2, pair 1: video id 6 \(0006.avi"):
             load_manifest("aslan", videos, mat)
@@ -556,20 +629,31 @@ def test_hmdb51_empty_split_file_is_a_warning(tmp_path, adapter_warnings):
     df = load_manifest("hmdb51", root).set_index("video")
     assert (df.loc[df["class"] == "pick", "split2"] == "unused").all()
     assert [m for m in adapter_warnings() if str(path) in m] == [
-        f"{path}: split file is empty; class 'pick' has no train or test video in split 2"]
+        f"{path}: split file is empty; class 'pick' has no train or test video in split 2"
+    ]
 
 
 # ---------------------------------------------------------------------- folder
 
+
 def test_folder_manifest(tmp_path):
     root = tmp_path / "clips"
-    for name in ("b.mp4", "a/c.MKV", "a/deep/d.webm", "e.avi", "f.mov", "g.mpg", "notes.txt", "._b.mp4",
-                 ".cache/h.mp4", "[x] (1) & y's.mp4"):
+    for name in (
+        "b.mp4",
+        "a/c.MKV",
+        "a/deep/d.webm",
+        "e.avi",
+        "f.mov",
+        "g.mpg",
+        "notes.txt",
+        "._b.mp4",
+        ".cache/h.mp4",
+        "[x] (1) & y's.mp4",
+    ):
         touch(root / name)
     df = load_manifest("folder", root)
     assert list(df.columns) == ["video", "label", "class"]
-    assert df["video"].tolist() == ["[x] (1) & y's.mp4", "a/c.MKV", "a/deep/d.webm", "b.mp4", "e.avi", "f.mov",
-                                    "g.mpg"]
+    assert df["video"].tolist() == ["[x] (1) & y's.mp4", "a/c.MKV", "a/deep/d.webm", "b.mp4", "e.avi", "f.mov", "g.mpg"]
     assert df["label"].isna().all() and (df["class"] == "").all()
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "nope")):
         load_manifest("folder", tmp_path / "nope")
@@ -588,7 +672,8 @@ def test_folder_unreadable_directory_is_a_warning(tmp_path, adapter_warnings):
         locked.chmod(0o755)  # else tmp_path cannot be cleaned up
     assert df["video"].tolist() == ["a.mp4"]
     assert [m for m in adapter_warnings() if str(locked) in m] == [
-        f"skipped directory {locked}: cannot list it (Permission denied); its videos are not in the manifest"]
+        f"skipped directory {locked}: cannot list it (Permission denied); its videos are not in the manifest"
+    ]
 
 
 def test_whitespace_after_the_extension_is_a_warning(tmp_path, adapter_warnings):
@@ -603,10 +688,12 @@ def test_whitespace_after_the_extension_is_a_warning(tmp_path, adapter_warnings)
     odd = touch(hmdb_root / "pick" / "Pirates_pick_u_cm_np1_le_goo_2.avi\t")
     assert "pick/Pirates_pick_u_cm_np1_le_goo_2.avi\t" not in set(load_manifest("hmdb51", hmdb_root)["video"])
     assert adapter_warnings()[1:] == [
-        f"skipped {str(odd)!r}: whitespace after its video extension (rename the file to use it)"]
+        f"skipped {str(odd)!r}: whitespace after its video extension (rename the file to use it)"
+    ]
 
 
 # ------------------------------------------------------------------------- CLI
+
 
 def test_cli_writes_manifest_and_counts(tmp_path, capsys):
     root, _ = make_ucf(tmp_path)
@@ -643,14 +730,23 @@ def test_cli_errors_and_skip_missing(tmp_path, capsys):
 
 # -------------------------------------------------- synthetic data end to end
 
+
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("vssl.data.synth") is None,
-                    reason="vssl/data/synth.py (the synthetic generator) is not in this tree yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("vssl.data.synth") is None,
+    reason="vssl/data/synth.py (the synthetic generator) is not in this tree yet",
+)
 def test_synthetic_tiny_layouts_load(tmp_path):
     out = tmp_path / "synth"
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    subprocess.run([sys.executable, "-m", "vssl", "synth", str(out), "--scale", "tiny"], check=True, env=env,
-                   cwd=REPO, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "vssl", "synth", str(out), "--scale", "tiny"],
+        check=True,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=600,
+    )
     ucf = load_manifest("ucf101", out / "ucf101" / "UCF-101")
     hmdb = load_manifest("hmdb51", out / "hmdb51" / "videos")
     kinetics = load_manifest("kinetics", out / "kinetics")

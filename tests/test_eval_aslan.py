@@ -1,4 +1,5 @@
 """ASLAN: the 12 measures against a loop-based reference, the SVM pipeline, the standard error."""
+
 from __future__ import annotations
 
 import math
@@ -152,8 +153,12 @@ def test_scaler_sees_training_folds_only():
     for held_out in (0, 1, 2):
         train, test = splits != held_out, splits == held_out
         scaler = StandardScaler().fit(x[train])
-        svm = LinearSVC(C=0.5, dual="auto", max_iter=100_000, random_state=3).fit(scaler.transform(x[train]), same[train])
-        np.testing.assert_allclose(decision[test], svm.decision_function(scaler.transform(x[test])), rtol=1e-6, atol=1e-8)
+        svm = LinearSVC(C=0.5, dual="auto", max_iter=100_000, random_state=3).fit(
+            scaler.transform(x[train]), same[train]
+        )
+        np.testing.assert_allclose(
+            decision[test], svm.decision_function(scaler.transform(x[test])), rtol=1e-6, atol=1e-8
+        )
 
 
 def test_pipeline_input_errors():

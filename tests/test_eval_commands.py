@@ -5,6 +5,7 @@ pattern (plus a moving bar), and test videos repeat their class's content, so
 retrieval / k-NN / the probe have known answers even with a random network.
 Models are R3D-10 at width 0.125 on 8x32x32 clips.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,18 @@ def write_store(root: Path, videos: list[dict]) -> Path:
         frames = v.pop("frames")
         if v.get("status", "ok") != "failed":
             write_frames(store_file(root, v["key"]), torch.from_numpy(frames), fps=25.0)
-        rows.append({"video": v.pop("key"), "frames": len(frames), "height": H, "width": W, "fps": 25.0,
-                     "status": "ok", "reason": "", **v})
+        rows.append(
+            {
+                "video": v.pop("key"),
+                "frames": len(frames),
+                "height": H,
+                "width": W,
+                "fps": 25.0,
+                "status": "ok",
+                "reason": "",
+                **v,
+            }
+        )
     pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
     return root
 
@@ -59,8 +70,15 @@ def ucf_store(tmp_path_factory) -> Path:
     videos = []
     for c in range(3):
         for name, split in (("a", "train"), ("b", "train"), ("t", "test")):
-            videos.append({"key": f"C{c}/v_{name}.avi", "frames": class_frames(c, 12), "label": c,
-                           "class": f"C{c}", "split1": split})
+            videos.append(
+                {
+                    "key": f"C{c}/v_{name}.avi",
+                    "frames": class_frames(c, 12),
+                    "label": c,
+                    "class": f"C{c}",
+                    "split1": split,
+                }
+            )
     return write_store(root, videos)
 
 
@@ -152,8 +170,23 @@ def test_expand_checkpoint_args_natural_order(tmp_path):
 
 def test_retrieve_command(ucf_store, tmp_path):
     out = tmp_path / "retrieve"
-    code = vssl_main(["retrieve", "--store", str(ucf_store), *MODEL, "--num-clips", "2", *CLIPS,
-                      "--ks", "1", "5", "--save-features", "--out", str(out)])
+    code = vssl_main(
+        [
+            "retrieve",
+            "--store",
+            str(ucf_store),
+            *MODEL,
+            "--num-clips",
+            "2",
+            *CLIPS,
+            "--ks",
+            "1",
+            "5",
+            "--save-features",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     table = pd.read_csv(out / "retrieval.csv")
     assert table["k"].tolist() == [1, 5] and table["k_effective"].tolist() == [1, 5]
@@ -175,8 +208,24 @@ def test_retrieve_with_vcops_conv5_maxpool_tap_and_the_table_names_it(ucf_store,
     from vssl.report.tables import _feature_taps
 
     out = tmp_path / "retrieve"
-    code = vssl_main(["retrieve", "--store", str(ucf_store), *MODEL, "--num-clips", "2", *CLIPS,
-                      "--ks", "1", "--tap", "conv5_maxpool", "--save-features", "--out", str(out)])
+    code = vssl_main(
+        [
+            "retrieve",
+            "--store",
+            str(ucf_store),
+            *MODEL,
+            "--num-clips",
+            "2",
+            *CLIPS,
+            "--ks",
+            "1",
+            "--tap",
+            "conv5_maxpool",
+            "--save-features",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     saved = np.load(out / "features_test.npz")
     # r3d_10 at width 0.125 ends in 64 channels; 8 x 32^2 clips leave a 1 x 2 x 2 map -> 1 x 1 x 1 after the pool
@@ -190,8 +239,21 @@ def test_retrieve_refuses_silently_missing_videos(ucf_store, tmp_path):
     manifest.loc[manifest["video"] == "C1/v_t.avi", ["status", "reason"]] = ["failed", "corrupt"]
     bad = tmp_path / "manifest.csv"
     manifest.to_csv(bad, index=False)
-    args = ["retrieve", "--store", str(ucf_store), "--manifest", str(bad), *MODEL, "--num-clips", "1", *CLIPS,
-            "--ks", "1", "--out", str(tmp_path / "r")]
+    args = [
+        "retrieve",
+        "--store",
+        str(ucf_store),
+        "--manifest",
+        str(bad),
+        *MODEL,
+        "--num-clips",
+        "1",
+        *CLIPS,
+        "--ks",
+        "1",
+        "--out",
+        str(tmp_path / "r"),
+    ]
     with pytest.raises(SystemExit, match=r"manifest.csv: 1 video\(s\) of split1='test' failed extraction"):
         vssl_main(args)
     assert vssl_main(args + ["--allow-failed"]) == 0
@@ -206,14 +268,15 @@ def test_missing_manifest_is_named(tmp_path):
 
 
 def test_knn_and_linear_probe_commands(ucf_store, tmp_path):
-    assert vssl_main(["knn", "--store", str(ucf_store), *MODEL, *CLIPS, "--k", "1", "3", "--out",
-                      str(tmp_path / "knn")]) == 0
+    assert (
+        vssl_main(["knn", "--store", str(ucf_store), *MODEL, *CLIPS, "--k", "1", "3", "--out", str(tmp_path / "knn")])
+        == 0
+    )
     knn = pd.read_csv(tmp_path / "knn" / "knn.csv")
     assert knn["k"].tolist() == [1, 3] and knn.loc[0, "top1"] == 100.0
     assert (knn["n_train"] == 6).all() and (knn["n_test"] == 3).all()
 
-    assert vssl_main(["linear-probe", "--store", str(ucf_store), *MODEL, *CLIPS, "--out",
-                      str(tmp_path / "probe")]) == 0
+    assert vssl_main(["linear-probe", "--store", str(ucf_store), *MODEL, *CLIPS, "--out", str(tmp_path / "probe")]) == 0
     probe = pd.read_csv(tmp_path / "probe" / "linear_probe.csv")
     assert probe.loc[0, "top1"] == 100.0 and probe.loc[0, "n_train"] == 6
     predictions = pd.read_csv(tmp_path / "probe" / "predictions.csv")
@@ -234,8 +297,16 @@ def test_aslan_command(tmp_path):
             for copy in range(2):
                 video_id += 1
                 ids[(action, copy)] = video_id
-                videos.append({"key": f"{video_id:04d}.avi", "frames": class_frames(action, 12), "id": video_id,
-                               "label": action, "class": str(action + 1), "split": str(split + 1)})
+                videos.append(
+                    {
+                        "key": f"{video_id:04d}.avi",
+                        "frames": class_frames(action, 12),
+                        "id": video_id,
+                        "label": action,
+                        "class": str(action + 1),
+                        "split": str(split + 1),
+                    }
+                )
         a, b = 2 * split, 2 * split + 1
         pairs[:, :, split] = [
             [ids[(a, 0)], ids[(a, 1)], 1, a + 1, a + 1],
@@ -247,8 +318,25 @@ def test_aslan_command(tmp_path):
     mat = tmp_path / "View2.mat"
     scipy.io.savemat(mat, {"action_splits_pairs": pairs})
     out = tmp_path / "out"
-    assert vssl_main(["aslan", "--store", str(store), "--pairs", str(mat), *MODEL, *CLIPS, "--stride", "4",
-                      "--save-features", "--out", str(out)]) == 0
+    assert (
+        vssl_main(
+            [
+                "aslan",
+                "--store",
+                str(store),
+                "--pairs",
+                str(mat),
+                *MODEL,
+                *CLIPS,
+                "--stride",
+                "4",
+                "--save-features",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     folds = pd.read_csv(out / "folds.csv")
     assert folds["split"].tolist() == [1, 2, 3, 4] and (folds["n_test"] == 4).all()
     summary = pd.read_csv(out / "aslan.csv").iloc[0]

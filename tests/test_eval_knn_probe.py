@@ -1,4 +1,5 @@
 """k-NN and linear probe on hand-made features with known answers."""
+
 from __future__ import annotations
 
 import numpy as np

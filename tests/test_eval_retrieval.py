@@ -1,4 +1,5 @@
 """Retrieval math on hand-made features with known answers."""
+
 from __future__ import annotations
 
 import numpy as np

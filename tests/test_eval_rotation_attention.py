@@ -1,4 +1,5 @@
 """`vssl eval-rotation` and `vssl attention`: bookkeeping with known answers, maps by hand, files written."""
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,20 @@ def store(tmp_path_factory) -> Path:
     for i in range(4):
         key = f"c{i % 2}/v{i}.avi"
         write_frames(store_file(root, key), torch.from_numpy(marker_frames(i)), fps=25.0)
-        rows.append({"video": key, "label": i % 2, "class": f"c{i % 2}", "split1": "train" if i < 3 else "test",
-                     "frames": T, "height": H, "width": W, "fps": 25.0, "status": "ok", "reason": ""})
+        rows.append(
+            {
+                "video": key,
+                "label": i % 2,
+                "class": f"c{i % 2}",
+                "split1": "train" if i < 3 else "test",
+                "frames": T,
+                "height": H,
+                "width": W,
+                "fps": 25.0,
+                "status": "ok",
+                "reason": "",
+            }
+        )
     pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
     return root
 
@@ -64,16 +77,29 @@ def make_pretrain_checkpoint(path: Path, *, step: int, seed: int = 0, pretext: s
     kwargs = {"width": 0.125, "small_input": False}
     backbone = get_model("r3d_10", **kwargs)
     spec = build_pretext(pretext, crop_size=32, length=8, **params)
-    head_kwargs = {"in_features": backbone.out_features,
-                   "heads": {name: n for name, (_, n) in spec.heads.items()}, "hidden": 8}
+    head_kwargs = {
+        "in_features": backbone.out_features,
+        "heads": {name: n for name, (_, n) in spec.heads.items()},
+        "hidden": 8,
+    }
     head = MultiHead(**head_kwargs)
-    save_checkpoint(path, {
-        "kind": "pretrain",
-        "model": {"backbone": {"name": "r3d_10", "kwargs": kwargs}, "head": {"type": "MultiHead", "kwargs": head_kwargs}},
-        "weights": {"backbone": backbone.state_dict(), "head": head.state_dict()},
-        "progress": {"step": step, "epoch": 0}, "pretext": spec.spec(), "classes": None, "seed": seed,
-        "config": _config(), "metrics": {},
-    })
+    save_checkpoint(
+        path,
+        {
+            "kind": "pretrain",
+            "model": {
+                "backbone": {"name": "r3d_10", "kwargs": kwargs},
+                "head": {"type": "MultiHead", "kwargs": head_kwargs},
+            },
+            "weights": {"backbone": backbone.state_dict(), "head": head.state_dict()},
+            "progress": {"step": step, "epoch": 0},
+            "pretext": spec.spec(),
+            "classes": None,
+            "seed": seed,
+            "config": _config(),
+            "metrics": {},
+        },
+    )
     return path
 
 
@@ -83,14 +109,23 @@ def make_finetune_checkpoint(path: Path, *, seed: int = 1) -> Path:
     backbone = get_model("r3d_10", **kwargs)
     head_kwargs = {"in_features": backbone.out_features, "num_classes": 2}
     head = LinearClassifier(**head_kwargs)
-    save_checkpoint(path, {
-        "kind": "finetune",
-        "model": {"backbone": {"name": "r3d_10", "kwargs": kwargs},
-                  "head": {"type": "LinearClassifier", "kwargs": head_kwargs}},
-        "weights": {"backbone": backbone.state_dict(), "head": head.state_dict()},
-        "progress": {"step": 5, "epoch": 1}, "pretext": None, "classes": ["c0", "c1"], "seed": seed,
-        "config": _config(), "metrics": {},
-    })
+    save_checkpoint(
+        path,
+        {
+            "kind": "finetune",
+            "model": {
+                "backbone": {"name": "r3d_10", "kwargs": kwargs},
+                "head": {"type": "LinearClassifier", "kwargs": head_kwargs},
+            },
+            "weights": {"backbone": backbone.state_dict(), "head": head.state_dict()},
+            "progress": {"step": 5, "epoch": 1},
+            "pretext": None,
+            "classes": ["c0", "c1"],
+            "seed": seed,
+            "config": _config(),
+            "metrics": {},
+        },
+    )
     return path
 
 
@@ -121,7 +156,9 @@ def test_rotation_scores_known_answers(store, num_clips):
     transform = ClipTransform(crop=32)
     task = _right_angle_task()
     oracle = summarize_rotation(
-        rotation_scores(CornerOracle(), task, dataset, clip_transform=transform, device=torch.device("cpu"), batch_size=5),
+        rotation_scores(
+            CornerOracle(), task, dataset, clip_transform=transform, device=torch.device("cpu"), batch_size=5
+        ),
         task.angles,
     )
     assert oracle["accuracy"] == 100.0 and oracle["clip_accuracy"] == 100.0
@@ -130,7 +167,9 @@ def test_rotation_scores_known_answers(store, num_clips):
     assert oracle["confusion"] == (np.eye(4, dtype=int) * 4).tolist()
 
     constant = summarize_rotation(
-        rotation_scores(AlwaysZero(), task, dataset, clip_transform=transform, device=torch.device("cpu"), batch_size=3),
+        rotation_scores(
+            AlwaysZero(), task, dataset, clip_transform=transform, device=torch.device("cpu"), batch_size=3
+        ),
         task.angles,
     )
     assert constant["accuracy"] == 25.0 and constant["clip_accuracy"] == 25.0
@@ -162,8 +201,22 @@ def test_eval_rotation_command_series(store, tmp_path):
     make_pretrain_checkpoint(series / "step_20.pt", step=20, seed=2)
     make_pretrain_checkpoint(series / "step_10.pt", step=10, seed=1)
     out = tmp_path / "out"
-    assert vssl_main(["eval-rotation", "--checkpoints", str(series / "step_*.pt"), "--store", str(store),
-                      "--per-video", *COMMON, "--out", str(out)]) == 0
+    assert (
+        vssl_main(
+            [
+                "eval-rotation",
+                "--checkpoints",
+                str(series / "step_*.pt"),
+                "--store",
+                str(store),
+                "--per-video",
+                *COMMON,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "rotation.csv")
     assert table["step"].tolist() == [10, 20] and (table["n_videos"] == 4).all() and (table["n_tests"] == 16).all()
     per_angle = table[["acc_0", "acc_90", "acc_180", "acc_270"]].mean(axis=1)
@@ -180,8 +233,12 @@ def test_eval_rotation_command_series(store, tmp_path):
 def test_eval_rotation_rejects_a_classifier(store, tmp_path, capfd):
     """A checkpoint error is a user's mistake: one line naming it, exit 2 (vssl.utils.errors)."""
     ckpt = make_finetune_checkpoint(tmp_path / "ft.pt")
-    assert vssl_main(["eval-rotation", "--checkpoints", str(ckpt), "--store", str(store), *COMMON,
-                      "--out", str(tmp_path / "o")]) == 2
+    assert (
+        vssl_main(
+            ["eval-rotation", "--checkpoints", str(ckpt), "--store", str(store), *COMMON, "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
     err = capfd.readouterr().err
     assert "not a pretext model" in err and "Traceback" not in err
 
@@ -233,9 +290,35 @@ def test_attention_command_writes_figures_and_arrays(store, tmp_path):
     ssl = make_pretrain_checkpoint(tmp_path / "ssl.pt", step=3)
     sup = make_finetune_checkpoint(tmp_path / "sup.pt")
     out = tmp_path / "att"
-    assert vssl_main(["attention", "--checkpoint", str(ssl), "--label", "3DRotNet", "--checkpoint", str(sup),
-                      "--label", "supervised", "--store", str(store), "--videos", "c1/v1.avi", "--crop", "32",
-                      "--frames-shown", "3", "--dpi", "40", "--no-progress", "--out", str(out)]) == 0
+    assert (
+        vssl_main(
+            [
+                "attention",
+                "--checkpoint",
+                str(ssl),
+                "--label",
+                "3DRotNet",
+                "--checkpoint",
+                str(sup),
+                "--label",
+                "supervised",
+                "--store",
+                str(store),
+                "--videos",
+                "c1/v1.avi",
+                "--crop",
+                "32",
+                "--frames-shown",
+                "3",
+                "--dpi",
+                "40",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     index = pd.read_csv(out / "index.csv", keep_default_na=False)
     assert sorted(set(index["kind"])) == ["gradcam", "kernels", "rotation"] and len(index) == 6
     for name in index["file"]:
@@ -258,7 +341,9 @@ def test_attention_command_writes_figures_and_arrays(store, tmp_path):
 def test_attention_kernels_only_needs_no_store(tmp_path):
     ckpt = make_finetune_checkpoint(tmp_path / "sup.pt")
     out = tmp_path / "k"
-    assert vssl_main(["attention", "--checkpoint", str(ckpt), "--maps", "kernels", "--dpi", "40", "--out", str(out)]) == 0
+    assert (
+        vssl_main(["attention", "--checkpoint", str(ckpt), "--maps", "kernels", "--dpi", "40", "--out", str(out)]) == 0
+    )
     assert pd.read_csv(out / "index.csv", keep_default_na=False)["file"].tolist() == ["kernels.png", "kernels.npz"]
     with pytest.raises(SystemExit, match="needs --store"):
         vssl_main(["attention", "--checkpoint", str(ckpt), "--maps", "rotation", "--out", str(out)])

@@ -1,4 +1,5 @@
 """`vssl extract`: good and bad videos, resumability, resampling, settings, the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,8 @@ from vssl.data.store import FrameStore, store_file, verify_file
 # torchvision 0.29 deprecates its JPEG codecs in favour of TorchCodec (not a dependency here);
 # the warning fires on every call and would bury real ones.
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:The image decoding and encoding capabilities of TorchVision:DeprecationWarning")
+    "ignore:The image decoding and encoding capabilities of TorchVision:DeprecationWarning"
+)
 
 
 def write_video(path: Path, frames: np.ndarray, fps: int = 25, codec: str = "mpeg4", gop: int = 12) -> Path:
@@ -40,8 +42,9 @@ def write_video(path: Path, frames: np.ndarray, fps: int = 25, codec: str = "mpe
 
 def moving_frames(t: int, h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w]
-    return np.stack([np.stack([(x * 4 + i * 3 + seed) % 256, (y * 4 + i * 5) % 256, ((x + y) * 2) % 256], -1)
-                     for i in range(t)]).astype(np.uint8)
+    return np.stack(
+        [np.stack([(x * 4 + i * 3 + seed) % 256, (y * 4 + i * 5) % 256, ((x + y) * 2) % 256], -1) for i in range(t)]
+    ).astype(np.uint8)
 
 
 def level_frames(t: int, h: int = 32, w: int = 32) -> np.ndarray:
@@ -78,8 +81,23 @@ BAD = ["Run/corrupt.avi", "Run/empty.avi", "Run/short.avi", "Jump/truncated.avi"
 
 
 def run_cli(root: Path, out: Path, *extra: str) -> int:
-    return cli_main(["extract", "--dataset", "folder", "--root", str(root), "--out", str(out),
-                     "--short-side", "24", "--jobs", "1", "--no-progress", *extra])
+    return cli_main(
+        [
+            "extract",
+            "--dataset",
+            "folder",
+            "--root",
+            str(root),
+            "--out",
+            str(out),
+            "--short-side",
+            "24",
+            "--jobs",
+            "1",
+            "--no-progress",
+            *extra,
+        ]
+    )
 
 
 @pytest.fixture()
@@ -128,8 +146,14 @@ def test_good_and_bad_videos(video_dir, tmp_path, count_decodes, capsys):
         assert rows.loc[key, "frames"] == 0 and not store_file(out, key).exists()
 
     settings = json.loads((out / "extract.json").read_text())
-    assert settings["settings"] == {"dataset": "folder", "short_side": 24, "size": None, "frames": None,
-                                    "min_frames": 16, "quality": 90}
+    assert settings["settings"] == {
+        "dataset": "folder",
+        "short_side": 24,
+        "size": None,
+        "frames": None,
+        "min_frames": 16,
+        "quality": 90,
+    }
     assert "vssl_version" in settings
 
 
@@ -185,12 +209,36 @@ def test_other_settings_are_refused(video_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "vssl extract: error:" in err and "extract.json: store was made with different settings" in err
     assert "quality: store has 90, asked 70" in err and "Traceback" not in err
-    assert cli_main(["extract", "--dataset", "folder", "--root", str(video_dir), "--out", str(out),
-                     "--size", "24", "24", "--jobs", "1", "--no-progress"]) == 2
+    assert (
+        cli_main(
+            [
+                "extract",
+                "--dataset",
+                "folder",
+                "--root",
+                str(video_dir),
+                "--out",
+                str(out),
+                "--size",
+                "24",
+                "24",
+                "--jobs",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "short_side: store has 24, asked None" in capsys.readouterr().err
     with pytest.raises(ValueError, match="different settings"):  # the library call raises
-        extract_store(pd.DataFrame({"video": ["Walk/good_a.avi"]}), video_dir, out,
-                      ExtractSettings(dataset="folder", short_side=24, min_frames=8), jobs=1, progress=False)
+        extract_store(
+            pd.DataFrame({"video": ["Walk/good_a.avi"]}),
+            video_dir,
+            out,
+            ExtractSettings(dataset="folder", short_side=24, min_frames=8),
+            jobs=1,
+            progress=False,
+        )
 
 
 def test_resample_indices_are_segment_centres():
@@ -205,8 +253,25 @@ def test_frames_option_resamples_evenly_and_size_is_exact(tmp_path):
     root = tmp_path / "videos"
     write_video(root / "levels.avi", level_frames(30), fps=30, gop=1)  # intra only: levels within +-3
     out = tmp_path / "store"
-    cli_main(["extract", "--dataset", "folder", "--root", str(root), "--out", str(out), "--size", "20", "28",
-              "--frames", "7", "--jobs", "1", "--no-progress"])
+    cli_main(
+        [
+            "extract",
+            "--dataset",
+            "folder",
+            "--root",
+            str(root),
+            "--out",
+            str(out),
+            "--size",
+            "20",
+            "28",
+            "--frames",
+            "7",
+            "--jobs",
+            "1",
+            "--no-progress",
+        ]
+    )
     row = pd.read_csv(out / "manifest.csv").iloc[0]
     assert (row.status, row.frames, row.height, row.width) == ("ok", 7, 20, 28)
     assert row.fps == pytest.approx(30 * 7 / 30)  # the 7 frames still span the 1-second video
@@ -218,8 +283,13 @@ def test_frames_option_resamples_evenly_and_size_is_exact(tmp_path):
 
 
 def test_parallel_jobs_match_serial(video_dir, tmp_path):
-    manifest = pd.DataFrame({"video": ["Walk/good_a.avi", "Run/good_c.mp4", "Run/empty.avi", "Run/short.avi"],
-                             "label": pd.array([0, 1, 1, 1], dtype="Int64"), "class": ["Walk", "Run", "Run", "Run"]})
+    manifest = pd.DataFrame(
+        {
+            "video": ["Walk/good_a.avi", "Run/good_c.mp4", "Run/empty.avi", "Run/short.avi"],
+            "label": pd.array([0, 1, 1, 1], dtype="Int64"),
+            "class": ["Walk", "Run", "Run", "Run"],
+        }
+    )
     settings = ExtractSettings(dataset="folder", short_side=24)
     serial = extract_store(manifest, video_dir, tmp_path / "serial", settings, jobs=1, progress=False)
     parallel = extract_store(manifest, video_dir, tmp_path / "parallel", settings, jobs=2, progress=False)
@@ -255,9 +325,27 @@ def test_tiny_synthetic_ucf101_end_to_end(tmp_path):
     info = synth.generate(tmp_path / "synth", scale="tiny", datasets=["ucf101"], jobs=1)
     root = tmp_path / "synth" / "ucf101"
     out = tmp_path / "store"
-    assert cli_main(["extract", "--dataset", "ucf101", "--root", str(root / "UCF-101"),
-                     "--splits", str(root / "ucfTrainTestlist"), "--out", str(out),
-                     "--short-side", "32", "--jobs", "1", "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "extract",
+                "--dataset",
+                "ucf101",
+                "--root",
+                str(root / "UCF-101"),
+                "--splits",
+                str(root / "ucfTrainTestlist"),
+                "--out",
+                str(out),
+                "--short-side",
+                "32",
+                "--jobs",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     manifest = pd.read_csv(out / "manifest.csv", keep_default_na=False)
     assert len(manifest) == info["counts"]["ucf101"] and (manifest["status"] == "ok").all()
     assert (manifest["frames"] == info["frames"]).all()
@@ -284,14 +372,16 @@ def test_stale_temp_files_are_removed_and_nothing_leaks(video_dir, tmp_path):
 
 def test_write_errors_stop_the_run(video_dir, tmp_path, monkeypatch):
     """A full disk is not a bad video: it must stop extraction, not fill failures.csv."""
+
     def no_space(self, jpegs, *, height, width):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(extract.FrameWriter, "add_encoded", no_space)
     manifest = pd.DataFrame({"video": ["Walk/good_a.avi", "Run/good_c.mp4"]})
     with pytest.raises(OSError, match="No space left"):
-        extract_store(manifest, video_dir, tmp_path / "store", ExtractSettings(dataset="folder"), jobs=1,
-                      progress=False)
+        extract_store(
+            manifest, video_dir, tmp_path / "store", ExtractSettings(dataset="folder"), jobs=1, progress=False
+        )
     assert not (tmp_path / "store" / extract.FAILURE_LOG).exists()
 
 
@@ -325,9 +415,25 @@ def test_workers_do_not_outlive_a_killed_extract(tmp_path):
     videos.mkdir(parents=True)
     for i in range(16):
         write_video(videos / f"v{i:02d}.mp4", noisy_frames(400, 120, 160))
-    proc = subprocess.Popen([sys.executable, "-c", "from vssl.cli import console; console()", "extract",
-                             "--dataset", "folder", "--root", str(tmp_path / "videos"), "--out", str(tmp_path / "s"),
-                             "--short-side", "96", "--jobs", "2", "--no-progress"])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from vssl.cli import console; console()",
+            "extract",
+            "--dataset",
+            "folder",
+            "--root",
+            str(tmp_path / "videos"),
+            "--out",
+            str(tmp_path / "s"),
+            "--short-side",
+            "96",
+            "--jobs",
+            "2",
+            "--no-progress",
+        ]
+    )
     workers: list[int] = []
     deadline = time.time() + 90
     while len(workers) < 2 and time.time() < deadline:
@@ -373,11 +479,19 @@ def extract_with_bad_name(tmp_path: Path, raw_name: bytes) -> pd.DataFrame:
     return pd.read_csv(out / "failures.csv", keep_default_na=False)
 
 
-@pytest.mark.parametrize("raw_name, video, reason", [
-    # Latin-1 ``café.mp4``: Python sees ``caf\\udce9``, which manifest.csv cannot hold.
-    (b"caf\xe9.mp4", "Walk/caf\\xe9.mp4", "file name is not valid UTF-8: Walk/caf\\xe9.mp4 (rename the file to extract it)"),
-    (b"a\\b.mp4", "Walk/a\\b.mp4", "file name contains a backslash: Walk/a\\b.mp4 (rename the file to extract it)"),
-], ids=["non-utf8", "backslash"])
+@pytest.mark.parametrize(
+    "raw_name, video, reason",
+    [
+        # Latin-1 ``café.mp4``: Python sees ``caf\\udce9``, which manifest.csv cannot hold.
+        (
+            b"caf\xe9.mp4",
+            "Walk/caf\\xe9.mp4",
+            "file name is not valid UTF-8: Walk/caf\\xe9.mp4 (rename the file to extract it)",
+        ),
+        (b"a\\b.mp4", "Walk/a\\b.mp4", "file name contains a backslash: Walk/a\\b.mp4 (rename the file to extract it)"),
+    ],
+    ids=["non-utf8", "backslash"],
+)
 def test_a_bad_file_name_is_one_failure_row(tmp_path, count_decodes, raw_name, video, reason):
     failures = extract_with_bad_name(tmp_path, raw_name)
     assert [Path(p).name for p in count_decodes] == ["good.avi"]  # never decoded
@@ -411,8 +525,25 @@ def test_declared_slots_without_coded_frames_are_not_truncation(tmp_path):
         declared = container.streams.video[0].frames
     assert declared > 100  # the container declares 115 slots for 20 coded frames
     out = tmp_path / "store"
-    assert cli_main(["extract", "--dataset", "folder", "--root", str(tmp_path / "videos"), "--out", str(out),
-                     "--short-side", "24", "--jobs", "1", "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "extract",
+                "--dataset",
+                "folder",
+                "--root",
+                str(tmp_path / "videos"),
+                "--out",
+                str(out),
+                "--short-side",
+                "24",
+                "--jobs",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     row = pd.read_csv(out / "manifest.csv", keep_default_na=False).iloc[0]
     assert (row.status, row.reason, row.frames) == ("ok", "", 20)
     assert row.fps == pytest.approx(15 / 6)  # one coded frame per 6 slots of 1/15 s
@@ -439,8 +570,25 @@ def test_variable_rate_video_stores_its_average_rate(tmp_path):
         for packet in stream.encode():
             container.mux(packet)
     out = tmp_path / "store"
-    assert cli_main(["extract", "--dataset", "folder", "--root", str(path.parent), "--out", str(out),
-                     "--short-side", "24", "--jobs", "1", "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "extract",
+                "--dataset",
+                "folder",
+                "--root",
+                str(path.parent),
+                "--out",
+                str(out),
+                "--short-side",
+                "24",
+                "--jobs",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     row = pd.read_csv(out / "manifest.csv", keep_default_na=False).iloc[0]
     assert (row.status, row.frames) == ("ok", 25)
     assert row.fps == pytest.approx(15.0, rel=0.01)

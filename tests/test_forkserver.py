@@ -1,4 +1,5 @@
 """`make run`'s fork server: a forked command does what the same command does in its own process."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from test_train_support import TINY_MODEL, cli_env, make_store
+
 from vssl.train.checkpoint import load_checkpoint
 
 # The `vssl` executable's entry point, as the console script calls it.
@@ -19,8 +20,9 @@ CONSOLE = "import sys; from vssl.cli import console; sys.argv[0] = 'vssl'; conso
 
 
 def _vssl(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", CONSOLE, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", CONSOLE, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _wait_for(predicate, timeout: float = 60.0) -> bool:
@@ -47,8 +49,13 @@ def _children(pid: int) -> list[int]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     sock = tmp_path_factory.mktemp("fork") / "s"
-    proc = subprocess.Popen([sys.executable, "-m", "vssl.runtime.forkserver", "--socket", str(sock)],
-                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vssl.runtime.forkserver", "--socket", str(sock)],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert _wait_for(sock.exists), "the fork server did not start"
     yield proc, sock
     proc.terminate()
@@ -61,19 +68,43 @@ def store(tmp_path_factory):
 
 
 def _finetune_args(store: Path, out: Path, *extra: str) -> list[str]:
-    return ["finetune", "--store", str(store), "--out", str(out), *TINY_MODEL, "--clip-length", "8", "--crop", "16",
-            "--workers", "0", "--device", "cpu", "--no-progress", "--log-every", "1", "--batch-size", "4",
-            "--seed", "3", *extra]
+    return [
+        "finetune",
+        "--store",
+        str(store),
+        "--out",
+        str(out),
+        *TINY_MODEL,
+        "--clip-length",
+        "8",
+        "--crop",
+        "16",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--log-every",
+        "1",
+        "--batch-size",
+        "4",
+        "--seed",
+        "3",
+        *extra,
+    ]
 
 
 def test_forked_finetune_equals_its_own_process(server, store, tmp_path):
     _, sock = server
     forked, alone = tmp_path / "forked", tmp_path / "alone"
     extra = ["--epochs", "2", "--test-out", "TEST", "--test-clips", "2"]
-    via = _vssl(*[a.replace("TEST", str(forked / "test")) for a in _finetune_args(store, forked, *extra)],
-                env={**cli_env(), "VSSL_FORK_SERVER": str(sock)})
-    direct = _vssl(*[a.replace("TEST", str(alone / "test")) for a in _finetune_args(store, alone, *extra)],
-                   env=cli_env())
+    via = _vssl(
+        *[a.replace("TEST", str(forked / "test")) for a in _finetune_args(store, forked, *extra)],
+        env={**cli_env(), "VSSL_FORK_SERVER": str(sock)},
+    )
+    direct = _vssl(
+        *[a.replace("TEST", str(alone / "test")) for a in _finetune_args(store, alone, *extra)], env=cli_env()
+    )
     assert via.returncode == direct.returncode == 0, via.stderr[-2000:] + direct.stderr[-2000:]
     a, b = load_checkpoint(forked / "final.pt")["weights"], load_checkpoint(alone / "final.pt")["weights"]
     for part in ("backbone", "head"):  # the same training, bitwise
@@ -99,10 +130,13 @@ def test_forked_child_takes_the_threads_and_directory_of_its_client(server, tmp_
     _, sock = server
     # `vssl models` prints a table; run it from another directory with two threads asked for.
     env = {**cli_env(), "VSSL_FORK_SERVER": str(sock), "OMP_NUM_THREADS": "2"}
-    code = ("import os, sys, torch; from vssl.runtime.forkserver import run_via_server; "
-            "sys.exit(run_via_server(sys.argv[1], ['models']) is None)")
-    done = subprocess.run([sys.executable, "-c", code, str(sock)], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    code = (
+        "import os, sys, torch; from vssl.runtime.forkserver import run_via_server; "
+        "sys.exit(run_via_server(sys.argv[1], ['models']) is None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(sock)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "r3d_10" in done.stdout
 
@@ -117,9 +151,12 @@ def test_without_a_server_the_command_runs_in_its_own_process(tmp_path):
 def test_killing_the_client_kills_the_forked_command(server, store, tmp_path, how):
     proc, sock = server
     out = tmp_path / "long"
-    client = subprocess.Popen([sys.executable, "-c", CONSOLE, *_finetune_args(store, out, "--epochs", "500")],
-                              env={**cli_env(), "VSSL_FORK_SERVER": str(sock)}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    client = subprocess.Popen(
+        [sys.executable, "-c", CONSOLE, *_finetune_args(store, out, "--epochs", "500")],
+        env={**cli_env(), "VSSL_FORK_SERVER": str(sock)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert _wait_for(lambda: (out / "metrics.csv").exists(), 120), "the forked finetune never started"
         assert _children(proc.pid), "the finetune is not a child of the server"
@@ -133,14 +170,27 @@ def test_killing_the_client_kills_the_forked_command(server, store, tmp_path, ho
 
 def test_server_started_by_the_launcher_leaves_with_it(tmp_path):
     """`start` is what make_run.py calls before exec'ing Snakemake; the server must not outlive it."""
-    code = ("import os, sys, time; from pathlib import Path; from vssl.runtime.forkserver import start; "
-            "path = start(Path(sys.argv[1]), parent_pid=os.getpid()); print(path, flush=True); time.sleep(float(sys.argv[2]))")
-    launcher = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "server.log"), "15"], env=cli_env(),
-                                stdout=subprocess.PIPE, text=True)
+    code = (
+        "import os, sys, time; from pathlib import Path; from vssl.runtime.forkserver import start; "
+        "path = start(Path(sys.argv[1]), parent_pid=os.getpid()); print(path, flush=True);"
+        " time.sleep(float(sys.argv[2]))"
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "server.log"), "15"],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     sock = Path(launcher.stdout.readline().strip())
     assert _wait_for(sock.exists, 60), (tmp_path / "server.log").read_text()
-    done = _vssl("finetune", "--store", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"),
-                 env={**cli_env(), "VSSL_FORK_SERVER": str(sock)})
+    done = _vssl(
+        "finetune",
+        "--store",
+        str(tmp_path / "nowhere"),
+        "--out",
+        str(tmp_path / "o"),
+        env={**cli_env(), "VSSL_FORK_SERVER": str(sock)},
+    )
     assert done.returncode == 2
     launcher.wait(timeout=60)
     assert _wait_for(lambda: not sock.parent.exists(), 30), "the server outlived the process that started it"
@@ -151,10 +201,17 @@ def test_forked_start_up_counts_from_the_client_start(server, store, tmp_path):
     """run.json's first_step_after_s must include what the client waited before the fork, not start at it."""
     _, sock = server
     out = tmp_path / "late"
-    code = ("import sys, time; time.sleep(2.0); from vssl.runtime.forkserver import run_via_server; "
-            "sys.exit(run_via_server(sys.argv[1], sys.argv[2:]))")
-    done = subprocess.run([sys.executable, "-c", code, str(sock), *_finetune_args(store, out, "--iterations", "1")],
-                          env=cli_env(), capture_output=True, text=True, timeout=300)
+    code = (
+        "import sys, time; time.sleep(2.0); from vssl.runtime.forkserver import run_via_server; "
+        "sys.exit(run_via_server(sys.argv[1], sys.argv[2:]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(sock), *_finetune_args(store, out, "--iterations", "1")],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((out / "run.json").read_text())["first_step_after_s"] >= 2.0
 

@@ -1,4 +1,5 @@
 """GPU-slot locking with fake devices (VSSL_NUM_GPUS): no GPU needed."""
+
 from __future__ import annotations
 
 import os
@@ -33,14 +34,22 @@ CHILD = textwrap.dedent(
 
 def _env(lock_dir: Path, gpus: int = 4) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
-    env.update(VSSL_NUM_GPUS=str(gpus), VSSL_GPU_LOCK_DIR=str(lock_dir),
-               PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""))
+    env.update(
+        VSSL_NUM_GPUS=str(gpus),
+        VSSL_GPU_LOCK_DIR=str(lock_dir),
+        PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
     return env
 
 
 def _spawn(env: dict[str, str], k: int = 1, timeout: float = 30.0) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(k), str(timeout)], env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(k), str(timeout)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _result_line(proc: subprocess.Popen) -> str:

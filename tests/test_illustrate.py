@@ -1,4 +1,5 @@
 """`vssl illustrate`: the V3S transform panels come from the training kernels with explicit parameters."""
+
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,22 @@ T, H, W = 48, 32, 32
 
 def _store(root: Path, frames: np.ndarray) -> Path:
     write_frames(store_file(root, "C0/v.avi"), torch.from_numpy(frames), fps=25.0, quality=100)
-    pd.DataFrame([{"video": "C0/v.avi", "label": 0, "class": "C0", "split1": "train", "frames": T,
-                   "height": H, "width": W, "fps": 25.0, "status": "ok", "reason": ""}]).to_csv(
-        root / "manifest.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "video": "C0/v.avi",
+                "label": 0,
+                "class": "C0",
+                "split1": "train",
+                "frames": T,
+                "height": H,
+                "width": W,
+                "fps": 25.0,
+                "status": "ok",
+                "reason": "",
+            }
+        ]
+    ).to_csv(root / "manifest.csv", index=False)
     return root
 
 
@@ -30,8 +44,7 @@ def frame_index_store(tmp_path) -> Path:
 
 
 def test_temporal_panels_follow_ts_and_tp_indices(frame_index_store):
-    panels = illustrate(FrameStore(frame_index_store), "C0/v.avi", length=16, frame_size=32, crop=24, ts=2,
-                        tp=(1, 2))
+    panels = illustrate(FrameStore(frame_index_store), "C0/v.avi", length=16, frame_size=32, crop=24, ts=2, tp=(1, 2))
     level = lambda name: panels[name][:, 12, 12, 0].astype(int)  # noqa: E731
     assert np.abs(level("original") - np.arange(16) * 5).max() <= 2
     assert np.abs(level("ts") - np.arange(16) * 2 * 5).max() <= 2
@@ -46,8 +59,9 @@ def test_spatial_panels_stretch_the_object(tmp_path):
     frames = np.zeros((T, H, W, 3), np.uint8)
     frames[:, 12:20, 12:20] = 255
     root = _store(tmp_path, frames)
-    panels = illustrate(FrameStore(root), "C0/v.avi", length=16, frame_size=32, crop=32, ss=(1.0, 1.45),
-                        sp=(0.5, "right"))
+    panels = illustrate(
+        FrameStore(root), "C0/v.avi", length=16, frame_size=32, crop=32, ss=(1.0, 1.45), sp=(0.5, "right")
+    )
     bright = lambda img: np.argwhere(img[..., 0] > 128)  # noqa: E731
     orig, ss = bright(panels["original"][0]), bright(panels["ss"][0])
     height = lambda pts: pts[:, 0].max() - pts[:, 0].min() + 1  # noqa: E731
@@ -58,8 +72,10 @@ def test_spatial_panels_stretch_the_object(tmp_path):
 
 def test_cli_writes_npz_and_rejects_short_video(frame_index_store, tmp_path):
     out = tmp_path / "ill.npz"
-    assert main(["illustrate", "--store", str(frame_index_store), "--frame-size", "32", "--crop", "24",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["illustrate", "--store", str(frame_index_store), "--frame-size", "32", "--crop", "24", "--out", str(out)])
+        == 0
+    )
     with np.load(out) as data:
         assert {"original", "ss", "sp", "ts", "tp", "sp_label"} <= set(data.files)
     with pytest.raises(ValueError, match="needs"):

@@ -1,4 +1,5 @@
 """Batched augmentation: uint8 -> float, crops and flips (both layouts), resize, DIF."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,9 @@ def test_to_float_layout_and_normalisation() -> None:
     raw = uint8_clips()
     out = A.to_float(raw, MEAN, STD)
     assert out.shape == (3, 3, 4, 10, 12) and out.dtype == torch.float32 and out.is_contiguous()
-    expect = (raw.permute(0, 4, 1, 2, 3).float() / 255 - torch.tensor(MEAN).view(1, 3, 1, 1, 1)) \
-        / torch.tensor(STD).view(1, 3, 1, 1, 1)
+    expect = (raw.permute(0, 4, 1, 2, 3).float() / 255 - torch.tensor(MEAN).view(1, 3, 1, 1, 1)) / torch.tensor(
+        STD
+    ).view(1, 3, 1, 1, 1)
     assert torch.allclose(out, expect, atol=1e-5)
     assert torch.equal(A.to_uint8(out, MEAN, STD), raw)
 
@@ -51,7 +53,7 @@ def test_crop_and_flip_per_clip_both_layouts() -> None:
     out = A.crop(x, top, left, (6, 8), flip=flip)
     out_u8 = A.crop(raw, top, left, (6, 8), flip=flip, layout="bthwc")
     for b in range(4):
-        expect = x[b, :, :, top[b]:top[b] + 6, left[b]:left[b] + 8]
+        expect = x[b, :, :, top[b] : top[b] + 6, left[b] : left[b] + 8]
         if flip[b]:
             expect = expect.flip(-1)
         assert torch.equal(out[b], expect)

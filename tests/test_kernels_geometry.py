@@ -1,4 +1,5 @@
 """Homography solver and batched perspective warp, cross-checked against torchvision."""
+
 from __future__ import annotations
 
 import pytest
@@ -53,8 +54,7 @@ def test_coefficients_match_torchvision() -> None:
     gen = torch.Generator().manual_seed(1)
     src = G.frame_corners(64, 48)
     for dst in random_quads(8, 64, gen):
-        tv = torch.tensor(_get_perspective_coeffs(src[TV_ORDER].tolist(), dst[TV_ORDER].tolist()),
-                          dtype=torch.float64)
+        tv = torch.tensor(_get_perspective_coeffs(src[TV_ORDER].tolist(), dst[TV_ORDER].tolist()), dtype=torch.float64)
         # torchvision's coefficients map output -> input: our solver with the roles swapped ...
         ours_inverse = G.solve_homography(dst, src).flatten()[:8]
         assert torch.allclose(ours_inverse, tv, atol=1e-4, rtol=1e-4)
@@ -96,8 +96,8 @@ def test_each_clip_uses_its_own_matrix_and_all_frames_share_it() -> None:
     m = G.solve_homography(src, random_quads(3, 16, gen))
     batched = G.warp_perspective(clips, m, (16, 16))
     for i in range(3):
-        alone = G.warp_perspective(clips[i:i + 1], m[i], (16, 16))
-        assert torch.allclose(batched[i:i + 1], alone, atol=1e-6)
+        alone = G.warp_perspective(clips[i : i + 1], m[i], (16, 16))
+        assert torch.allclose(batched[i : i + 1], alone, atol=1e-6)
         per_frame = G.warp_perspective(clips[i].permute(1, 0, 2, 3), m[i], (16, 16))  # frames as a batch
         assert torch.allclose(batched[i], per_frame.permute(1, 0, 2, 3), atol=1e-6)
 
@@ -110,9 +110,9 @@ def test_rotation_matrix_90_matches_rot90() -> None:
 
 
 def test_inscribed_square_side() -> None:
-    assert G.inscribed_square_side(100, 45) == pytest.approx(100 / 2 ** 0.5)
+    assert G.inscribed_square_side(100, 45) == pytest.approx(100 / 2**0.5)
     assert G.inscribed_square_side(100, 90) == pytest.approx(100)
-    assert G.inscribed_square_side(100, 30) == pytest.approx(100 / (3 ** 0.5 / 2 + 0.5))
+    assert G.inscribed_square_side(100, 30) == pytest.approx(100 / (3**0.5 / 2 + 0.5))
 
 
 def test_bad_inputs_are_clear_errors() -> None:
@@ -151,8 +151,8 @@ def test_copies_warp_each_clip_k_times(backend: str, pixel_major: bool) -> None:
     out = G.warp_perspective(clips, m, (10, 12), backend=backend, copies=3)
     assert out.shape == (6, 3, 3, 10, 12)
     for i in range(6):
-        alone = G.warp_perspective(clips[i // 3:i // 3 + 1].contiguous(), m[i], (10, 12), backend="grid_sample")
-        assert torch.allclose(out[i:i + 1], alone, atol=1e-5)
+        alone = G.warp_perspective(clips[i // 3 : i // 3 + 1].contiguous(), m[i], (10, 12), backend="grid_sample")
+        assert torch.allclose(out[i : i + 1], alone, atol=1e-5)
 
 
 @pytest.mark.gpu

@@ -1,4 +1,5 @@
 """VCOP's clip-order kernels, the InfoNCE loss, and the pace / VCOP / contrastive pretexts built on them."""
+
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,5 @@
 """Pretext objects: heads, frame counts, targets consistent with the transformations, reproducibility."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,9 +53,11 @@ def test_heads_and_frames_needed() -> None:
 
 
 def test_spec_round_trips() -> None:
-    for name, params in [("rotation", {"angles": (90, 180, 270), "mode": "random"}),
-                         ("rotation360", {"encoding": "cos_sin"}),
-                         ("v3s", {"ss": False, "sp_factors": [0.8, 0.7, 0.6], "tp_patterns": [[1, 2], [2, 1]]})]:
+    for name, params in [
+        ("rotation", {"angles": (90, 180, 270), "mode": "random"}),
+        ("rotation360", {"encoding": "cos_sin"}),
+        ("v3s", {"ss": False, "sp_factors": [0.8, 0.7, 0.6], "tp_patterns": [[1, 2], [2, 1]]}),
+    ]:
         p = P.build_pretext(name, **params)
         q = P.build_pretext(p.spec()["name"], **p.spec()["params"])
         assert q.heads == p.heads and q.spec() == p.spec()
@@ -69,7 +72,7 @@ def test_rotation_all_copies_content_and_labels() -> None:
     assert targets["rotation"].tolist() == [0, 1, 2, 3] * 3
     for i in range(12):
         k = int(targets["rotation"][i])
-        assert torch.equal(rotate90(inputs[i:i + 1], (4 - k) % 4), x[i // 4:i // 4 + 1])
+        assert torch.equal(rotate90(inputs[i : i + 1], (4 - k) % 4), x[i // 4 : i // 4 + 1])
 
 
 def test_rotation_random_subset_with_crop_and_flip() -> None:
@@ -81,14 +84,14 @@ def test_rotation_random_subset_with_crop_and_flip() -> None:
     assert set(targets["rotation"].tolist()) == {0, 1, 2}
     for i in range(16):
         k = angles[int(targets["rotation"][i])] // 90
-        back = rotate90(inputs[i:i + 1], (4 - k) % 4)[0]
+        back = rotate90(inputs[i : i + 1], (4 - k) % 4)[0]
         # Un-rotated, the clip must be a crop of the source, possibly flipped.
         found = False
         for flip in (False, True):
             src = x[i].flip(-1) if flip else x[i]
             for top in range(9):
                 for left in range(9):
-                    if torch.equal(back, src[:, :, top:top + 16, left:left + 16]):
+                    if torch.equal(back, src[:, :, top : top + 16, left : left + 16]):
                         found = True
         assert found, f"clip {i}: not a rotated crop of its source"
 
@@ -176,8 +179,7 @@ def test_temporal_choices_are_the_label_space_the_loader_uses() -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("name", ["rotation", "rotation8", "v3s"])
 def test_cpu_and_cuda_agree(name: str) -> None:
-    pre = P.build_pretext(name) if name != "v3s" else P.build_pretext(name, frame_size=32, crop_size=16,
-                                                                      out_size=16)
+    pre = P.build_pretext(name) if name != "v3s" else P.build_pretext(name, frame_size=32, crop_size=16, out_size=16)
     x = clips_(b=4, t=70 if name == "v3s" else 16, size=136 if name != "v3s" else 32)
     cpu_in, cpu_t = pre.apply(x, None, gen(4))
     gpu_in, gpu_t = pre.apply(x.cuda(), None, gen(4))

@@ -1,4 +1,5 @@
 """3DRotNet rotation kernels: exact rot90 subsets, all-copies layout, 45-degree and continuous rotations."""
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,10 @@ def test_per_clip_k_matches_rot90_clip_by_clip() -> None:
 
 def test_non_square_frames() -> None:
     x = torch.rand(2, 3, 2, 6, 9)
-    assert torch.equal(R.rotate90(x, torch.tensor([1, 3])), torch.stack(
-        [torch.rot90(x[0], 1, dims=(-2, -1)), torch.rot90(x[1], 3, dims=(-2, -1))]))
+    assert torch.equal(
+        R.rotate90(x, torch.tensor([1, 3])),
+        torch.stack([torch.rot90(x[0], 1, dims=(-2, -1)), torch.rot90(x[1], 3, dims=(-2, -1))]),
+    )
     with pytest.raises(ValueError, match="square"):
         R.rotate90(x, torch.tensor([0, 1]))
 
@@ -61,7 +64,7 @@ def test_random_rotate90_labels_index_the_subset() -> None:
     assert set(labels.tolist()) <= {0, 1, 2} and len(set(labels.tolist())) > 1
     for i in range(16):
         k = angles[int(labels[i])] // 90
-        assert torch.equal(R.rotate90(out[i:i + 1], (4 - k) % 4), x[i:i + 1])
+        assert torch.equal(R.rotate90(out[i : i + 1], (4 - k) % 4), x[i : i + 1])
 
 
 def test_bad_angle_sets() -> None:
@@ -114,6 +117,7 @@ def test_window_and_flip_compose_with_rotation() -> None:
     flip = torch.tensor([False, True])
     m = R.rotation_warp_matrix(torch.tensor([0.0, 90.0]), (20, 20), 12, crop="none", window=window, flip=flip)
     from vssl.kernels.geometry import warp_perspective
+
     out = warp_perspective(x, m, 12)
     assert torch.allclose(out[0], x[0, :, :, 3:15, 2:14], atol=1e-5)
     expect = torch.rot90(x[1, :, :, 0:12, 5:17].flip(-1), 1, dims=(-2, -1))

@@ -1,4 +1,5 @@
 """V3S spatial scale / projection: corner targets, crop rule, label bijection, exactness of the mapping."""
+
 from __future__ import annotations
 
 import pytest
@@ -51,10 +52,18 @@ def test_default_union_label_space() -> None:
     assert space.choices[-1] == S.SpatialChoice(projection=(0.5, "right"))
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"identity": False}, {"scales": ()}, {"factors": ()}, {"combine": "product"},
-    {"combine": "product", "identity": False}, {"factors": (0.8,), "sides": ("left", "right")},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"identity": False},
+        {"scales": ()},
+        {"factors": ()},
+        {"combine": "product"},
+        {"combine": "product", "identity": False},
+        {"factors": (0.8,), "sides": ("left", "right")},
+    ],
+)
 def test_labels_are_a_bijection_with_the_parameters(kwargs: dict) -> None:
     space = S.SpatialLabelSpace(**kwargs)
     assert len(set(space.choices)) == len(space) == len(set(space.names))
@@ -98,12 +107,19 @@ def test_crop_windows_stay_inside_the_transformed_frame(combine: str, sp_crop: s
     params = params_of(space).repeat(20, 1)
     u = torch.rand(params.shape[0], 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     u[:k] = 0.0
-    u[k:2 * k] = 1.0 - 1e-12  # the extreme positions
+    u[k : 2 * k] = 1.0 - 1e-12  # the extreme positions
     windows = S.crop_windows(params, (224, 224), (112, 112), u, sp_crop=sp_crop)
     m = solve_homography(frame_corners(224, 224), S.quad_targets(params, (224, 224)))
     left, top, width, height = windows.unbind(1)
-    corners = torch.stack([torch.stack([left, top], 1), torch.stack([left + width, top], 1),
-                           torch.stack([left + width, top + height], 1), torch.stack([left, top + height], 1)], 1)
+    corners = torch.stack(
+        [
+            torch.stack([left, top], 1),
+            torch.stack([left + width, top], 1),
+            torch.stack([left + width, top + height], 1),
+            torch.stack([left, top + height], 1),
+        ],
+        1,
+    )
     back = apply_homography(torch.linalg.inv(m), corners)  # window corners in the original frame
     assert back.min() > -1e-6 and back.max() < 224 + 1e-6
     projected = params[:, 2] < 1
@@ -126,7 +142,7 @@ def test_no_empty_pixels_for_any_class(combine: str) -> None:
     labels = torch.arange(k).repeat(3)
     params = space.params()[labels]
     u = torch.rand(3 * k, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    u[:k], u[k:2 * k] = 0.0, 1.0 - 1e-12
+    u[:k], u[k : 2 * k] = 0.0, 1.0 - 1e-12
     windows = S.crop_windows(params, (48, 48), (24, 24), u)
     out = S.v3s_spatial(ones, params, windows, frame_size=48, out_size=24, padding_mode="zeros")
     assert out.min() > 0.5
@@ -190,8 +206,9 @@ def test_flip_happens_before_the_transformation() -> None:
 def test_stored_size_is_resized_to_the_working_frame() -> None:
     # A 2x larger stored clip gives the same result as the working-size clip (on a smooth ramp).
     ramp = torch.linspace(0, 1, 64).view(1, 1, 1, 1, 64).expand(1, 1, 1, 64, 64)
-    small = torch.nn.functional.interpolate(ramp.view(1, 1, 64, 64), size=(32, 32), mode="bilinear",
-                                            align_corners=False).view(1, 1, 1, 32, 32)
+    small = torch.nn.functional.interpolate(
+        ramp.view(1, 1, 64, 64), size=(32, 32), mode="bilinear", align_corners=False
+    ).view(1, 1, 1, 32, 32)
     p = params_of(S.SpatialLabelSpace())[[12]]
     w = S.crop_windows(p, (32, 32), (16, 16), torch.tensor([[0.5, 0.5]], dtype=torch.float64))
     a = S.v3s_spatial(ramp.contiguous(), p, w, frame_size=32, out_size=16)
@@ -202,12 +219,15 @@ def test_stored_size_is_resized_to_the_working_frame() -> None:
 def test_sampling_is_per_clip_and_reproducible() -> None:
     x = torch.rand(16, 3, 2, 32, 32)
     space = S.SpatialLabelSpace()
-    out1, lab1 = S.random_v3s_spatial(x, space, torch.Generator().manual_seed(7), frame_size=32, crop_size=16,
-                                      out_size=16)
-    out2, lab2 = S.random_v3s_spatial(x, space, torch.Generator().manual_seed(7), frame_size=32, crop_size=16,
-                                      out_size=16)
-    out3, lab3 = S.random_v3s_spatial(x, space, torch.Generator().manual_seed(8), frame_size=32, crop_size=16,
-                                      out_size=16)
+    out1, lab1 = S.random_v3s_spatial(
+        x, space, torch.Generator().manual_seed(7), frame_size=32, crop_size=16, out_size=16
+    )
+    out2, lab2 = S.random_v3s_spatial(
+        x, space, torch.Generator().manual_seed(7), frame_size=32, crop_size=16, out_size=16
+    )
+    out3, lab3 = S.random_v3s_spatial(
+        x, space, torch.Generator().manual_seed(8), frame_size=32, crop_size=16, out_size=16
+    )
     assert torch.equal(out1, out2) and torch.equal(lab1, lab2)
     assert len(set(lab1.tolist())) > 4
     assert not torch.equal(lab1, lab3)
@@ -218,9 +238,11 @@ def test_sampling_is_per_clip_and_reproducible() -> None:
 def test_cpu_and_cuda_agree() -> None:
     x = torch.rand(8, 3, 2, 48, 48)
     space = S.SpatialLabelSpace()
-    cpu, lab_c = S.random_v3s_spatial(x, space, torch.Generator().manual_seed(3), frame_size=48, crop_size=24,
-                                      out_size=24)
-    gpu, lab_g = S.random_v3s_spatial(x.cuda(), space, torch.Generator().manual_seed(3), frame_size=48,
-                                      crop_size=24, out_size=24)
+    cpu, lab_c = S.random_v3s_spatial(
+        x, space, torch.Generator().manual_seed(3), frame_size=48, crop_size=24, out_size=24
+    )
+    gpu, lab_g = S.random_v3s_spatial(
+        x.cuda(), space, torch.Generator().manual_seed(3), frame_size=48, crop_size=24, out_size=24
+    )
     assert torch.equal(lab_c, lab_g.cpu())
     assert torch.allclose(cpu, gpu.cpu(), atol=1e-4)

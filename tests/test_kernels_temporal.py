@@ -1,4 +1,5 @@
 """V3S temporal scale / projection: index formulas, label space, the in-memory gather path."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,10 +57,18 @@ def test_default_label_space_order() -> None:
     assert [c.speeds for c in space.choices[3:]] == list(T.DEFAULT_TP_PATTERNS)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"ts_speeds": ()}, {"tp_patterns": ()}, {"ts_speeds": (2, 3)}, {"ts_speeds": (), "identity": False},
-    {"ts_speeds": (1, 2), "tp_patterns": ((1, 2), (2, 1))}, {"length": 32},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"ts_speeds": ()},
+        {"tp_patterns": ()},
+        {"ts_speeds": (2, 3)},
+        {"ts_speeds": (), "identity": False},
+        {"ts_speeds": (1, 2), "tp_patterns": ((1, 2), (2, 1))},
+        {"length": 32},
+    ],
+)
 def test_labels_are_a_bijection_with_the_parameters(kwargs: dict) -> None:
     space = T.TemporalLabelSpace(**kwargs)
     assert len(set(space.choices)) == len(space)
@@ -131,8 +140,9 @@ def test_random_temporal_is_reproducible_and_checks_length() -> None:
     b = T.random_temporal(x, space, torch.Generator().manual_seed(5))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     with pytest.raises(ValueError, match="load at least 69"):
-        T.random_temporal(torch.rand(4, 3, 40, 4, 4), space, torch.Generator().manual_seed(0),
-                          labels=torch.tensor([0, 5, 6, 10]))
+        T.random_temporal(
+            torch.rand(4, 3, 40, 4, 4), space, torch.Generator().manual_seed(0), labels=torch.tensor([0, 5, 6, 10])
+        )
 
 
 @pytest.mark.gpu

@@ -1,4 +1,5 @@
 """`make run`'s launcher (workflow/scripts/make_run.py): a killed run's locks are cleared, a second run refused."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,8 +12,9 @@ LAUNCHER = REPO / "workflow" / "scripts" / "make_run.py"
 
 
 def _launch(workdir: Path, *command: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(LAUNCHER), *command], cwd=workdir, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, str(LAUNCHER), *command], cwd=workdir, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_stale_snakemake_locks_of_a_killed_run_are_removed(tmp_path: Path) -> None:
@@ -32,8 +34,12 @@ def test_nothing_to_clear_runs_the_command_as_given(tmp_path: Path) -> None:
 
 def test_a_second_run_in_the_same_directory_is_refused(tmp_path: Path) -> None:
     # The first "run" holds the lock (inherited through exec) until its stdin closes.
-    first = subprocess.Popen([sys.executable, str(LAUNCHER), sys.executable, "-c", "import sys; sys.stdin.read()"],
-                             cwd=tmp_path, stdin=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, str(LAUNCHER), sys.executable, "-c", "import sys; sys.stdin.read()"],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(100):  # until the first launcher has written its pid into the lock file
             lock = tmp_path / ".snakemake" / "make-run.lock"

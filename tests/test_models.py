@@ -1,4 +1,5 @@
 """Backbones, heads, taps, freezing, Grad-CAM and the registry (CPU, tiny widths and clips)."""
+
 from __future__ import annotations
 
 import math
@@ -190,6 +191,7 @@ def test_torchvision_weights_load_into_ours_and_give_the_same_features(name: str
     Bit for bit with the stem as a 3D convolution; to float rounding with the CPU's folded stem.
     """
     import torchvision.models.video as tvv
+
     import vssl.models.blocks as blocks
 
     torch.manual_seed(0)
@@ -211,14 +213,17 @@ def test_torchvision_weights_load_into_ours_and_give_the_same_features(name: str
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-@pytest.mark.parametrize("kernel, stride, padding", [
-    ((3, 7, 7), (1, 2, 2), (1, 3, 3)),  # Tran stem
-    ((7, 7, 7), (1, 2, 2), (3, 3, 3)),  # Hara stem
-    ((3, 3, 3), (1, 1, 1), (1, 1, 1)),  # C3D conv1
-    ((3, 3, 3), (2, 2, 2), (0, 1, 1)),
-    ((1, 3, 3), (1, 2, 2), (0, 1, 1)),
-    ((2, 1, 1), (3, 1, 1), (1, 0, 0)),
-])
+@pytest.mark.parametrize(
+    "kernel, stride, padding",
+    [
+        ((3, 7, 7), (1, 2, 2), (1, 3, 3)),  # Tran stem
+        ((7, 7, 7), (1, 2, 2), (3, 3, 3)),  # Hara stem
+        ((3, 3, 3), (1, 1, 1), (1, 1, 1)),  # C3D conv1
+        ((3, 3, 3), (2, 2, 2), (0, 1, 1)),
+        ((1, 3, 3), (1, 2, 2), (0, 1, 1)),
+        ((2, 1, 1), (3, 1, 1), (1, 0, 0)),
+    ],
+)
 def test_conv3d_as_conv2d_matches_conv3d_forward_and_backward(kernel, stride, padding, channels_last: bool) -> None:
     """The folded stem (vssl.models.blocks.conv3d_as_conv2d) is held to F.conv3d: output, input and weight grads."""
     from vssl.models.blocks import conv3d_as_conv2d
@@ -259,8 +264,10 @@ def test_s3d_blocks_match_torchvision() -> None:
 
     norm = partial(nn.BatchNorm3d, eps=1e-3)
     torch.manual_seed(0)
-    pairs = [(TemporalSeparableConv(3, 8, 7, 2, 3, norm), blocks.TemporalSeparableConv(3, 8, 7, 2, 3, norm)),
-             (SepInceptionBlock3D(8, 4, 6, 8, 2, 4, 4, norm), blocks.SepInceptionBlock3D(8, 4, 6, 8, 2, 4, 4, norm))]
+    pairs = [
+        (TemporalSeparableConv(3, 8, 7, 2, 3, norm), blocks.TemporalSeparableConv(3, 8, 7, 2, 3, norm)),
+        (SepInceptionBlock3D(8, 4, 6, 8, 2, 4, 4, norm), blocks.SepInceptionBlock3D(8, 4, 6, 8, 2, 4, 4, norm)),
+    ]
     for reference, ours in pairs:
         ours.load_state_dict(reference.state_dict(), strict=True)
         x = torch.randn(2, reference[0][0].in_channels if isinstance(reference, nn.Sequential) else 8, 6, 16, 16)
@@ -272,9 +279,11 @@ def test_training_imports_no_torchvision() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, vssl.train.pretrain, vssl.train.finetune, vssl.eval.test, vssl.models, vssl.data.clips, "
-            "vssl.data.store, vssl.data.extract; bad = sorted(m for m in sys.modules if m.split('.')[0] == "
-            "'torchvision' or m.startswith('torch._dynamo')); print(bad); raise SystemExit(1 if bad else 0)")
+    code = (
+        "import sys, vssl.train.pretrain, vssl.train.finetune, vssl.eval.test, vssl.models, vssl.data.clips, "
+        "vssl.data.store, vssl.data.extract; bad = sorted(m for m in sys.modules if m.split('.')[0] == "
+        "'torchvision' or m.startswith('torch._dynamo')); print(bad); raise SystemExit(1 if bad else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

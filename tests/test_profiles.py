@@ -4,6 +4,7 @@ No GPU needed: ``VSSL_NUM_GPUS`` fakes the device count for ``vssl.runtime.slots
 The SLURM profile's sbatch options are checked with the installed plugin's own
 functions; tests/test_slurm.py runs it against a real cluster.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,15 @@ rule gpu_job:
 
 
 def _snakemake(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> str:
-    run = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True,
-                         text=True, timeout=timeout, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     log = run.stdout + run.stderr
     assert run.returncode == 0, f"snakemake {' '.join(args)} failed:\n{log[-5000:]}"
     return log
@@ -45,8 +53,11 @@ def _snakemake(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout
 
 def _fake_gpu_env(lock_dir: Path, gpus: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
-    env.update(VSSL_NUM_GPUS=str(gpus), VSSL_GPU_LOCK_DIR=str(lock_dir),
-               PYTHONPATH=f"{REPO}{os.pathsep}{env.get('PYTHONPATH', '')}")
+    env.update(
+        VSSL_NUM_GPUS=str(gpus),
+        VSSL_GPU_LOCK_DIR=str(lock_dir),
+        PYTHONPATH=f"{REPO}{os.pathsep}{env.get('PYTHONPATH', '')}",
+    )
     return env
 
 
@@ -66,8 +77,9 @@ def test_profile_is_a_snakemake_9_profile(profile: Path) -> None:
     settings = yaml.safe_load(path.read_text())
     assert isinstance(settings, dict), f"{path}: not a YAML mapping"
     # Every key must be a Snakemake command-line option (a typo would be silently ignored by argparse).
-    help_text = subprocess.run([sys.executable, "-m", "snakemake", "--help"], capture_output=True, text=True,
-                               check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     unknown = [key for key in settings if f"--{key}" not in help_text]
     assert not unknown, f"{path}: not Snakemake options: {unknown}"
     assert (profile / "README.md").is_file()
@@ -79,13 +91,21 @@ def test_repo_workflow_dry_runs_with_both_profiles(tmp_path: Path) -> None:
     settings["synthetic"]["scale"] = "tiny"
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(settings))
-    common = ["-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--configfile", str(config), "-n",
-              "data/stores/ucf101/manifest.csv"]
+    common = [
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "--configfile",
+        str(config),
+        "-n",
+        "data/stores/ucf101/manifest.csv",
+    ]
     local = _snakemake("--profile", str(LOCAL), *common, cwd=tmp_path)
     assert "rule synth:" in local and "rule extract:" in local
     # The slurm profile's resources reach the jobs (dry runs never contact SLURM).
     slurm = _snakemake("--profile", str(SLURM), *common, cwd=tmp_path)
-    extract = slurm[slurm.index("rule extract:"):]
+    extract = slurm[slurm.index("rule extract:") :]
     assert "runtime=720" in extract and "mem_mb=16000" in extract, extract
 
 
@@ -111,8 +131,23 @@ def test_four_concurrent_snakemake_jobs_get_four_distinct_gpus(tmp_path: Path) -
     """--resources gpu=4 lets 4 jobs run at once; the slot locks give each its own device."""
     snakefile = _gpu_workflow(tmp_path)
     env = _fake_gpu_env(tmp_path / "locks", gpus=4)
-    _snakemake("-s", str(snakefile), "-d", str(tmp_path), "--profile", str(LOCAL), "--cores", "4",
-               "--resources", "gpu=4", "--config", "count=4", "siblings=4", cwd=tmp_path, env=env)
+    _snakemake(
+        "-s",
+        str(snakefile),
+        "-d",
+        str(tmp_path),
+        "--profile",
+        str(LOCAL),
+        "--cores",
+        "4",
+        "--resources",
+        "gpu=4",
+        "--config",
+        "count=4",
+        "siblings=4",
+        cwd=tmp_path,
+        env=env,
+    )
     records = _records(tmp_path)
     assert len(records) == 4
     # The barrier in gpu_probe.py passed, so all 4 held a slot at once; each saw only its own device.
@@ -124,8 +159,21 @@ def test_local_profile_default_runs_gpu_jobs_one_at_a_time(tmp_path: Path) -> No
     """The profile's `gpu: 1` alone (no --resources): GPU jobs never overlap, even with spare cores."""
     snakefile = _gpu_workflow(tmp_path)
     env = _fake_gpu_env(tmp_path / "locks", gpus=4)
-    _snakemake("-s", str(snakefile), "-d", str(tmp_path), "--profile", str(LOCAL), "--cores", "3",
-               "--config", "count=3", "siblings=1", cwd=tmp_path, env=env)
+    _snakemake(
+        "-s",
+        str(snakefile),
+        "-d",
+        str(tmp_path),
+        "--profile",
+        str(LOCAL),
+        "--cores",
+        "3",
+        "--config",
+        "count=3",
+        "siblings=1",
+        cwd=tmp_path,
+        env=env,
+    )
     records = sorted(_records(tmp_path), key=lambda r: r["started"])
     assert len(records) == 3
     for before, after in zip(records, records[1:]):

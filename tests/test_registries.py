@@ -1,4 +1,5 @@
 """Registry-wide checks (timm style): every CLI command and every registered pretext, with no hand list."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Claims evaluated on constructed tables: holds, does not hold, inconclusive, not run."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,11 @@ import pandas as pd
 import pytest
 
 from vssl.report.claims import (
+    DEFAULT_CLAIMS,
     FAILS,
     HOLDS,
     INCONCLUSIVE,
     NOT_RUN,
-    DEFAULT_CLAIMS,
     evaluate_claims,
     load_claims,
     overall_verdict,
@@ -25,10 +26,23 @@ from vssl.report.tables import write_table
 
 
 def observations(cells: dict[tuple[str, str], list[float]]) -> list[Observation]:
-    return [Observation(row=row, column=col, metric="top1", value=v, path=Path(f"/runs/{row}-{col}-{seed}.json"),
-                        seed=str(seed), config="cfg", checkpoint="0" * 12, checkpoint_path="unknown",
-                        git_commit="unknown", vssl_version="unknown")
-            for (row, col), values in cells.items() for seed, v in enumerate(values)]
+    return [
+        Observation(
+            row=row,
+            column=col,
+            metric="top1",
+            value=v,
+            path=Path(f"/runs/{row}-{col}-{seed}.json"),
+            seed=str(seed),
+            config="cfg",
+            checkpoint="0" * 12,
+            checkpoint_path="unknown",
+            git_commit="unknown",
+            vssl_version="unknown",
+        )
+        for (row, col), values in cells.items()
+        for seed, v in enumerate(values)
+    ]
 
 
 def rot_t3(tables: Path, four: list[float], two: list[float]) -> None:
@@ -39,12 +53,15 @@ def only(claim_id: str) -> list:
     return [parse_claim(next(c for c in DEFAULT_CLAIMS if c["id"] == claim_id))]
 
 
-@pytest.mark.parametrize("four,two,verdict,reason", [
-    ([60.0, 61.0, 62.0], [50.0, 51.0, 52.0], HOLDS, "Δ > one pooled std"),
-    ([50.0, 51.0, 52.0], [60.0, 61.0, 62.0], FAILS, "Δ < −one pooled std"),
-    ([55.0, 60.0, 65.0], [56.0, 58.0, 60.0], INCONCLUSIVE, "≤ one pooled std"),
-    ([60.0], [50.0, 51.0], INCONCLUSIVE, "n_seeds < 2 (1 vs 2)"),
-])
+@pytest.mark.parametrize(
+    "four,two,verdict,reason",
+    [
+        ([60.0, 61.0, 62.0], [50.0, 51.0, 52.0], HOLDS, "Δ > one pooled std"),
+        ([50.0, 51.0, 52.0], [60.0, 61.0, 62.0], FAILS, "Δ < −one pooled std"),
+        ([55.0, 60.0, 65.0], [56.0, 58.0, 60.0], INCONCLUSIVE, "≤ one pooled std"),
+        ([60.0], [50.0, 51.0], INCONCLUSIVE, "n_seeds < 2 (1 vs 2)"),
+    ],
+)
 def test_greater_claim_verdicts(tmp_path, four, two, verdict, reason):
     rot_t3(tmp_path, four, two)
     (result,) = evaluate_claims(only("rot-T3/4>2"), tmp_path, tmp_path)
@@ -61,8 +78,12 @@ def test_missing_table_or_cell_is_not_run(tmp_path):
     write_table("rot-T7", observations({("Fusion", "UCF101"): [77.0, 78.0], ("RGB", "UCF101"): [65.0, 66.0]}), tmp_path)
     (result,) = evaluate_claims(only("rot-T7/fusion>rgb,dif"), tmp_path, tmp_path)
     verdicts = {c.comparison: c.verdict for c in result.checks}
-    assert verdicts == {"Fusion > RGB (UCF101)": HOLDS, "Fusion > RGB (HMDB51)": NOT_RUN,
-                        "Fusion > DIF (UCF101)": NOT_RUN, "Fusion > DIF (HMDB51)": NOT_RUN}
+    assert verdicts == {
+        "Fusion > RGB (UCF101)": HOLDS,
+        "Fusion > RGB (HMDB51)": NOT_RUN,
+        "Fusion > DIF (UCF101)": NOT_RUN,
+        "Fusion > DIF (HMDB51)": NOT_RUN,
+    }
     assert result.verdict == HOLDS  # every comparison that ran holds; the markdown says 1 of 4 ran
     assert "(1 of 4 comparisons run)" in render_claims_markdown([result])
     assert "no result for DIF/UCF101" in {c.reason for c in result.checks}
@@ -79,7 +100,9 @@ def test_column_pairs_and_one_failure_fails_the_claim(tmp_path):
 
 
 def test_best_claim(tmp_path):
-    curve = observations({("C1", "UCF101"): [60.0, 61.0], ("C2", "UCF101"): [64.0, 65.0], ("C3", "UCF101"): [58.0, 59.0]})
+    curve = observations(
+        {("C1", "UCF101"): [60.0, 61.0], ("C2", "UCF101"): [64.0, 65.0], ("C3", "UCF101"): [58.0, 59.0]}
+    )
     from vssl.report.figures import bars_frame
     from vssl.report.paper import experiment
     from vssl.utils.io import atomic_write_csv
@@ -90,11 +113,14 @@ def test_best_claim(tmp_path):
     assert hmdb.verdict == NOT_RUN
 
 
-@pytest.mark.parametrize("action,verdict", [
-    ([40, 45, 47, 52, 55, 58, 60, 61], HOLDS),
-    ([61, 60, 58, 55, 52, 47, 45, 40], FAILS),
-    ([50, 52, 49, 51, 50, 53, 48, 50], INCONCLUSIVE),
-])
+@pytest.mark.parametrize(
+    "action,verdict",
+    [
+        ([40, 45, 47, 52, 55, 58, 60, 61], HOLDS),
+        ([61, 60, 58, 55, 52, 47, 45, 40], FAILS),
+        ([50, 52, 49, 51, 50, 53, 48, 50], INCONCLUSIVE),
+    ],
+)
 def test_spearman_claim(tmp_path, action, verdict):
     rotation = [60, 65, 70, 74, 78, 81, 84, 86]
     frame = pd.DataFrame({"step": range(8), "seed": "0", "rotation_acc": rotation, "action_acc": action})
@@ -117,15 +143,28 @@ def test_stats_helpers():
 
 def test_claims_spec_file(tmp_path):
     spec = tmp_path / "claims.json"
-    spec.write_text(json.dumps({"claims": [
-        {"id": "ss+sp>ss", "experiment": "v3s-T3", "kind": "greater", "statement": "SS+SP beats SS",
-         "comparisons": [[["SS+SP", "UCF101"], ["SS", "UCF101"]]]}]}))
+    spec.write_text(
+        json.dumps(
+            {
+                "claims": [
+                    {
+                        "id": "ss+sp>ss",
+                        "experiment": "v3s-T3",
+                        "kind": "greater",
+                        "statement": "SS+SP beats SS",
+                        "comparisons": [[["SS+SP", "UCF101"], ["SS", "UCF101"]]],
+                    }
+                ]
+            }
+        )
+    )
     (claim,) = load_claims(spec)
     assert claim.comparisons == ((("SS+SP", "UCF101"), ("SS", "UCF101")),)
     assert len(load_claims()) == len(DEFAULT_CLAIMS)
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps([{"id": "x", "experiment": "v3s-T3", "kind": "greater", "statement": "s",
-                                "rows": ["SS"]}]))
+    bad.write_text(
+        json.dumps([{"id": "x", "experiment": "v3s-T3", "kind": "greater", "statement": "s", "rows": ["SS"]}])
+    )
     with pytest.raises(ReportError, match=r"bad\.json \(claim #1\): claim 'x': kind 'greater' needs"):
         load_claims(bad)
     bad.write_text(json.dumps([{"id": "x", "experiment": "rot-T99", "kind": "greater", "statement": "s"}]))
@@ -136,8 +175,14 @@ def test_claims_spec_file(tmp_path):
 @pytest.mark.parametrize("c6,verdict", [([40.0, 41.0], HOLDS), ([70.0, 71.0], FAILS), ([58.0, 61.0], INCONCLUSIVE)])
 def test_worst_claim_all_blocks_frozen(tmp_path, c6, verdict):
     """3DRotNet Sec. 4.5: with all convolution blocks frozen (C6, head only) finetuning is worst."""
-    curve = observations({("C1", "UCF101"): [60.0, 61.0], ("C2", "UCF101"): [64.0, 65.0],
-                          ("C5", "UCF101"): [59.0, 60.0], ("C6", "UCF101"): c6})
+    curve = observations(
+        {
+            ("C1", "UCF101"): [60.0, 61.0],
+            ("C2", "UCF101"): [64.0, 65.0],
+            ("C5", "UCF101"): [59.0, 60.0],
+            ("C6", "UCF101"): c6,
+        }
+    )
     from vssl.report.figures import bars_frame
     from vssl.report.paper import experiment
     from vssl.utils.io import atomic_write_csv
@@ -146,4 +191,3 @@ def test_worst_claim_all_blocks_frozen(tmp_path, c6, verdict):
     (result,) = evaluate_claims(only("rot-F4a/worst-UCF101"), tmp_path, tmp_path)
     assert result.verdict == verdict, result.checks[0]
     assert "weakest other C5" in result.checks[0].ours or c6[0] < 59.0
-

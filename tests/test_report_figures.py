@@ -1,4 +1,5 @@
 """`vssl figure`: every figure kind renders a readable PNG and a PDF (and its data CSV where numeric)."""
+
 from __future__ import annotations
 
 import argparse
@@ -88,22 +89,49 @@ def test_image_grid_from_png_and_attention_npz(tmp_path):
     Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(png)
     # The arrays `vssl attention` writes: per-rotation attention of two models, and kernel grids.
     attention = tmp_path / "attention_v1.npz"
-    np.savez(attention, frames=rng.integers(0, 255, (2, 6, 24, 24, 3), dtype=np.uint8),
-             maps=rng.random((2, 2, 6, 24, 24)).astype(np.float32), rotations=np.array([0, 90]),
-             labels=np.array(["self-supervised", "supervised"]), video=np.array("v1"))
+    np.savez(
+        attention,
+        frames=rng.integers(0, 255, (2, 6, 24, 24, 3), dtype=np.uint8),
+        maps=rng.random((2, 2, 6, 24, 24)).astype(np.float32),
+        rotations=np.array([0, 90]),
+        labels=np.array(["self-supervised", "supervised"]),
+        video=np.array("v1"),
+    )
     kernels = tmp_path / "kernels.npz"
-    np.savez(kernels, grid_0=rng.random((25, 25, 3)), grid_1=rng.random((25, 25, 3)),
-             weight_0=rng.normal(size=(8, 3, 3, 7, 7)), labels=np.array(["self-supervised", "supervised"]))
+    np.savez(
+        kernels,
+        grid_0=rng.random((25, 25, 3)),
+        grid_1=rng.random((25, 25, 3)),
+        weight_0=rng.normal(size=(8, 3, 3, 7, 7)),
+        labels=np.array(["self-supervised", "supervised"]),
+    )
     out = tmp_path / "figures"
-    assert vssl("figure", "rot-F5", "--images", str(kernels), str(png),
-                "--labels", "kernels", "other", "--out-dir", str(out)) == 0
+    assert (
+        vssl(
+            "figure",
+            "rot-F5",
+            "--images",
+            str(kernels),
+            str(png),
+            "--labels",
+            "kernels",
+            "other",
+            "--out-dir",
+            str(out),
+        )
+        == 0
+    )
     assert_rendered(out, "rot-F5")
     assert not (out / "rot-F5.csv").exists()  # not plotted from numbers
     assert vssl("figure", "rot-F1", "--images", str(attention), "--frames", "3", "--out-dir", str(out)) == 0
     assert_rendered(out, "rot-F1")
     panels = load_panels(attention, n_frames=3)
-    assert [label for _, label in panels] == ["0° · self-supervised", "0° · supervised",
-                                              "90° · self-supervised", "90° · supervised"]
+    assert [label for _, label in panels] == [
+        "0° · self-supervised",
+        "0° · supervised",
+        "90° · self-supervised",
+        "90° · supervised",
+    ]
     assert panels[0][0].shape == (24, 72, 3) and 0 <= panels[0][0].min() and panels[0][0].max() <= 1
     assert panel_labels([["a", "b"], [""]], ["K", "P"], [kernels, png]) == ["K · a", "K · b", "P"]
     assert vssl("figure", "rot-F5", "--images", str(png), "--labels", "a", "b", "--out-dir", str(out)) == 2
@@ -111,8 +139,10 @@ def test_image_grid_from_png_and_attention_npz(tmp_path):
 
 def test_v3s_transform_grid(tmp_path, capsys):
     rng = np.random.default_rng(1)
-    clips = {key: rng.integers(0, 255, (16, 28, 28 + 4 * i), dtype=np.uint8)[..., None].repeat(3, axis=-1)
-             for i, key in enumerate(("original", "ss", "sp", "ts", "tp"))}
+    clips = {
+        key: rng.integers(0, 255, (16, 28, 28 + 4 * i), dtype=np.uint8)[..., None].repeat(3, axis=-1)
+        for i, key in enumerate(("original", "ss", "sp", "ts", "tp"))
+    }
     npz = tmp_path / "clip.npz"
     np.savez(npz, **clips, ts_label=np.array("s=2"))
     out = tmp_path / "figures"

@@ -1,4 +1,5 @@
 """`vssl summary`: SUMMARY.md links what exists and lists what is missing; claims.md is written."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,20 @@ def test_summary_lists_existing_and_missing(tmp_path):
     assert vssl("figure", "rot-F4b", "--curve", str(curve), "--out-dir", str(figures)) == 0
 
     out, claims = results / "SUMMARY.md", tables / "claims.md"
-    assert vssl("summary", "--tables-dir", str(tables), "--figures-dir", str(figures), "--out", str(out),
-                 "--claims-out", str(claims)) == 0
+    assert (
+        vssl(
+            "summary",
+            "--tables-dir",
+            str(tables),
+            "--figures-dir",
+            str(figures),
+            "--out",
+            str(out),
+            "--claims-out",
+            str(claims),
+        )
+        == 0
+    )
     summary = out.read_text()
     assert "[md](tables/rot-T2.md)" in summary and "[tex](tables/rot-T2.tex)" in summary
     assert "kinetics/UCF101: 62.0 ± 1.0 [3] vs paper 62.9 (Δ -0.9)" in summary

@@ -1,4 +1,5 @@
 """`vssl table` on hand-made metrics files: aggregation, paper merge, cited rows, provenance, errors."""
+
 from __future__ import annotations
 
 import argparse
@@ -40,11 +41,21 @@ def runs(tmp_path):
     """Three seeds of a Kinetics-pretrained finetune with full provenance, one scratch run with none."""
     files = []
     for seed, top1 in SEED_VALUES.items():
-        files.append(write_metrics(
-            tmp_path / f"kin_s{seed}.json", top1_video=top1, top1_clip=top1 - 5, seed=seed,
-            config=f"runs/rot-kinetics-s{seed}.yaml", checkpoint=f"ckpt/s{seed}.pt",
-            checkpoint_sha256=f"{seed}" * 64, vssl_version="0.1.0", git_commit="abc1234",
-            gpu_hours=1.25, device="NVIDIA H100"))
+        files.append(
+            write_metrics(
+                tmp_path / f"kin_s{seed}.json",
+                top1_video=top1,
+                top1_clip=top1 - 5,
+                seed=seed,
+                config=f"runs/rot-kinetics-s{seed}.yaml",
+                checkpoint=f"ckpt/s{seed}.pt",
+                checkpoint_sha256=f"{seed}" * 64,
+                vssl_version="0.1.0",
+                git_commit="abc1234",
+                gpu_hours=1.25,
+                device="NVIDIA H100",
+            )
+        )
     bare = write_metrics(tmp_path / "scratch.json", top1_video=40.0)
     return files, bare
 
@@ -56,8 +67,18 @@ def kinetics_entries(files):
 def test_three_seeds_mean_std_diff(tmp_path, runs):
     files, bare = runs
     out = tmp_path / "tables"
-    rc = vssl("table", "rot-T2", *kinetics_entries(files), "--entry", "scratch", "UCF101", "top1_video", str(bare),
-               "--out-dir", str(out))
+    rc = vssl(
+        "table",
+        "rot-T2",
+        *kinetics_entries(files),
+        "--entry",
+        "scratch",
+        "UCF101",
+        "top1_video",
+        str(bare),
+        "--out-dir",
+        str(out),
+    )
     assert rc == 0
     table = read_table_csv(out / "rot-T2.csv")
     assert list(table.columns) == list(TABLE_COLUMNS)
@@ -116,9 +137,11 @@ def test_cited_rows_are_present_and_marked(tmp_path, runs):
 def test_entries_file_matches_command_line_and_slash_in_name(tmp_path, runs):
     files, _ = runs
     tsv = tmp_path / "entries.tsv"
-    tsv.write_text("row\tcolumn\tmetric\tpath\n# comment\n\n"
-                   + "".join(f"8\tUCF101\ttop1_video\t{f}\n" for f in files)
-                   + f"360-l1\tUCF101\ttop1_clip\t{files[0]}\n")
+    tsv.write_text(
+        "row\tcolumn\tmetric\tpath\n# comment\n\n"
+        + "".join(f"8\tUCF101\ttop1_video\t{f}\n" for f in files)
+        + f"360-l1\tUCF101\ttop1_clip\t{files[0]}\n"
+    )
     out = tmp_path / "tables"
     assert vssl("table", "rot-8/360", "--entries-file", str(tsv), "--out-dir", str(out)) == 0
     assert (out / "rot-8_360.csv").exists() and (out / "rot-8_360.md").exists()
@@ -133,7 +156,9 @@ def test_entries_file_matches_command_line_and_slash_in_name(tmp_path, runs):
 
 def test_metric_scale_suffix(tmp_path):
     path = write_metrics(tmp_path / "aslan.json", acc_mean=0.612, auc=0.7, seed=0)
-    entries = collect_entries([["r3d/v3s", "acc", "acc_mean*100", str(path)], ["r3d/v3s", "auc", "auc*100", str(path)]], [])
+    entries = collect_entries(
+        [["r3d/v3s", "acc", "acc_mean*100", str(path)], ["r3d/v3s", "auc", "auc*100", str(path)]], []
+    )
     observations = resolve_entries(entries)
     assert [o.value for o in observations] == pytest.approx([61.2, 70.0])
     assert parse_metric("top1") == ("top1", 1.0)
@@ -151,11 +176,14 @@ def test_transposed_markdown_keeps_paper_shape(tmp_path, runs):
     assert "| UCF101 |" in md
 
 
-@pytest.mark.parametrize("content,match", [
-    ("row\tcolumn\tmetric\n", "header line"),
-    ("row\tcolumn\tmetric\tpath\nkinetics\tUCF101\ttop1\n", r"entries\.tsv:2: expected 4 tab-separated fields"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ("row\tcolumn\tmetric\n", "header line"),
+        ("row\tcolumn\tmetric\tpath\nkinetics\tUCF101\ttop1\n", r"entries\.tsv:2: expected 4 tab-separated fields"),
+        ("", "empty"),
+    ],
+)
 def test_bad_entries_file_names_file_and_line(tmp_path, content, match):
     tsv = tmp_path / "entries.tsv"
     tsv.write_text(content)
@@ -178,13 +206,18 @@ def test_bad_metrics_files_are_named(tmp_path, capsys):
 def test_cited_row_entry_and_duplicate_seed_are_errors(tmp_path, runs):
     files, _ = runs
     out = tmp_path / "tables"
-    assert vssl("table", "v3s-T2", "--entry", "c3d/vcp", "UCF101", "top1_video", str(files[0]),
-                "--out-dir", str(out)) == 2
+    assert (
+        vssl("table", "v3s-T2", "--entry", "c3d/vcp", "UCF101", "top1_video", str(files[0]), "--out-dir", str(out)) == 2
+    )
     copy = tmp_path / "copy.json"
     copy.write_text(files[0].read_text())
     with pytest.raises(ReportError, match="seed 0 twice"):
-        resolve_entries(collect_entries([["kinetics", "UCF101", "top1_video", str(files[0])],
-                                         ["kinetics", "UCF101", "top1_video", str(copy)]], []))
+        resolve_entries(
+            collect_entries(
+                [["kinetics", "UCF101", "top1_video", str(files[0])], ["kinetics", "UCF101", "top1_video", str(copy)]],
+                [],
+            )
+        )
     assert vssl("table", "rot-F4a", "--out-dir", str(out)) == 2  # a figure, not a table
 
 
@@ -198,8 +231,10 @@ def test_no_entries_writes_paper_only_table(tmp_path):
 
 def test_params_column_prints_our_count_beside_the_papers(tmp_path):
     """v3s-T2 prints the paper's parameter counts; our backbones' counts (test metrics) go beside them."""
-    files = [write_metrics(tmp_path / f"c3d_s{seed}.json", top1_video=50.0 + seed, seed=seed, backbone_params=912_345)
-             for seed in range(2)]
+    files = [
+        write_metrics(tmp_path / f"c3d_s{seed}.json", top1_video=50.0 + seed, seed=seed, backbone_params=912_345)
+        for seed in range(2)
+    ]
     out = tmp_path / "tables"
     entries = [arg for f in files for arg in ("--entry", "c3d/v3s", "UCF101", "top1_video", str(f))]
     assert vssl("table", "v3s-T2", *entries, "--out-dir", str(out)) == 0

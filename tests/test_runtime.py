@@ -1,4 +1,5 @@
 """The shared runtime (`vssl.runtime`): every GPU command takes a slot, every result names its provenance."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_train_support import TINY_MODEL, make_store
+
 from vssl.cli import main as vssl_main
 from vssl.runtime.provenance import PROVENANCE_KEYS
 
@@ -57,10 +58,20 @@ def test_four_concurrent_jobs_of_each_gpu_command_get_four_devices(command: str,
     jobs = []
     try:
         for i in range(4):
-            argv = [a.format(d=tmp_path, store=store) for a in GPU_COMMANDS[command]] + ["--out", str(tmp_path / f"out{i}")]
-            jobs.append(subprocess.Popen([sys.executable, "-c", HOLD_SLOT, command, *argv], env=env,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         text=True))
+            argv = [a.format(d=tmp_path, store=store) for a in GPU_COMMANDS[command]] + [
+                "--out",
+                str(tmp_path / f"out{i}"),
+            ]
+            jobs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", HOLD_SLOT, command, *argv],
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
         lines = [job.stdout.readline().strip() for job in jobs]
     finally:
         for job in jobs:
@@ -74,17 +85,76 @@ def test_four_concurrent_jobs_of_each_gpu_command_get_four_devices(command: str,
 def test_every_result_file_carries_one_provenance_block(store, tmp_path, monkeypatch) -> None:
     """run.json, a test's metrics.json and an evaluation's metrics.json: the same keys, the same values."""
     monkeypatch.setenv("VSSL_NUM_GPUS", "0")
-    common = ["--store", str(store), *TINY_MODEL, "--clip-length", "8", "--crop", "16", "--workers", "0",
-              "--device", "cpu", "--no-progress"]
+    common = [
+        "--store",
+        str(store),
+        *TINY_MODEL,
+        "--clip-length",
+        "8",
+        "--crop",
+        "16",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
     ft = tmp_path / "ft"
-    assert vssl_main(["finetune", *common, "--out", str(ft), "--batch-size", "4", "--epochs", "1",
-                      "--model", "r3d_10", "--test-out", str(ft / "test"), "--test-clips", "2"]) == 0
-    assert vssl_main(["retrieve", "--store", str(store), "--checkpoint", str(ft / "final.pt"), "--out",
-                      str(tmp_path / "ret"), "--workers", "0", "--device", "cpu", "--no-progress", "--num-clips", "2",
-                      "--clip-length", "8", "--crop", "16", "--no-resize", "--query-split", "test",
-                      "--gallery-split", "train"]) == 0
-    blocks = [json.loads(path.read_text()) for path in
-              (ft / "run.json", ft / "test" / "metrics.json", tmp_path / "ret" / "metrics.json")]
+    assert (
+        vssl_main(
+            [
+                "finetune",
+                *common,
+                "--out",
+                str(ft),
+                "--batch-size",
+                "4",
+                "--epochs",
+                "1",
+                "--model",
+                "r3d_10",
+                "--test-out",
+                str(ft / "test"),
+                "--test-clips",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert (
+        vssl_main(
+            [
+                "retrieve",
+                "--store",
+                str(store),
+                "--checkpoint",
+                str(ft / "final.pt"),
+                "--out",
+                str(tmp_path / "ret"),
+                "--workers",
+                "0",
+                "--device",
+                "cpu",
+                "--no-progress",
+                "--num-clips",
+                "2",
+                "--clip-length",
+                "8",
+                "--crop",
+                "16",
+                "--no-resize",
+                "--query-split",
+                "test",
+                "--gallery-split",
+                "train",
+            ]
+        )
+        == 0
+    )
+    blocks = [
+        json.loads(path.read_text())
+        for path in (ft / "run.json", ft / "test" / "metrics.json", tmp_path / "ret" / "metrics.json")
+    ]
     for block in blocks:
         assert set(PROVENANCE_KEYS) <= set(block), sorted(set(PROVENANCE_KEYS) - set(block))
     assert len({tuple(block[k] for k in PROVENANCE_KEYS) for block in blocks}) == 1
@@ -109,16 +179,23 @@ def _vssl_imports(path: Path) -> set[str]:
 
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and node.level == 0
+            else []
+        )
         found |= {n.split(".")[1] for n in names if n.startswith("vssl.")}
     return found
 
 
 @pytest.mark.parametrize("layer", sorted(NEVER_IMPORTS))
 def test_layers_import_only_downwards(layer: str) -> None:
-    bad = {str(path.relative_to(REPO)): sorted(_vssl_imports(path) & NEVER_IMPORTS[layer])
-           for path in (REPO / "vssl" / layer).rglob("*.py")}
+    bad = {
+        str(path.relative_to(REPO)): sorted(_vssl_imports(path) & NEVER_IMPORTS[layer])
+        for path in (REPO / "vssl" / layer).rglob("*.py")
+    }
     assert not {k: v for k, v in bad.items() if v}
 
 

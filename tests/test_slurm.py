@@ -11,6 +11,7 @@ the SLURM job id and slurmctld knows the job as COMPLETED. A second workflow
 runs two 1-GPU jobs on the cluster's fake GPUs (SLURM sets their
 ``CUDA_VISIBLE_DEVICES``) and a 2-rank DDP job launched with ``srun``.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -66,17 +67,19 @@ def _test_profile(cluster, cpus: int, dest: Path) -> Path:
     profile["default-resources"].update(slurm_partition=cluster.partition, mem_mb=1000, runtime=15)
     for rule in profile["set-resources"]:
         profile["set-resources"][rule].update(runtime=15, mem_mb=1000)
-    profile.update({
-        "cores": cpus,  # threads (hence --cpus-per-task) of synth/extract: what the node has
-        "jobs": 4,
-        "retries": 0,
-        "latency-wait": 5,
-        # No slurmdbd here. The plugin keeps squeue only while MinJobAge (600 s in
-        # slurm.conf.in) >= 3 x the first status delay.
-        "slurm-status-command": "squeue",
-        "slurm-init-seconds-before-status-checks": 5,
-        "slurm-keep-successful-logs": True,
-    })
+    profile.update(
+        {
+            "cores": cpus,  # threads (hence --cpus-per-task) of synth/extract: what the node has
+            "jobs": 4,
+            "retries": 0,
+            "latency-wait": 5,
+            # No slurmdbd here. The plugin keeps squeue only while MinJobAge (600 s in
+            # slurm.conf.in) >= 3 x the first status delay.
+            "slurm-status-command": "squeue",
+            "slurm-init-seconds-before-status-checks": 5,
+            "slurm-keep-successful-logs": True,
+        }
+    )
     dest.mkdir(parents=True)
     (dest / "config.v8+.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return dest
@@ -100,8 +103,15 @@ def _run_snakemake(cluster, workdir: Path, *args: str) -> tuple[str, float]:
     env.pop("SLURM_JOB_ID", None)
     env.pop("CUDA_VISIBLE_DEVICES", None)
     started = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "snakemake", "-d", str(workdir), *args], cwd=workdir, env=env,
-                         capture_output=True, text=True, timeout=600, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-d", str(workdir), *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     elapsed = time.monotonic() - started
     log = run.stdout + run.stderr
     assert run.returncode == 0, f"snakemake failed after {elapsed:.0f}s:\n{log[-6000:]}"
@@ -114,8 +124,9 @@ def test_data_stage_runs_through_sbatch(cluster, tmp_path: Path) -> None:
     workdir = tmp_path / "work"
     workdir.mkdir()
     config = _tiny_config(tmp_path / "tiny.yaml")
-    log, elapsed = _run_snakemake(cluster, workdir, "-s", str(REPO / "Snakefile"), "--configfile", str(config),
-                                  "--profile", str(profile), TARGET)
+    log, elapsed = _run_snakemake(
+        cluster, workdir, "-s", str(REPO / "Snakefile"), "--configfile", str(config), "--profile", str(profile), TARGET
+    )
 
     submitted = {int(sm): int(slurm) for sm, slurm in SUBMITTED.findall(log)}
     assert len(submitted) == 2, f"expected synth + extract submitted via sbatch:\n{log[-4000:]}"
@@ -177,8 +188,13 @@ def test_gpu_jobs_get_slurm_gpus_and_ddp_ranks(cluster, tmp_path: Path) -> None:
     workdir = tmp_path / "work"
     workdir.mkdir()
     snakefile = workdir / "Snakefile"
-    snakefile.write_text(GPU_SNAKEFILE.format(python=sys.executable, gpu_probe=REPO / "tests/slurm/gpu_probe.py",
-                                              ddp_probe=REPO / "tests/slurm/ddp_probe.py"))
+    snakefile.write_text(
+        GPU_SNAKEFILE.format(
+            python=sys.executable,
+            gpu_probe=REPO / "tests/slurm/gpu_probe.py",
+            ddp_probe=REPO / "tests/slurm/ddp_probe.py",
+        )
+    )
     log, elapsed = _run_snakemake(cluster, workdir, "-s", str(snakefile), "--profile", str(profile))
     submitted = sorted(int(slurm) for _, slurm in SUBMITTED.findall(log))
     assert len(submitted) == 3, log[-4000:]
@@ -197,6 +213,8 @@ def test_gpu_jobs_get_slurm_gpus_and_ddp_ranks(cluster, tmp_path: Path) -> None:
     assert [r["rank"] for r in ranks] == [0, 1]
     assert {(r["world_size"], r["launcher"], r["all_reduce_sum"]) for r in ranks} == {(2, "slurm", 3.0)}, ranks
     assert len({r["slurm_job_id"] for r in ranks}) == 1
-    print(f"\nslurm gpu+ddp: {elapsed:.1f}s, SLURM job ids {submitted}, "
-          f"gpu jobs CUDA_VISIBLE_DEVICES {[r['cuda_visible_devices'] for r in gpu]}, "
-          f"ddp ranks CUDA_VISIBLE_DEVICES {[r['cuda_visible_devices'] for r in ranks]}")
+    print(
+        f"\nslurm gpu+ddp: {elapsed:.1f}s, SLURM job ids {submitted}, "
+        f"gpu jobs CUDA_VISIBLE_DEVICES {[r['cuda_visible_devices'] for r in gpu]}, "
+        f"ddp ranks CUDA_VISIBLE_DEVICES {[r['cuda_visible_devices'] for r in ranks]}"
+    )

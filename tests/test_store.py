@@ -1,4 +1,5 @@
 """Frame store: round trip, index integrity, random access, pickling, corruption errors."""
+
 from __future__ import annotations
 
 import pickle
@@ -26,7 +27,8 @@ from vssl.data.store import (
 # TorchCodec; the warning fires on every call and would bury real ones.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The image decoding and encoding capabilities of TorchVision:DeprecationWarning",
-    "ignore:The image decoding and encoding capabilities of TorchVision:UserWarning")
+    "ignore:The image decoding and encoding capabilities of TorchVision:UserWarning",
+)
 
 KEY = "Class A/v_clip (1).avi"  # spaces and brackets occur in real dataset names
 
@@ -224,8 +226,9 @@ def test_codec_is_held_to_torchvision(size):
     for frame in frames:
         reference = encode_jpeg(torch.from_numpy(frame).permute(2, 0, 1).contiguous(), quality=90)
         reference_pixels = decode_jpeg(reference).permute(1, 2, 0)
-        torch.testing.assert_close(torch.from_numpy(jpeg.decode(reference.numpy().tobytes())), reference_pixels,
-                                   rtol=0, atol=0)
+        torch.testing.assert_close(
+            torch.from_numpy(jpeg.decode(reference.numpy().tobytes())), reference_pixels, rtol=0, atol=0
+        )
         ours_pixels = torch.from_numpy(jpeg.decode(jpeg.encode(frame, 90)))
         original = torch.from_numpy(frame).int()
         ours_error = (ours_pixels.int() - original).abs().float().mean()
@@ -236,7 +239,7 @@ def test_codec_is_held_to_torchvision(size):
 def test_corrupt_jpeg_in_a_frame_names_the_file_and_frame(tmp_path):
     path = write_frames(tmp_path / "s" / "frames" / "v.avi.vfs", smooth_frames(t=3), fps=25.0)
     data = bytearray(path.read_bytes())
-    data[HEADER_SIZE + 2:HEADER_SIZE + 40] = b"\xff" * 38  # wreck the first frame's JPEG header
+    data[HEADER_SIZE + 2 : HEADER_SIZE + 40] = b"\xff" * 38  # wreck the first frame's JPEG header
     path.write_bytes(bytes(data))
     store = FrameStore(tmp_path / "s")
     with pytest.raises(StoreError, match=r"v.avi.vfs: corrupt data in frame 0"):
@@ -271,7 +274,7 @@ def test_decoded_cache_stops_at_its_budget_and_skips_undecodable_videos(tmp_path
     write_frames(store_file(tmp_path, KEY), smooth_frames(), fps=25.0)
     path = write_frames(store_file(tmp_path, "bad.avi"), smooth_frames(t=3), fps=25.0)
     data = bytearray(path.read_bytes())
-    data[HEADER_SIZE + 2:HEADER_SIZE + 40] = b"\xff" * 38  # frame 0 does not decode
+    data[HEADER_SIZE + 2 : HEADER_SIZE + 40] = b"\xff" * 38  # frame 0 does not decode
     path.write_bytes(bytes(data))
     one_video = 12 * 24 * 40 * 3 / 2**20
     small = FrameStore(tmp_path, decoded_cache_mb=one_video * 0.5)
@@ -314,7 +317,7 @@ def test_every_crc_is_checked(tmp_path):
         store.meta("meta.avi")
 
     _, _, n, *_ = struct.unpack("<8sIIIIdQII", raw[:HEADER_SIZE])
-    offsets = np.frombuffer(raw[struct.unpack("<Q", raw[32:40])[0]:][: 8 * (n + 1)], dtype="<i8")
+    offsets = np.frombuffer(raw[struct.unpack("<Q", raw[32:40])[0] :][: 8 * (n + 1)], dtype="<i8")
     flipped = bytearray(raw)
     middle = int(offsets[2] + offsets[3]) // 2  # a byte inside frame 2's entropy-coded data
     flipped[middle] ^= 0x01

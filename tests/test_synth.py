@@ -1,4 +1,5 @@
 """Synthetic dataset generator: layouts, determinism, decodability and motion statistics."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ import scipy.io
 from vssl.data import synth
 from vssl.data.synth import layouts
 from vssl.data.synth.codec import read_video
-from vssl.data.synth.motions import Canvas, Extent, MOTIONS, simulate, track_speed
+from vssl.data.synth.motions import MOTIONS, Canvas, Extent, simulate, track_speed
 from vssl.data.synth.render import smooth_noise
 
 TINY = synth.SCALES["tiny"]
@@ -63,7 +64,8 @@ def test_ucf101_layout(tiny: tuple[Path, dict]) -> None:
     out, _ = tiny
     lists = out / "ucf101" / "ucfTrainTestlist"
     assert sorted(p.name for p in lists.iterdir()) == sorted(
-        ["classInd.txt"] + [f"{kind}list0{k}.txt" for kind in ("train", "test") for k in (1, 2, 3)])
+        ["classInd.txt"] + [f"{kind}list0{k}.txt" for kind in ("train", "test") for k in (1, 2, 3)]
+    )
     class_ind = [line.split(" ") for line in _lines(lists / "classInd.txt", "\r\n")]
     ids = [int(i) for i, _ in class_ind]
     names = [n for _, n in class_ind]
@@ -91,7 +93,10 @@ def test_ucf101_layout(tiny: tuple[Path, dict]) -> None:
     # tiny has 4 groups: split k holds out group k, like UCF's 1-7 / 8-14 / 15-21
     assert test_groups_per_split == [{1}, {2}, {3}]
     assert [list(r) for r in layouts.ucf_test_groups(25)] == [
-        list(range(1, 8)), list(range(8, 15)), list(range(15, 22))]
+        list(range(1, 8)),
+        list(range(8, 15)),
+        list(range(15, 22)),
+    ]
 
 
 def test_hmdb51_layout(tiny: tuple[Path, dict]) -> None:
@@ -100,7 +105,8 @@ def test_hmdb51_layout(tiny: tuple[Path, dict]) -> None:
     classes = sorted(p.name for p in videos_root.iterdir())
     assert len(classes) >= 10 and all(re.fullmatch(r"[a-z_]+", c) for c in classes)
     assert sorted(p.name for p in splits_root.iterdir()) == sorted(
-        f"{c}_test_split{k}.txt" for c in classes for k in (1, 2, 3))
+        f"{c}_test_split{k}.txt" for c in classes for k in (1, 2, 3)
+    )
     awkward = 0
     all_tags: list[int] = []
     for c in classes:
@@ -154,7 +160,8 @@ def test_aslan_layout(tiny: tuple[Path, dict]) -> None:
     assert pairs.shape == (per_split, 5, 10)
     n_videos = manifest["counts"]["aslan"]
     assert sorted(p.name for p in (out / "aslan" / "videos").iterdir()) == [
-        f"{i:04d}.avi" for i in range(1, n_videos + 1)]
+        f"{i:04d}.avi" for i in range(1, n_videos + 1)
+    ]
     actions_of_split = []
     video_action: dict[int, int] = {}
     for s in range(10):
@@ -232,25 +239,48 @@ def test_rerun_reuses_complete_outputs_and_refuses_other_settings(tmp_path: Path
 def test_overrides_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     synth.add_arguments(parser)
-    args = parser.parse_args([str(tmp_path), "--scale", "tiny", "--size", "32", "48", "--frames", "20",
-                              "--datasets", "ucf101", "--videos-per-class", "3", "--groups", "3",
-                              "--jobs", "1", "--quiet"])
+    args = parser.parse_args(
+        [
+            str(tmp_path),
+            "--scale",
+            "tiny",
+            "--size",
+            "32",
+            "48",
+            "--frames",
+            "20",
+            "--datasets",
+            "ucf101",
+            "--videos-per-class",
+            "3",
+            "--groups",
+            "3",
+            "--jobs",
+            "1",
+            "--quiet",
+        ]
+    )
     assert synth.run(args) == 0
-    assert re.search(r"synth: 30 videos \(ucf101 30\); rendered 30, reused 0; .* s with 1 jobs", capsys.readouterr().out)
+    assert re.search(
+        r"synth: 30 videos \(ucf101 30\); rendered 30, reused 0; .* s with 1 jobs", capsys.readouterr().out
+    )
     video = tmp_path / "ucf101" / "UCF-101" / "Orbit" / "v_Orbit_g03_c01.avi"
     assert read_video(video).shape == (20, 32, 48, 3)
     manifest = json.loads((tmp_path / "synth.json").read_text())
     assert manifest["width"] == 48 and manifest["counts"] == {"ucf101": 30}
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"scale": "huge"}, "unknown scale"),
-    ({"size": (33, 32)}, "even"),
-    ({"frames": 8}, "frames"),
-    ({"groups": 2}, "at least 3 groups"),
-    ({"aslan_pairs_per_split": 40}, "ASLAN split 1"),
-    ({"datasets": ["youtube8m"]}, "datasets"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"scale": "huge"}, "unknown scale"),
+        ({"size": (33, 32)}, "even"),
+        ({"frames": 8}, "frames"),
+        ({"groups": 2}, "at least 3 groups"),
+        ({"aslan_pairs_per_split": 40}, "ASLAN split 1"),
+        ({"datasets": ["youtube8m"]}, "datasets"),
+    ],
+)
 def test_bad_settings_are_rejected(tmp_path: Path, kwargs: dict, message: str) -> None:
     kwargs = {"scale": "tiny", **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -387,8 +417,9 @@ def test_objects_are_lit_from_above() -> None:
 
     spec = next(s for s in synth.plan_specs(TINY) if s.dataset == "ucf101" and s.motion == "shake")
     plan = without_nuisance(synth.plan_video(spec))
-    plan.appearance = type(plan.appearance)("disc", plan.appearance.radius, np.full(3, 0.5, np.float32),
-                                            np.full(3, 0.5, np.float32), 0.0)
+    plan.appearance = type(plan.appearance)(
+        "disc", plan.appearance.radius, np.full(3, 0.5, np.float32), np.full(3, 0.5, np.float32), 0.0
+    )
     plan.background[:] = 0.0
     frame = synth.render_frames(plan, 0, 1)[0].astype(float).sum(-1)
     ys, xs = np.nonzero(frame > 20)

@@ -1,4 +1,5 @@
 """`vssl test` (10-clip video-level protocol) on a tiny model, and `vssl fuse` on hand-made scores."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from test_train_support import make_store
+
 from vssl.cli import main as vssl_main
 from vssl.train.checkpoint import save_checkpoint
 
@@ -32,17 +33,24 @@ def _classifier_checkpoint(path, modality: str) -> tuple:
     with torch.no_grad():
         head[-1].weight.mul_(50.0)
     mean, std = [0.45, 0.45, 0.45], [0.25, 0.25, 0.25]
-    save_checkpoint(path, {
-        "kind": "finetune",
-        "model": {"backbone": {"name": "r3d_10", "kwargs": kwargs},
-                  "head": {"type": "LinearClassifier", "kwargs": {"in_features": backbone.out_features,
-                                                                  "num_classes": CLASSES}}},
-        "weights": {"backbone": backbone.state_dict(), "head": head.state_dict()},
-        "progress": {"step": 1, "epoch": 0, "batch_in_epoch": 1},
-        "classes": [f"Class{i}" for i in range(CLASSES)],
-        "seed": 0,
-        "config": {"clip_length": 8, "crop": 16, "modality": modality, "mean": mean, "std": std},
-    })
+    save_checkpoint(
+        path,
+        {
+            "kind": "finetune",
+            "model": {
+                "backbone": {"name": "r3d_10", "kwargs": kwargs},
+                "head": {
+                    "type": "LinearClassifier",
+                    "kwargs": {"in_features": backbone.out_features, "num_classes": CLASSES},
+                },
+            },
+            "weights": {"backbone": backbone.state_dict(), "head": head.state_dict()},
+            "progress": {"step": 1, "epoch": 0, "batch_in_epoch": 1},
+            "classes": [f"Class{i}" for i in range(CLASSES)],
+            "seed": 0,
+            "config": {"clip_length": 8, "crop": 16, "modality": modality, "mean": mean, "std": std},
+        },
+    )
     return backbone.eval(), head.eval(), mean, std
 
 
@@ -71,8 +79,29 @@ def test_vssl_test_scores_and_accuracy(store, tmp_path, monkeypatch, modality):
     ckpt = tmp_path / "model.pt"
     backbone, head, mean, std = _classifier_checkpoint(ckpt, modality)
     out = tmp_path / "test"
-    assert vssl_main(["test", "--checkpoint", str(ckpt), "--store", str(store), "--out", str(out), "--clips", "3",
-                      "--workers", "0", "--device", "cpu", "--batch-size", "2", "--no-progress"]) == 0
+    assert (
+        vssl_main(
+            [
+                "test",
+                "--checkpoint",
+                str(ckpt),
+                "--store",
+                str(store),
+                "--out",
+                str(out),
+                "--clips",
+                "3",
+                "--workers",
+                "0",
+                "--device",
+                "cpu",
+                "--batch-size",
+                "2",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     scores = pd.read_csv(out / "scores.csv")
     metrics = json.loads((out / "metrics.json").read_text())
     manifest = pd.read_csv(store / "manifest.csv")
@@ -105,10 +134,23 @@ def test_fuse_geometric_mean_known_answer(tmp_path):
     _write_scores(tmp_path / "rgb" / "scores.csv", videos, labels, rgb)
     # Same videos in another order: fusion aligns by video, not by row.
     order = [2, 0, 1]
-    _write_scores(tmp_path / "dif" / "scores.csv", [videos[i] for i in order], [labels[i] for i in order],
-                  [dif[i] for i in order])
-    assert vssl_main(["fuse", "--scores", str(tmp_path / "rgb"), "--scores", str(tmp_path / "dif" / "scores.csv"),
-                      "--out", str(tmp_path / "fused")]) == 0
+    _write_scores(
+        tmp_path / "dif" / "scores.csv", [videos[i] for i in order], [labels[i] for i in order], [dif[i] for i in order]
+    )
+    assert (
+        vssl_main(
+            [
+                "fuse",
+                "--scores",
+                str(tmp_path / "rgb"),
+                "--scores",
+                str(tmp_path / "dif" / "scores.csv"),
+                "--out",
+                str(tmp_path / "fused"),
+            ]
+        )
+        == 0
+    )
     fused = pd.read_csv(tmp_path / "fused" / "scores.csv").set_index("video")
     geo = np.sqrt(np.asarray(rgb) * np.asarray(dif))
     geo /= geo.sum(1, keepdims=True)
@@ -123,8 +165,9 @@ def test_fuse_geometric_mean_known_answer(tmp_path):
 
 def test_fuse_rejects_different_video_sets(tmp_path, capfd):
     def fuse(a, b):
-        code = vssl_main(["fuse", "--scores", str(tmp_path / a), "--scores", str(tmp_path / b),
-                          "--out", str(tmp_path / "o")])
+        code = vssl_main(
+            ["fuse", "--scores", str(tmp_path / a), "--scores", str(tmp_path / b), "--out", str(tmp_path / "o")]
+        )
         return code, capfd.readouterr().err
 
     _write_scores(tmp_path / "a.csv", ["x", "y"], [0, 1], [[0.6, 0.4], [0.3, 0.7]])
@@ -146,7 +189,21 @@ def test_vssl_test_refuses_tampered_checkpoint(store, tmp_path, monkeypatch, cap
     _classifier_checkpoint(ckpt, "rgb")
     with open(ckpt, "ab") as f:
         f.write(b"extra")
-    code = vssl_main(["test", "--checkpoint", str(ckpt), "--store", str(store), "--out", str(tmp_path / "t"),
-                      "--device", "cpu", "--workers", "0", "--no-progress"])
+    code = vssl_main(
+        [
+            "test",
+            "--checkpoint",
+            str(ckpt),
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "t"),
+            "--device",
+            "cpu",
+            "--workers",
+            "0",
+            "--no-progress",
+        ]
+    )
     assert code == 2 and "model.pt: checkpoint size" in capfd.readouterr().err
     assert not (tmp_path / "t" / "scores.csv").exists()

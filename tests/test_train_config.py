@@ -1,4 +1,5 @@
 """Run files, flag precedence, lr schedules, resumable sampling, launcher detection."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,10 @@ def _parse(argv: list[str], cls=PretrainConfig):
 
 def test_flags_override_run_file_which_overrides_defaults(tmp_path):
     run = tmp_path / "run.yaml"
-    run.write_text("store: /s\nout: /o\nlr: 0.05\nclip-length: 32\nmilestones: [10, 20]\n"
-                   "pretext_params: {angles: [0, 90]}\nsmall_input: true\n")
+    run.write_text(
+        "store: /s\nout: /o\nlr: 0.05\nclip-length: 32\nmilestones: [10, 20]\n"
+        "pretext_params: {angles: [0, 90]}\nsmall_input: true\n"
+    )
     cfg = _parse(["--run-file", str(run), "--lr", "0.2", "--pretext-params", "mode=all_copies"])
     assert cfg.lr == 0.2  # flag beats file
     assert cfg.clip_length == 32 and cfg.milestones == [10, 20] and cfg.small_input is True  # file beats default
@@ -62,7 +65,11 @@ def test_schedules():
     multi = Schedule(0.01, kind="multistep", unit="epoch", milestones=(3, 6), gamma=0.5)
     assert [multi.lr(999, e) for e in (0, 2, 3, 5, 6)] == pytest.approx([0.01, 0.01, 0.005, 0.005, 0.0025])
     cos = Schedule(1.0, kind="cosine", total=10)
-    assert cos.lr(0, 0) == pytest.approx(1.0) and cos.lr(5, 0) == pytest.approx(0.5) and cos.lr(10, 0) == pytest.approx(0.0)
+    assert (
+        cos.lr(0, 0) == pytest.approx(1.0)
+        and cos.lr(5, 0) == pytest.approx(0.5)
+        and cos.lr(10, 0) == pytest.approx(0.0)
+    )
     warm = Schedule(1.0, warmup_iters=4)
     assert [warm.lr(s, 0) for s in range(5)] == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0])
     with pytest.raises(ValueError, match="milestones"):
@@ -92,8 +99,15 @@ def test_sharded_sampler_is_deterministic_resumable_and_disjoint():
 def test_launch_detection():
     info, extra = detect_launch({"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1"})
     assert (info.rank, info.world_size, info.local_rank, info.launcher) == (1, 4, 1, "torchrun") and extra == {}
-    info, extra = detect_launch({"SLURM_PROCID": "5", "SLURM_NTASKS": "8", "SLURM_LOCALID": "1",
-                                 "SLURM_JOB_NODELIST": "gpu[07-08]", "SLURM_JOB_ID": "1234"})
+    info, extra = detect_launch(
+        {
+            "SLURM_PROCID": "5",
+            "SLURM_NTASKS": "8",
+            "SLURM_LOCALID": "1",
+            "SLURM_JOB_NODELIST": "gpu[07-08]",
+            "SLURM_JOB_ID": "1234",
+        }
+    )
     assert (info.rank, info.world_size, info.local_rank, info.launcher) == (5, 8, 1, "slurm")
     assert extra["MASTER_ADDR"] == "gpu07" and extra["MASTER_PORT"] == str(15000 + 1234)
     assert extra["RANK"] == "5" and extra["WORLD_SIZE"] == "8"
@@ -103,13 +117,16 @@ def test_launch_detection():
     assert info.world_size == 1 and info.launcher == "none"
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"batch_size": 0}, "--batch-size 0: must be >= 1"),
-    ({"lr": 0.0}, "--lr 0.0: must be > 0"),
-    ({"milestones": [10, 0]}, "--milestones 0: must be >= 1"),
-    ({"freeze_before": 7}, "--freeze-before 7: must be >= 1 and <= 6"),
-    ({"dropout": 1.5}, "--dropout 1.5: must be >= 0 and <= 1"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"batch_size": 0}, "--batch-size 0: must be >= 1"),
+        ({"lr": 0.0}, "--lr 0.0: must be > 0"),
+        ({"milestones": [10, 0]}, "--milestones 0: must be >= 1"),
+        ({"freeze_before": 7}, "--freeze-before 7: must be >= 1 and <= 6"),
+        ({"dropout": 1.5}, "--dropout 1.5: must be >= 0 and <= 1"),
+    ],
+)
 def test_out_of_range_settings_are_refused_by_the_command(overrides, message) -> None:
     """The same ranges the workflow schema checks before any job starts (workflow/schemas/flags.schema.yaml)."""
     with pytest.raises(RunFileError, match=re.escape(message)):

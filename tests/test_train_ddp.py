@@ -1,4 +1,5 @@
 """DDP on CPU: two gloo processes under torchrun train one model; rank 0 writes; replicas stay in sync."""
+
 from __future__ import annotations
 
 import csv
@@ -7,16 +8,50 @@ import subprocess
 import sys
 
 from test_train_support import TINY_MODEL, cli_env, make_store
+
 from vssl.train.checkpoint import load_checkpoint
 
 
 def test_torchrun_two_processes_gloo(tmp_path):
     store = make_store(tmp_path / "store", classes=2, per_class=5)
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "vssl",
-           "pretrain", "--store", str(store), "--out", str(out), *TINY_MODEL, "--clip-length", "8", "--crop", "16",
-           "--batch-size", "16", "--epochs", "2", "--workers", "0", "--log-every", "1", "--ckpt-every", "2",
-           "--holdout", "2", "--device", "cpu", "--no-progress", "--lr", "0.05"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "vssl",
+        "pretrain",
+        "--store",
+        str(store),
+        "--out",
+        str(out),
+        *TINY_MODEL,
+        "--clip-length",
+        "8",
+        "--crop",
+        "16",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "2",
+        "--workers",
+        "0",
+        "--log-every",
+        "1",
+        "--ckpt-every",
+        "2",
+        "--holdout",
+        "2",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--lr",
+        "0.05",
+    ]
     proc = subprocess.run(cmd, env=cli_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = json.loads((out / "run.json").read_text())

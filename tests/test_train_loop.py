@@ -1,4 +1,5 @@
 """End-to-end pretraining/finetuning on a tiny store: every pretext family, init + freezing, few-shot, selection."""
+
 from __future__ import annotations
 
 import csv
@@ -7,8 +8,8 @@ import json
 import pandas as pd
 import pytest
 import torch
-
 from test_train_support import TINY_MODEL, make_store
+
 from vssl.cli import main as vssl_main
 from vssl.train.checkpoint import load_checkpoint, load_classifier, load_pretext_model
 from vssl.train.selection import class_names, few_shot, holdout_split, random_subset
@@ -26,8 +27,25 @@ def cpu_only(monkeypatch):
 
 
 def _common(store, out, *extra):
-    return ["--store", str(store), "--out", str(out), *TINY_MODEL, "--clip-length", "8", "--crop", "16",
-            "--workers", "0", "--device", "cpu", "--no-progress", "--log-every", "1", *extra]
+    return [
+        "--store",
+        str(store),
+        "--out",
+        str(out),
+        *TINY_MODEL,
+        "--clip-length",
+        "8",
+        "--crop",
+        "16",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--log-every",
+        "1",
+        *extra,
+    ]
 
 
 def _rows(path):
@@ -35,12 +53,15 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("pretext,params,metric", [
-    ("rotation", ["angles=[90, 180, 270]", "mode=random"], "acc_rotation"),
-    ("rotation8", [], "acc_rotation"),
-    ("rotation360", ["encoding=cos_sin"], "mae_rotation"),
-    ("v3s", ["frame_size=24", "tp_patterns=[[1, 2], [2, 1]]"], "acc_temporal"),
-])
+@pytest.mark.parametrize(
+    "pretext,params,metric",
+    [
+        ("rotation", ["angles=[90, 180, 270]", "mode=random"], "acc_rotation"),
+        ("rotation8", [], "acc_rotation"),
+        ("rotation360", ["encoding=cos_sin"], "mae_rotation"),
+        ("v3s", ["frame_size=24", "tp_patterns=[[1, 2], [2, 1]]"], "acc_temporal"),
+    ],
+)
 def test_pretrain_each_pretext_family(store, tmp_path, pretext, params, metric):
     out = tmp_path / pretext
     args = ["pretrain", *_common(store, out, "--pretext", pretext, "--batch-size", "8", "--iterations", "2")]
@@ -66,16 +87,34 @@ def test_pretrain_each_pretext_family(store, tmp_path, pretext, params, metric):
     assert run["git_commit"] and run["torch_version"] == torch.__version__ and run["seed"] == 0
 
 
-@pytest.mark.parametrize("pretext,params,batch,head,inputs,outputs", [
-    ("pace", ["speeds=[1, 2, 3]"], 4, "pace", 2, (2, 3)),
-    ("vcop", ["interval=0", "tuple_len=3"], 6, "order", 6, (2, 6)),        # tuples of 3 clips
-    ("contrastive", ["window=12", "dim=16"], 8, "contrastive", 6, (6, 16)),  # 4 clips x 2 views
-])
+@pytest.mark.parametrize(
+    "pretext,params,batch,head,inputs,outputs",
+    [
+        ("pace", ["speeds=[1, 2, 3]"], 4, "pace", 2, (2, 3)),
+        ("vcop", ["interval=0", "tuple_len=3"], 6, "order", 6, (2, 6)),  # tuples of 3 clips
+        ("contrastive", ["window=12", "dim=16"], 8, "contrastive", 6, (6, 16)),  # 4 clips x 2 views
+    ],
+)
 def test_pretrain_the_cited_pretexts(store, tmp_path, pretext, params, batch, head, inputs, outputs):
     """pace, VCOP and the contrastive baseline train through the same command, with a hold-out scored."""
     out = tmp_path / pretext
-    args = ["pretrain", *_common(store, out, "--pretext", pretext, "--batch-size", str(batch), "--iterations", "2",
-                                 "--holdout", "3", "--val-every", "1")]
+    args = [
+        "pretrain",
+        *_common(
+            store,
+            out,
+            "--pretext",
+            pretext,
+            "--batch-size",
+            str(batch),
+            "--iterations",
+            "2",
+            "--holdout",
+            "3",
+            "--val-every",
+            "1",
+        ),
+    ]
     for p in params:
         args += ["--pretext-params", p]
     assert vssl_main(args) == 0
@@ -102,9 +141,29 @@ def test_all_copies_batch_counts_network_inputs(store, tmp_path):
 
 def test_dif_epoch_schedule_and_kept_series(store, tmp_path):
     out = tmp_path / "dif"
-    args = ["pretrain", *_common(store, out, "--modality", "dif", "--batch-size", "16", "--epochs", "3",
-                                 "--schedule", "multistep", "--schedule-unit", "epoch", "--milestones", "2",
-                                 "--lr", "0.1", "--keep-every", "2")]
+    args = [
+        "pretrain",
+        *_common(
+            store,
+            out,
+            "--modality",
+            "dif",
+            "--batch-size",
+            "16",
+            "--epochs",
+            "3",
+            "--schedule",
+            "multistep",
+            "--schedule-unit",
+            "epoch",
+            "--milestones",
+            "2",
+            "--lr",
+            "0.1",
+            "--keep-every",
+            "2",
+        ),
+    ]
     assert vssl_main(args) == 0
     rows = [r for r in _rows(out / "metrics.csv") if r["phase"] == "train"]
     # 12 videos / (16 / 4 = 4 clips) = 3 steps per epoch; the lr drops x0.1 at epoch 2.
@@ -120,9 +179,34 @@ def test_finetune_from_pretrained_with_frozen_stages_and_few_shot(store, tmp_pat
     pre = tmp_path / "pre"
     assert vssl_main(["pretrain", *_common(store, pre, "--batch-size", "8", "--iterations", "2")]) == 0
     out = tmp_path / "ft"
-    assert vssl_main(["finetune", *_common(store, out, "--init", str(pre / "final.pt"), "--freeze-before", "3",
-                                          "--shots", "1", "--shots-seed", "4", "--batch-size", "3", "--epochs", "2",
-                                          "--val-split", "test", "--lr", "0.5")]) == 0
+    assert (
+        vssl_main(
+            [
+                "finetune",
+                *_common(
+                    store,
+                    out,
+                    "--init",
+                    str(pre / "final.pt"),
+                    "--freeze-before",
+                    "3",
+                    "--shots",
+                    "1",
+                    "--shots-seed",
+                    "4",
+                    "--batch-size",
+                    "3",
+                    "--epochs",
+                    "2",
+                    "--val-split",
+                    "test",
+                    "--lr",
+                    "0.5",
+                ),
+            ]
+        )
+        == 0
+    )
     init = load_checkpoint(pre / "final.pt")["weights"]["backbone"]
     model, meta = load_classifier(out / "final.pt")
     tuned = model.backbone.state_dict()
@@ -143,8 +227,13 @@ def test_finetune_from_pretrained_with_frozen_stages_and_few_shot(store, tmp_pat
 
 
 def test_selection_draws():
-    frame = pd.DataFrame({"video": [f"v{i:02d}" for i in range(30)], "label": [i % 3 for i in range(30)],
-                          "class": [f"C{i % 3}" for i in range(30)]})
+    frame = pd.DataFrame(
+        {
+            "video": [f"v{i:02d}" for i in range(30)],
+            "label": [i % 3 for i in range(30)],
+            "class": [f"C{i % 3}" for i in range(30)],
+        }
+    )
     shots = few_shot(frame, 2, seed=1)
     assert shots["label"].value_counts().to_dict() == {0: 2, 1: 2, 2: 2}
     assert shots["video"].tolist() == few_shot(frame, 2, seed=1)["video"].tolist()
@@ -178,8 +267,10 @@ def test_worker_count_does_not_change_the_run(store, tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_gpu_fast_path_bf16_channels_last(store, tmp_path):
     out = tmp_path / "gpu"
-    args = ["pretrain", *_common(store, out, "--batch-size", "8", "--iterations", "3", "--amp", "bf16",
-                                 "--channels-last")]
+    args = [
+        "pretrain",
+        *_common(store, out, "--batch-size", "8", "--iterations", "3", "--amp", "bf16", "--channels-last"),
+    ]
     args[args.index("--device") + 1] = "cuda"
     assert vssl_main(args) == 0
     run = json.loads((out / "run.json").read_text())
@@ -192,23 +283,60 @@ def test_finetune_with_test_out_equals_finetune_then_test(store, tmp_path):
     """`vssl finetune --test-out` (one process per workflow cell) gives `vssl test`'s numbers exactly."""
     together, apart = tmp_path / "together", tmp_path / "apart"
     common = ["--batch-size", "4", "--epochs", "1", "--model", "r3d_10", "--seed", "3"]
-    assert vssl_main(["finetune", *_common(store, together, *common), "--test-out", str(together / "test"),
-                      "--test-clips", "3", "--test-batch-size", "2"]) == 0
+    assert (
+        vssl_main(
+            [
+                "finetune",
+                *_common(store, together, *common),
+                "--test-out",
+                str(together / "test"),
+                "--test-clips",
+                "3",
+                "--test-batch-size",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert vssl_main(["finetune", *_common(store, apart, *common)]) == 0
     assert not (apart / "test").exists()  # without --test-out it is plain finetuning
-    assert vssl_main(["test", "--checkpoint", str(apart / "final.pt"), "--store", str(store), "--out",
-                      str(apart / "test"), "--clips", "3", "--batch-size", "2", "--workers", "0", "--device", "cpu",
-                      "--seed", "3", "--no-progress"]) == 0
+    assert (
+        vssl_main(
+            [
+                "test",
+                "--checkpoint",
+                str(apart / "final.pt"),
+                "--store",
+                str(store),
+                "--out",
+                str(apart / "test"),
+                "--clips",
+                "3",
+                "--batch-size",
+                "2",
+                "--workers",
+                "0",
+                "--device",
+                "cpu",
+                "--seed",
+                "3",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     a = json.loads((together / "test" / "metrics.json").read_text())
     b = json.loads((apart / "test" / "metrics.json").read_text())
     weights_a = load_checkpoint(together / "final.pt")["weights"]
     weights_b = load_checkpoint(apart / "final.pt")["weights"]
     for part in ("backbone", "head"):  # the same training, bitwise
         assert all(torch.equal(weights_a[part][k], weights_b[part][k]) for k in weights_a[part])
-    assert {k: a[k] for k in ("top1_video", "top1_clip", "n_videos", "seed")} == \
-        {k: b[k] for k in ("top1_video", "top1_clip", "n_videos", "seed")}
-    pd.testing.assert_frame_equal(pd.read_csv(together / "test" / "scores.csv"),
-                                  pd.read_csv(apart / "test" / "scores.csv"))
+    assert {k: a[k] for k in ("top1_video", "top1_clip", "n_videos", "seed")} == {
+        k: b[k] for k in ("top1_video", "top1_clip", "n_videos", "seed")
+    }
+    pd.testing.assert_frame_equal(
+        pd.read_csv(together / "test" / "scores.csv"), pd.read_csv(apart / "test" / "scores.csv")
+    )
 
 
 def test_finetune_and_test_never_load_the_compiler_stack(store, tmp_path):
@@ -216,13 +344,26 @@ def test_finetune_and_test_never_load_the_compiler_stack(store, tmp_path):
     import subprocess
     import sys
 
-    args = ["finetune", *_common(store, tmp_path / "ft", "--batch-size", "4", "--epochs", "1", "--model", "r3d_10"),
-            "--test-out", str(tmp_path / "ft" / "test"), "--test-clips", "2"]
-    code = ("import sys; from vssl.cli import main; rc = main(sys.argv[1:]); "
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'torchvision' or m.startswith('torch._dynamo'));"
-            " print('LOADED', bad); raise SystemExit(rc or bool(bad))")
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "VSSL_NUM_GPUS": "0"})
+    args = [
+        "finetune",
+        *_common(store, tmp_path / "ft", "--batch-size", "4", "--epochs", "1", "--model", "r3d_10"),
+        "--test-out",
+        str(tmp_path / "ft" / "test"),
+        "--test-clips",
+        "2",
+    ]
+    code = (
+        "import sys; from vssl.cli import main; rc = main(sys.argv[1:]); "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'torchvision' or m.startswith('torch._dynamo'));"
+        " print('LOADED', bad); raise SystemExit(rc or bool(bad))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "VSSL_NUM_GPUS": "0"},
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (tmp_path / "ft" / "test" / "metrics.json").exists()
 
@@ -232,9 +373,32 @@ def test_downstream_jobs_get_the_selected_checkpoint(store, tmp_path):
     from vssl.train.checkpoint import verify_checkpoint
 
     v3s = tmp_path / "v3s"
-    assert vssl_main(["pretrain", *_common(store, v3s, "--pretext", "v3s", "--pretext-params", "frame_size=20",
-                                           "--batch-size", "4", "--epochs", "3", "--holdout", "3", "--val-every", "1",
-                                           "--lr", "0.5")]) == 0
+    assert (
+        vssl_main(
+            [
+                "pretrain",
+                *_common(
+                    store,
+                    v3s,
+                    "--pretext",
+                    "v3s",
+                    "--pretext-params",
+                    "frame_size=20",
+                    "--batch-size",
+                    "4",
+                    "--epochs",
+                    "3",
+                    "--holdout",
+                    "3",
+                    "--val-every",
+                    "1",
+                    "--lr",
+                    "0.5",
+                ),
+            ]
+        )
+        == 0
+    )
     run = json.loads((v3s / "run.json").read_text())
     assert run["selected"]["file"] == "best.pt" and run["selected"]["step"] == run["best"]["step"]
     assert verify_checkpoint(v3s / "selected.pt") == verify_checkpoint(v3s / "best.pt")
@@ -242,21 +406,41 @@ def test_downstream_jobs_get_the_selected_checkpoint(store, tmp_path):
     rot = tmp_path / "rot"
     assert vssl_main(["pretrain", *_common(store, rot, "--batch-size", "8", "--iterations", "2")]) == 0
     assert json.loads((rot / "run.json").read_text())["selected"] == {
-        "file": "final.pt", "step": 2, "why": "no hold-out: the final weights"}
+        "file": "final.pt",
+        "step": 2,
+        "why": "no hold-out: the final weights",
+    }
     assert verify_checkpoint(rot / "selected.pt") == verify_checkpoint(rot / "final.pt")
 
     # The finetuned row says where it started: the selected file, which one it was, at which step.
     ft = tmp_path / "ft"
-    assert vssl_main(["finetune", *_common(store, ft, "--init", str(v3s / "selected.pt"), "--batch-size", "4",
-                                          "--epochs", "1"), "--test-out", str(ft / "test"), "--test-clips", "2"]) == 0
+    assert (
+        vssl_main(
+            [
+                "finetune",
+                *_common(store, ft, "--init", str(v3s / "selected.pt"), "--batch-size", "4", "--epochs", "1"),
+                "--test-out",
+                str(ft / "test"),
+                "--test-clips",
+                "2",
+            ]
+        )
+        == 0
+    )
     init = json.loads((ft / "test" / "metrics.json").read_text())["init"]
-    assert init == {"path": str(v3s / "selected.pt"), "sha256": verify_checkpoint(v3s / "best.pt"),
-                    "step": run["best"]["step"], "selected": "best.pt"}
+    assert init == {
+        "path": str(v3s / "selected.pt"),
+        "sha256": verify_checkpoint(v3s / "best.pt"),
+        "step": run["best"]["step"],
+        "selected": "best.pt",
+    }
 
 
 def test_a_data_amount_as_large_as_the_pool_stops_the_run(store, tmp_path, capsys):
     out = tmp_path / "rotnet-kinetics-rotation-0-90-180-270-16rgb-n400"
-    code = vssl_main(["pretrain", *_common(store, out, "--batch-size", "8", "--iterations", "1", "--max-videos", "400")])
+    code = vssl_main(
+        ["pretrain", *_common(store, out, "--batch-size", "8", "--iterations", "1", "--max-videos", "400")]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "rotnet-kinetics-rotation-0-90-180-270-16rgb-n400: --max-videos 400" in err, err[-800:]
     assert "the pool holds only 12" in err and not (out / "final.pt").exists()

@@ -5,6 +5,7 @@ from a 12-video store, one thread, ``--workers 0``. On CPU with one thread
 every kernel used here is deterministic, so the resumed run must match the
 uninterrupted one **bitwise** (``torch.equal``), not just within a tolerance.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from test_train_support import TINY_MODEL, cli_env, make_store, vssl_cmd
+
 from vssl.cli import main as vssl_main
 from vssl.train.checkpoint import CheckpointError, load_checkpoint
 
@@ -39,10 +40,40 @@ def one_thread(monkeypatch):
 
 
 def pretrain_args(store: Path, out: Path, *extra: str) -> list[str]:
-    return ["pretrain", "--store", str(store), "--out", str(out), *TINY_MODEL, "--clip-length", "8", "--crop", "16",
-            "--batch-size", "8", "--iterations", str(ITERATIONS), "--workers", "0", "--log-every", "2",
-            "--ckpt-every", "3", "--lr", "0.05", "--schedule", "multistep", "--milestones", "6", "--seed", "7",
-            "--device", "cpu", "--no-progress", *extra]
+    return [
+        "pretrain",
+        "--store",
+        str(store),
+        "--out",
+        str(out),
+        *TINY_MODEL,
+        "--clip-length",
+        "8",
+        "--crop",
+        "16",
+        "--batch-size",
+        "8",
+        "--iterations",
+        str(ITERATIONS),
+        "--workers",
+        "0",
+        "--log-every",
+        "2",
+        "--ckpt-every",
+        "3",
+        "--lr",
+        "0.05",
+        "--schedule",
+        "multistep",
+        "--milestones",
+        "6",
+        "--seed",
+        "7",
+        "--device",
+        "cpu",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def _metric_steps(path: Path) -> list[tuple[str, int]]:
@@ -55,8 +86,9 @@ def test_sigkill_then_resume_matches_uninterrupted_run_bitwise(store, tmp_path, 
     assert vssl_main(pretrain_args(store, reference)) == 0
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(vssl_cmd(*pretrain_args(store, killed)), env=cli_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        vssl_cmd(*pretrain_args(store, killed)), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 300
     while not (killed / "last.pt").exists():
         assert proc.poll() is None, f"pretrain exited early: {proc.stderr.read().decode()[-2000:]}"

@@ -1,4 +1,5 @@
 """`vssl.train.sgd.SGD` is held to `torch.optim.SGD`: same parameters and state, bit for bit."""
+
 from __future__ import annotations
 
 import copy
@@ -11,10 +12,12 @@ from torch import nn
 
 from vssl.train.sgd import SGD
 
-SETTINGS = [dict(momentum=0.9, weight_decay=5e-4, nesterov=False),
-            dict(momentum=0.9, weight_decay=1e-3, nesterov=True),
-            dict(momentum=0.0, weight_decay=0.0, nesterov=False),
-            dict(momentum=0.5, weight_decay=0.0, nesterov=False)]
+SETTINGS = [
+    dict(momentum=0.9, weight_decay=5e-4, nesterov=False),
+    dict(momentum=0.9, weight_decay=1e-3, nesterov=True),
+    dict(momentum=0.0, weight_decay=0.0, nesterov=False),
+    dict(momentum=0.5, weight_decay=0.0, nesterov=False),
+]
 
 
 def _model() -> nn.Module:
@@ -39,8 +42,12 @@ def _pair(settings: dict, device: str = "cpu"):
     ours, theirs = _model().to(device), _model().to(device)
     ours(torch.zeros(1, 3, 5, 6, 6, device=device)), theirs(torch.zeros(1, 3, 5, 6, 6, device=device))
     theirs.load_state_dict(ours.state_dict())
-    return (ours, SGD(ours.parameters(), lr=0.1, **settings),
-            theirs, torch.optim.SGD(theirs.parameters(), lr=0.1, **settings))
+    return (
+        ours,
+        SGD(ours.parameters(), lr=0.1, **settings),
+        theirs,
+        torch.optim.SGD(theirs.parameters(), lr=0.1, **settings),
+    )
 
 
 def _assert_same(a: nn.Module, b: nn.Module) -> None:
@@ -97,9 +104,11 @@ def test_a_mismatched_state_is_refused() -> None:
 
 def test_a_training_step_does_not_import_the_compiler_stack() -> None:
     """The reason this class exists: torch.optim's first step imports torch._dynamo (seconds per process)."""
-    code = ("import sys, torch\nfrom torch import nn\nfrom vssl.train.sgd import SGD\n"
-            "m = nn.Linear(3, 2); o = SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)\n"
-            "m(torch.randn(4, 3)).sum().backward(); o.step(); o.zero_grad(); o.state_dict()\n"
-            "print('torch._dynamo' in sys.modules)")
+    code = (
+        "import sys, torch\nfrom torch import nn\nfrom vssl.train.sgd import SGD\n"
+        "m = nn.Linear(3, 2); o = SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)\n"
+        "m(torch.randn(4, 3)).sum().backward(); o.step(); o.zero_grad(); o.state_dict()\n"
+        "print('torch._dynamo' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -3,6 +3,7 @@
 Other ``test_train_*`` files import ``make_store`` from here (pytest puts this
 directory on ``sys.path``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = ["--model", "r3d_10", "--width", "0.125", "--small-input"]
 
 
-def make_store(root: Path, *, classes: int = 3, per_class: int = 4, frames: int = 20, size: int = 20,
-               seed: int = 0) -> Path:
+def make_store(
+    root: Path, *, classes: int = 3, per_class: int = 4, frames: int = 20, size: int = 20, seed: int = 0
+) -> Path:
     """A store of ``classes x per_class`` videos; half of each class is split1 train, half test.
 
     Each class moves a bright square in its own direction over smooth noise, so
@@ -43,8 +45,20 @@ def make_store(root: Path, *, classes: int = 3, per_class: int = 4, frames: int 
                 video[t, y : y + 4, x : x + 4] = 230
             write_frames(store_file(root, key), torch.from_numpy(video.astype(np.uint8)), fps=25.0)
             split = "train" if i < per_class // 2 else "test"
-            rows.append({"video": key, "label": label, "class": name, "split1": split, "frames": frames,
-                         "height": size, "width": size, "fps": 25.0, "status": "ok", "reason": ""})
+            rows.append(
+                {
+                    "video": key,
+                    "label": label,
+                    "class": name,
+                    "split1": split,
+                    "frames": frames,
+                    "height": size,
+                    "width": size,
+                    "fps": 25.0,
+                    "status": "ok",
+                    "reason": "",
+                }
+            )
     with open(root / "manifest.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -54,8 +68,11 @@ def make_store(root: Path, *, classes: int = 3, per_class: int = 4, frames: int 
 
 def cli_env() -> dict[str, str]:
     """Environment for `python -m vssl` subprocesses: repo importable, CPU only, single process."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS", "CUDA_VISIBLE_DEVICES")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS", "CUDA_VISIBLE_DEVICES")
+    }
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["VSSL_NUM_GPUS"] = "0"
     env["OMP_NUM_THREADS"] = "1"

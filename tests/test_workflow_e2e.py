@@ -5,6 +5,7 @@ targets that together need every rule (rotation accuracy, the rot-F4b curve, fus
 retrieval, ASLAN, attention maps and kernels, the transform figure, tables, the claims table,
 SUMMARY.md), then ``snakemake --report``. The full default DAG is ``make run``, not this test.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,24 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-EVERY_RULE = {"synth", "extract", "pretrain", "finetune", "eval_rotation", "rotation_series", "fuse",
-              "mean_over_splits", "retrieve", "aslan", "attention", "illustrate", "table", "figure",
-              "rotation_curve_points", "summary"}
+EVERY_RULE = {
+    "synth",
+    "extract",
+    "pretrain",
+    "finetune",
+    "eval_rotation",
+    "rotation_series",
+    "fuse",
+    "mean_over_splits",
+    "retrieve",
+    "aslan",
+    "attention",
+    "illustrate",
+    "table",
+    "figure",
+    "rotation_curve_points",
+    "summary",
+}
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +49,16 @@ def _odd_paths_overlay(workdir: Path) -> Path:
     import yaml
 
     default = yaml.safe_load((REPO / "config.yaml").read_text())
-    moved = lambda path: ODD_NAME + path[len("data"):] if path.startswith("data/") else path  # noqa: E731
-    overlay = {"data_dir": ODD_NAME, "synthetic": {"out": moved(default["synthetic"]["out"])},
-               "datasets": {name: {key: moved(value) for key, value in spec.items() if key in ("root", "splits")}
-                            for name, spec in default["datasets"].items()},
-               "v3s": {"aslan": {"pairs": moved(default["v3s"]["aslan"]["pairs"])}}}
+    moved = lambda path: ODD_NAME + path[len("data") :] if path.startswith("data/") else path  # noqa: E731
+    overlay = {
+        "data_dir": ODD_NAME,
+        "synthetic": {"out": moved(default["synthetic"]["out"])},
+        "datasets": {
+            name: {key: moved(value) for key, value in spec.items() if key in ("root", "splits")}
+            for name, spec in default["datasets"].items()
+        },
+        "v3s": {"aslan": {"pairs": moved(default["v3s"]["aslan"]["pairs"])}},
+    }
     path = workdir / "odd-paths.yaml"
     path.write_text(yaml.safe_dump(overlay, allow_unicode=True))
     return path
@@ -50,10 +71,27 @@ def _snakemake(workdir: Path, *args: str, timeout: float = 900, fork_server: Pat
         from vssl.runtime.forkserver import ENV_VAR, start
 
         env[ENV_VAR] = start(fork_server, parent_pid=os.getpid())
-    run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-                          "--configfile", str(REPO / "config.yaml"), str(REPO / "config" / "smoke.yaml"),
-                          str(_odd_paths_overlay(workdir)), *args],
-                         capture_output=True, text=True, timeout=timeout, check=False, env=env)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            str(REPO / "config.yaml"),
+            str(REPO / "config" / "smoke.yaml"),
+            str(_odd_paths_overlay(workdir)),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )
     log = run.stdout + run.stderr
     assert run.returncode == 0, f"snakemake {' '.join(args)} failed:\n{log[-6000:]}"
     return log
@@ -99,8 +137,10 @@ def test_tables_carry_paper_numbers_and_provenance(smoke_run) -> None:
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True).returncode == 0:
         for md in (workdir / "results" / "tables").glob("*.md"):
             commits = re.findall(r"commit `([^`]*)`", md.read_text())
-            assert all(re.fullmatch(r"[0-9a-f]{40}(;[0-9a-f]{40})*", c) for c in commits), \
-                (md.name, sorted(set(commits))[:3])
+            assert all(re.fullmatch(r"[0-9a-f]{40}(;[0-9a-f]{40})*", c) for c in commits), (
+                md.name,
+                sorted(set(commits))[:3],
+            )
     t7 = pd.read_csv(workdir / "results" / "tables" / "rot-T7.csv")
     assert {"RGB", "DIF", "Fusion"} <= set(t7["row"]) and "cited" in set(t7["source"])
 

@@ -1,4 +1,5 @@
 """workflow/plan.py: which jobs the DAG holds, derived from the config (no Snakemake, no torch)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -142,8 +143,11 @@ def test_rotation_curve_uses_the_kept_step_series(default_config, default_plan) 
     assert sorted({j.init_step for j in curve_tests}) == steps[:-1]
     assert all(j.init_file.endswith(f"checkpoints/step_{j.init_step:08d}.pt") for j in curve_tests)
     points = default_plan.curve.args
-    main_row = [j for j in default_plan.finetunes.values()
-                if j.name == "rotnet-kinetics-rotation-0-90-180-270-16rgb--ucf101-split1"]
+    main_row = [
+        j
+        for j in default_plan.finetunes.values()
+        if j.name == "rotnet-kinetics-rotation-0-90-180-270-16rgb--ucf101-split1"
+    ]
     assert main_row and all(f"--action {j.seed} {total} {j.test_metrics}" in points for j in main_row)
     bad = _merge(default_config, {"rotnet": {"curve": {"keep_every": total + 1}}})
     with pytest.raises(plan.PlanError, match="keep_every"):
@@ -157,12 +161,20 @@ def test_unknown_target_lists_the_valid_ids(default_config) -> None:
 
 
 def test_cli_flags_round_trip_through_the_vssl_parsers() -> None:
-    from vssl.train.config import PretrainConfig
-    from vssl.train.runfile import build_config, add_config_arguments
     import argparse
 
-    settings = {"clip_length": 16, "small_input": True, "hflip": False, "milestones": [10, 20], "split": None,
-                "pretext": "v3s", "pretext_params": {"tp_patterns": [[1, 2], [2, 1]], "ss": False}}
+    from vssl.train.config import PretrainConfig
+    from vssl.train.runfile import add_config_arguments, build_config
+
+    settings = {
+        "clip_length": 16,
+        "small_input": True,
+        "hflip": False,
+        "milestones": [10, 20],
+        "split": None,
+        "pretext": "v3s",
+        "pretext_params": {"tp_patterns": [[1, 2], [2, 1]], "ss": False},
+    }
     parser = argparse.ArgumentParser()
     add_config_arguments(parser, PretrainConfig)
     args = parser.parse_args(shlex.split(plan.cli_flags(settings)) + ["--store", "s", "--out", "o", "--epochs", "1"])
@@ -201,9 +213,26 @@ def test_schema_flag_lists_match_the_commands() -> None:
     listed = set(schema["definitions"]["train_flags"]["propertyNames"]["enum"])
     fields = {f.name for cls in (PretrainConfig, FinetuneConfig) for f in dataclasses.fields(cls)}
     # Set by the workflow itself from the plan or `runtime`, never from a settings block.
-    by_workflow = {"store", "out", "seed", "resume", "on_change", "log", "progress", "workers", "frame_cache_mb",
-                   "device", "gpus", "amp",
-                   "pretext", "max_videos", "data_seed", "init", "shots", "shots_seed"}
+    by_workflow = {
+        "store",
+        "out",
+        "seed",
+        "resume",
+        "on_change",
+        "log",
+        "progress",
+        "workers",
+        "frame_cache_mb",
+        "device",
+        "gpus",
+        "amp",
+        "pretext",
+        "max_videos",
+        "data_seed",
+        "init",
+        "shots",
+        "shots_seed",
+    }
     assert listed <= fields, listed - fields
     assert fields - listed == by_workflow
 
@@ -292,17 +321,29 @@ def test_paper_s3dg_trains_on_its_own_256_px_stores(paper_config, default_plan) 
     """V3S's S3D-G: 256 x 256 frames cropped to 224 in pretraining and finetuning, 64-frame finetuning clips."""
     built = plan.build_plan(paper_config)
     s3dg = [p for p in built.pretrains.values() if p.name.startswith("v3s-s3dg-")]
-    assert s3dg and all(p.store == "ucf101_256" and p.settings["crop"] == 224 and p.settings.get("clip_length", 16) == 16
-                        and p.settings["pretext_params"]["frame_size"] == 256 for p in s3dg)
+    assert s3dg and all(
+        p.store == "ucf101_256"
+        and p.settings["crop"] == 224
+        and p.settings.get("clip_length", 16) == 16
+        and p.settings["pretext_params"]["frame_size"] == 256
+        for p in s3dg
+    )
     assert paper_config["stores"]["ucf101_256"]["size"] == [256, 256]
     others = [p for p in built.pretrains.values() if p.name.startswith("v3s-") and not p.name.startswith("v3s-s3dg-")]
-    assert others and all(p.settings["crop"] == 112 and p.settings["pretext_params"]["frame_size"] == 224
-                          for p in others if p.store == "ucf101")
+    assert others and all(
+        p.settings["crop"] == 112 and p.settings["pretext_params"]["frame_size"] == 224
+        for p in others
+        if p.store == "ucf101"
+    )
     tuned = [f for f in built.finetunes.values() if f.name.startswith("v3s-s3dg-")]
     assert {f.store for f in tuned} == {"ucf101_256", "hmdb51_256"}
-    assert all(f.settings["crop"] == 224 and f.settings["clip_length"] == 64 and f.settings["lr"] == 0.01
-               for f in tuned)
-    assert all(f.store in ("ucf101", "hmdb51") for f in built.finetunes.values()
-               if f.name.startswith("v3s-") and not f.name.startswith("v3s-s3dg-"))
+    assert all(
+        f.settings["crop"] == 224 and f.settings["clip_length"] == 64 and f.settings["lr"] == 0.01 for f in tuned
+    )
+    assert all(
+        f.store in ("ucf101", "hmdb51")
+        for f in built.finetunes.values()
+        if f.name.startswith("v3s-") and not f.name.startswith("v3s-s3dg-")
+    )
     # The toy config keeps one store per dataset for every backbone.
     assert {p.store for p in default_plan.pretrains.values() if p.name.startswith("v3s-s3dg-")} == {"ucf101"}

@@ -4,6 +4,7 @@ Commands live in their own modules and are imported only when called, so
 `vssl --help` stays fast and a rule pays only for what it uses. A command
 module exposes ``add_arguments(parser)`` and ``run(args) -> int | None``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="vssl", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"vssl {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of a user error (a bad path or value) instead of one line")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of a user error (a bad path or value) instead of one line",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
         if _available(module):

@@ -11,6 +11,7 @@ Without ``--test-out`` it is exactly `vssl.train.finetune`. With it, the test re
 does; the test's store, device, workers, seed and amp are the finetuning run's. A rerun after a
 kill resumes the training (``--resume``) and then tests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     finetune.add_arguments(parser)
     group = parser.add_argument_group("video-level test of the final checkpoint (as `vssl test`, same process)")
-    group.add_argument("--test-out", type=Path, default=None, metavar="DIR",
-                       help="run the test after training and write scores.csv + metrics.json here")
+    group.add_argument(
+        "--test-out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run the test after training and write scores.csv + metrics.json here",
+    )
     group.add_argument("--test-split", default="test", help="rows to test (default: test)")
-    group.add_argument("--test-split-column", default=None,
-                       help="manifest split column to test on (default: the training's --split-column)")
+    group.add_argument(
+        "--test-split-column",
+        default=None,
+        help="manifest split column to test on (default: the training's --split-column)",
+    )
     group.add_argument("--test-clips", type=int, default=10, help="evenly spaced clips per video (default: 10)")
     group.add_argument("--test-batch-size", type=int, default=4, help="videos per forward batch (default: 4)")
 
@@ -51,9 +60,24 @@ def _test(args: argparse.Namespace, test: dict) -> int:
     from vssl.train.runfile import build_config
 
     config = build_config(FinetuneConfig, args)
-    return video_test.run(argparse.Namespace(
-        checkpoint=Path(config.out) / "final.pt", store=Path(config.store),
-        split_column=test["test_split_column"] or config.split_column, split=test["test_split"],
-        clips=test["test_clips"], clip_length=None, crop=None, modality=None, batch_size=test["test_batch_size"],
-        workers=config.workers, frame_cache_mb=config.frame_cache_mb, device=config.device, amp=config.amp if config.amp == "bf16" else "none",
-        seed=config.seed, out=test["test_out"], log=None, progress=False))
+    return video_test.run(
+        argparse.Namespace(
+            checkpoint=Path(config.out) / "final.pt",
+            store=Path(config.store),
+            split_column=test["test_split_column"] or config.split_column,
+            split=test["test_split"],
+            clips=test["test_clips"],
+            clip_length=None,
+            crop=None,
+            modality=None,
+            batch_size=test["test_batch_size"],
+            workers=config.workers,
+            frame_cache_mb=config.frame_cache_mb,
+            device=config.device,
+            amp=config.amp if config.amp == "bf16" else "none",
+            seed=config.seed,
+            out=test["test_out"],
+            log=None,
+            progress=False,
+        )
+    )

@@ -4,6 +4,7 @@ Used by the Snakefile for the default ``config.yaml`` before its ``configfile:``
 and by ``workflow/scripts/make_run.py`` for every ``--configfile`` on the command line (Snakemake
 reads those itself, before the Snakefile runs). Plain Python: no vssl, no torch.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -20,11 +20,13 @@ Seeds: every run gets ``seeds``; the runs behind the §3 claims (see :data:`CLAI
 ``claim_seeds``. A finetune of seed s starts from the pretraining of seed s, and a few-shot draw of
 seed s uses ``--shots-seed s``, so the seeds of a cell are independent replicates.
 """
+
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 # --------------------------------------------------------------------------- paper constants
 
@@ -306,11 +308,14 @@ def check_cross_fields(built: Plan, config: Mapping[str, Any]) -> None:
         for job in jobs:
             crop, side = job.settings.get("crop"), _frame_side(config, job.store)
             v3s_frames = (job.settings.get("pretext_params") or {}).get("frame_size")
-            limit, limit_key = (v3s_frames, f"{_block(job.name)}.pretext.frame_size") if v3s_frames else \
-                (side, f"stores.{job.store}")
+            limit, limit_key = (
+                (v3s_frames, f"{_block(job.name)}.pretext.frame_size") if v3s_frames else (side, f"stores.{job.store}")
+            )
             if crop is not None and limit is not None and int(crop) > int(limit):
-                raise PlanError(f"{_block(job.name)}.{stage}.crop {crop} (job {job.name}) is larger than the "
-                                f"{limit}-pixel frames it is cut from ({limit_key})")
+                raise PlanError(
+                    f"{_block(job.name)}.{stage}.crop {crop} (job {job.name}) is larger than the "
+                    f"{limit}-pixel frames it is cut from ({limit_key})"
+                )
 
 
 def selected_ids(config: Mapping[str, Any]) -> list[str]:
@@ -319,8 +324,10 @@ def selected_ids(config: Mapping[str, Any]) -> list[str]:
         return list(EXPERIMENT_IDS)
     unknown = [t for t in targets if t not in EXPERIMENT_IDS]
     if unknown:
-        raise PlanError(f"targets: unknown experiment id(s) {', '.join(map(repr, unknown))}; "
-                        f"valid ids: all, {', '.join(EXPERIMENT_IDS)}")
+        raise PlanError(
+            f"targets: unknown experiment id(s) {', '.join(map(repr, unknown))}; "
+            f"valid ids: all, {', '.join(EXPERIMENT_IDS)}"
+        )
     return targets
 
 
@@ -348,8 +355,16 @@ class _Builder:
 
     # -- 3DRotNet runs ----------------------------------------------------------------------
 
-    def rot_pretrain(self, seed: int, *, pool: str | None = None, pretext: str = "rotation",
-                     angles: str = ALL_RIGHT, clip: str = "16-RGB", max_videos: int | None = None) -> Pretrain:
+    def rot_pretrain(
+        self,
+        seed: int,
+        *,
+        pool: str | None = None,
+        pretext: str = "rotation",
+        angles: str = ALL_RIGHT,
+        clip: str = "16-RGB",
+        max_videos: int | None = None,
+    ) -> Pretrain:
         pool = pool or self.rot["main_pool"]
         store = self.rot["pools"][pool]
         length, modality = self.clip_variant(clip)
@@ -382,9 +397,18 @@ class _Builder:
         length, modality = clip.split("-")
         return int(length), modality.lower()
 
-    def rot_finetune(self, seed: int, dataset: str, init: Pretrain | None, *, split: int = 1,
-                     clip: str = "16-RGB", freeze: int = 1, shots: int | None = None,
-                     init_step: int | None = None) -> Finetune:
+    def rot_finetune(
+        self,
+        seed: int,
+        dataset: str,
+        init: Pretrain | None,
+        *,
+        split: int = 1,
+        clip: str = "16-RGB",
+        freeze: int = 1,
+        shots: int | None = None,
+        init_step: int | None = None,
+    ) -> Finetune:
         store = self.rot["datasets"][dataset]
         length, modality = self.clip_variant(clip)
         settings = dict(self.rot["finetune"])
@@ -419,9 +443,15 @@ class _Builder:
             for seed in self.seeds(eid, pool):
                 pre = self.rot_pretrain(seed, pool=pool)
                 for column, store in self.rot["datasets"].items():
-                    job = self.plan.add_eval(Eval("rotation", f"{pre.name}/seed{seed}/{store}", (pre.checkpoint,),
-                                                  dict(self.rot["eval_rotation"], store=store, seed=seed),
-                                                  args=f"--checkpoints {pre.checkpoint}"))
+                    job = self.plan.add_eval(
+                        Eval(
+                            "rotation",
+                            f"{pre.name}/seed{seed}/{store}",
+                            (pre.checkpoint,),
+                            dict(self.rot["eval_rotation"], store=store, seed=seed),
+                            args=f"--checkpoints {pre.checkpoint}",
+                        )
+                    )
                     self.plan.entry(eid, pool, column, "results.0.accuracy", job.metrics)
 
     def _rot_T2(self, eid: str) -> None:
@@ -430,7 +460,9 @@ class _Builder:
                 self.test_entry(eid, "scratch", column, self.rot_finetune(seed, column, None))
             for pool in self.rot["pools"]:
                 for seed in self.seeds(eid, pool):
-                    self.test_entry(eid, pool, column, self.rot_finetune(seed, column, self.rot_pretrain(seed, pool=pool)))
+                    self.test_entry(
+                        eid, pool, column, self.rot_finetune(seed, column, self.rot_pretrain(seed, pool=pool))
+                    )
 
     def _rot_T3(self, eid: str) -> None:
         column = self.rot_ucf_column()
@@ -459,7 +491,9 @@ class _Builder:
             shots = None if row == "full" else int(row)
             for seed in self.seeds(eid, row):
                 self.test_entry(eid, row, "scratch", self.rot_finetune(seed, column, None, shots=shots))
-                self.test_entry(eid, row, "pretrained", self.rot_finetune(seed, column, self.rot_pretrain(seed), shots=shots))
+                self.test_entry(
+                    eid, row, "pretrained", self.rot_finetune(seed, column, self.rot_pretrain(seed), shots=shots)
+                )
 
     def _rot_T6(self, eid: str) -> None:
         for column in self.rot["datasets"]:
@@ -477,18 +511,29 @@ class _Builder:
                 for split in self.rot["t7_splits"]:
                     jobs = {}
                     for row, clip in clips.items():
-                        jobs[row] = self.rot_finetune(seed, column, self.rot_pretrain(seed, clip=clip), split=split, clip=clip)
+                        jobs[row] = self.rot_finetune(
+                            seed, column, self.rot_pretrain(seed, clip=clip), split=split, clip=clip
+                        )
                         per_split[row].append(jobs[row].test_metrics)
-                    fused = self.plan.add_eval(Eval(
-                        "fuse", f"{jobs['RGB'].name}+{jobs['DIF'].name}/seed{seed}",
-                        (jobs["RGB"].test_scores, jobs["DIF"].test_scores),
-                        args=f"--scores {jobs['RGB'].test_scores} --scores {jobs['DIF'].test_scores}"))
+                    fused = self.plan.add_eval(
+                        Eval(
+                            "fuse",
+                            f"{jobs['RGB'].name}+{jobs['DIF'].name}/seed{seed}",
+                            (jobs["RGB"].test_scores, jobs["DIF"].test_scores),
+                            args=f"--scores {jobs['RGB'].test_scores} --scores {jobs['DIF'].test_scores}",
+                        )
+                    )
                     per_split["Fusion"].append(fused.metrics)
                 for row, paths in per_split.items():
                     metric = "top1_fused" if row == "Fusion" else "top1_video"
-                    mean = self.plan.add_eval(Eval(
-                        "mean", f"rot-T7/{row}/{store}/seed{seed}", tuple(paths),
-                        args=" ".join(f"--inputs {p}" for p in paths) + f" --metric {metric} --seed {seed}"))
+                    mean = self.plan.add_eval(
+                        Eval(
+                            "mean",
+                            f"rot-T7/{row}/{store}/seed{seed}",
+                            tuple(paths),
+                            args=" ".join(f"--inputs {p}" for p in paths) + f" --metric {metric} --seed {seed}",
+                        )
+                    )
                     self.plan.entry(eid, row, column, metric + PERCENT, mean.metrics)
 
     def _rot_F4a(self, eid: str) -> None:
@@ -496,7 +541,9 @@ class _Builder:
             for level in FREEZE_LEVELS:
                 row = f"C{level}"
                 for seed in self.seeds(eid, row):
-                    self.test_entry(eid, row, column, self.rot_finetune(seed, column, self.rot_pretrain(seed), freeze=level))
+                    self.test_entry(
+                        eid, row, column, self.rot_finetune(seed, column, self.rot_pretrain(seed), freeze=level)
+                    )
         self.plan.figures[eid] = FigureSpec(self.plan.table_inputs(eid), _entry_args(self.plan.tables.pop(eid)))
 
     def _rot_F4b(self, eid: str) -> None:
@@ -508,15 +555,23 @@ class _Builder:
         for seed in self.seeds(eid, "curve"):
             pre = self.rot_pretrain(seed)
             checkpoints = [pre.step_checkpoint(s) for s in steps]
-            rotation = self.plan.add_eval(Eval(
-                "curve", f"{pre.name}/seed{seed}/{store}", (pre.checkpoint,),
-                dict(self.rot["eval_rotation"], store=store, seed=seed),
-                args="--checkpoints " + " ".join(checkpoints)))
-            tests = [self.rot_finetune(seed, column, pre, init_step=self.curve_init_step(pre, s)).test_metrics
-                     for s in steps]
+            rotation = self.plan.add_eval(
+                Eval(
+                    "curve",
+                    f"{pre.name}/seed{seed}/{store}",
+                    (pre.checkpoint,),
+                    dict(self.rot["eval_rotation"], store=store, seed=seed),
+                    args="--checkpoints " + " ".join(checkpoints),
+                )
+            )
+            tests = [
+                self.rot_finetune(seed, column, pre, init_step=self.curve_init_step(pre, s)).test_metrics for s in steps
+            ]
             inputs += [rotation.metrics, *tests]
-            args.append(f"--rotation {seed} {rotation.dir}/rotation.csv "
-                        + " ".join(f"--action {seed} {s} {t}" for s, t in zip(steps, tests)))
+            args.append(
+                f"--rotation {seed} {rotation.dir}/rotation.csv "
+                + " ".join(f"--action {seed} {s} {t}" for s, t in zip(steps, tests))
+            )
         self.plan.curve = FigureSpec(inputs, " ".join(args) + f" --out {points}")
         self.plan.figures[eid] = FigureSpec([points], f"--curve {points}")
 
@@ -540,12 +595,22 @@ class _Builder:
     def rot_ucf_column(self) -> str:
         return next(iter(self.rot["datasets"]))
 
-    def _attention(self, eid: str, checkpoints: list[tuple[str, str]], maps: str, store: str, extra: str = "",
-                   settings: Mapping[str, Any] | None = None) -> None:
+    def _attention(
+        self,
+        eid: str,
+        checkpoints: list[tuple[str, str]],
+        maps: str,
+        store: str,
+        extra: str = "",
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
         paths = tuple(p for p, _ in checkpoints)
         args = " ".join(f"--checkpoint {p} --label {shlex.quote(label)}" for p, label in checkpoints)
-        job = self.plan.add_eval(Eval("attention", eid, paths, dict(settings or {}, store=store),
-                                      args=f"{args} --maps {maps} {extra}".strip()))
+        job = self.plan.add_eval(
+            Eval(
+                "attention", eid, paths, dict(settings or {}, store=store), args=f"{args} --maps {maps} {extra}".strip()
+            )
+        )
         pattern = {"kernels": "kernels.npz", "rotation": "attention_*.npz", "gradcam": "gradcam_*.npz"}[maps]
         # The file names follow the drawn videos, so the figure takes a glob over the job's directory.
         self.plan.figures[eid] = FigureSpec([job.metrics], f"--images {job.dir}/{pattern}")
@@ -558,9 +623,19 @@ class _Builder:
         if supervised:
             checkpoints.append((self.rot_finetune(seed, column, None).checkpoint, "supervised (UCF101 from scratch)"))
         att = self.rot["attention"]
-        self._attention(eid, checkpoints, "kernels" if eid == "rot-F5" else "rotation", store,
-                        settings={"num_videos": att["num_videos"], "seed": video_seed, "split": "test",
-                                  "frames_shown": att["frames_shown"], "crop": self.rot["pretrain"]["crop"]})
+        self._attention(
+            eid,
+            checkpoints,
+            "kernels" if eid == "rot-F5" else "rotation",
+            store,
+            settings={
+                "num_videos": att["num_videos"],
+                "seed": video_seed,
+                "split": "test",
+                "frames_shown": att["frames_shown"],
+                "crop": self.rot["pretrain"]["crop"],
+            },
+        )
 
     def _rot_F1(self, eid: str) -> None:
         self._rot_attention(eid)
@@ -591,8 +666,9 @@ class _Builder:
         """A backbone's own stores (``v3s.backbone_stores``: S3D-G's 256 x 256 frames); empty for the shared ones."""
         return self.v3s.get("backbone_stores", {}).get(backbone, {})
 
-    def v3s_pretrain(self, seed: int, backbone: str, pretext: Mapping[str, Any], variant: str, *,
-                     kinetics: bool = False) -> Pretrain:
+    def v3s_pretrain(
+        self, seed: int, backbone: str, pretext: Mapping[str, Any], variant: str, *, kinetics: bool = False
+    ) -> Pretrain:
         settings = dict(self.v3s["pretrain"])
         settings.update(self.v3s["backbones"][backbone])
         settings.update(self.v3s.get("pretrain_overrides", {}).get(backbone, {}))
@@ -650,7 +726,9 @@ class _Builder:
                 if backbone == self.v3s["grid_backbone"] and self.v3s.get("k400_store"):
                     for seed in self.seeds(eid, f"{backbone}/v3s-k400"):
                         pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S", kinetics=True)
-                        self.test_entry(eid, f"{backbone}/v3s-k400", column, self.v3s_finetune(seed, backbone, column, pre))
+                        self.test_entry(
+                            eid, f"{backbone}/v3s-k400", column, self.v3s_finetune(seed, backbone, column, pre)
+                        )
 
     def _retrieval(self, eid: str, column: str, backbones: tuple[str, ...] = V3S_BACKBONES) -> None:
         store = self.v3s["datasets"][column]
@@ -663,15 +741,21 @@ class _Builder:
                 for seed in self.seeds(eid, row):
                     if method == "random":
                         model = self.v3s["backbones"][backbone]
-                        source = (f"--random-init --model {model['model']} --width {model.get('width', 1.0)}"
-                                  + (" --small-input" if model.get("small_input") else ""))
+                        source = f"--random-init --model {model['model']} --width {model.get('width', 1.0)}" + (
+                            " --small-input" if model.get("small_input") else ""
+                        )
                         inputs: tuple[str, ...] = ()
                         key = f"v3s-{backbone}-random/seed{seed}/{store}"
                     else:
                         pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S", kinetics=method == "v3s-k400")
-                        source, inputs, key = f"--checkpoint {pre.checkpoint}", (pre.checkpoint,), f"{pre.name}/seed{seed}/{store}"
-                    job = self.plan.add_eval(Eval("retrieval", key, inputs, dict(self.v3s["retrieval"], store=store, seed=seed),
-                                                  args=source))
+                        source, inputs, key = (
+                            f"--checkpoint {pre.checkpoint}",
+                            (pre.checkpoint,),
+                            f"{pre.name}/seed{seed}/{store}",
+                        )
+                    job = self.plan.add_eval(
+                        Eval("retrieval", key, inputs, dict(self.v3s["retrieval"], store=store, seed=seed), args=source)
+                    )
                     for k in (1, 5, 10, 20, 50):
                         self.plan.entry(eid, row, f"top{k}", f"topk.{k}", job.metrics)
 
@@ -686,9 +770,15 @@ class _Builder:
         aslan = self.v3s["aslan"]
         for seed in self.seeds(eid, "r3d/v3s"):
             pre = self.v3s_pretrain(seed, "r3d", V3S_COMBOS["V3S"], "V3S")
-            job = self.plan.add_eval(Eval("aslan", f"{pre.name}/seed{seed}", (pre.checkpoint,),
-                                          dict(aslan["settings"], store=aslan["store"], seed=seed),
-                                          args=f"--checkpoint {pre.checkpoint} --pairs {shlex.quote(aslan['pairs'])}"))
+            job = self.plan.add_eval(
+                Eval(
+                    "aslan",
+                    f"{pre.name}/seed{seed}",
+                    (pre.checkpoint,),
+                    dict(aslan["settings"], store=aslan["store"], seed=seed),
+                    args=f"--checkpoint {pre.checkpoint} --pairs {shlex.quote(aslan['pairs'])}",
+                )
+            )
             self.plan.entry(eid, "r3d/v3s", "acc", "accuracy_mean", job.metrics)
 
     def _v3s_F1(self, eid: str) -> None:
@@ -708,10 +798,20 @@ class _Builder:
         pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S")
         column = next(iter(self.v3s["datasets"]))
         att = self.v3s["gradcam"]
-        self._attention(eid, [(pre.checkpoint, "V3S (spatial head)")], "gradcam", self.v3s["datasets"][column],
-                        extra=f"--head {att['head']}",
-                        settings={"num_videos": att["num_videos"], "seed": 0, "split": "test",
-                                  "frames_shown": att["frames_shown"], "crop": self.v3s["pretrain"]["crop"]})
+        self._attention(
+            eid,
+            [(pre.checkpoint, "V3S (spatial head)")],
+            "gradcam",
+            self.v3s["datasets"][column],
+            extra=f"--head {att['head']}",
+            settings={
+                "num_videos": att["num_videos"],
+                "seed": 0,
+                "split": "test",
+                "frames_shown": att["frames_shown"],
+                "crop": self.v3s["pretrain"]["crop"],
+            },
+        )
 
 
 def _entry_args(entries: list[tuple[str, str, str, str]]) -> str:
@@ -724,9 +824,32 @@ def table_args(plan: Plan, experiment_id: str) -> str:
 
 # Every id of shared/EXPERIMENTS.md, in its order (kept in step with vssl.report.paper by a test).
 EXPERIMENT_IDS: tuple[str, ...] = (
-    "rot-T1", "rot-T2", "rot-F4a", "rot-F4b", "rot-T3", "rot-8/360", "rot-T4", "rot-T5", "rot-T6", "rot-T7",
-    "rot-F1", "rot-F3", "rot-F6", "rot-F7", "rot-F8", "rot-F9", "rot-F5",
-    "v3s-T1", "v3s-T2", "v3s-T3", "v3s-T4", "v3s-T5", "v3s-T6", "v3s-F1", "v3s-F2", "v3s-F5",
+    "rot-T1",
+    "rot-T2",
+    "rot-F4a",
+    "rot-F4b",
+    "rot-T3",
+    "rot-8/360",
+    "rot-T4",
+    "rot-T5",
+    "rot-T6",
+    "rot-T7",
+    "rot-F1",
+    "rot-F3",
+    "rot-F6",
+    "rot-F7",
+    "rot-F8",
+    "rot-F9",
+    "rot-F5",
+    "v3s-T1",
+    "v3s-T2",
+    "v3s-T3",
+    "v3s-T4",
+    "v3s-T5",
+    "v3s-T6",
+    "v3s-F1",
+    "v3s-F2",
+    "v3s-F5",
 )
 TABLE_IDS = tuple(i for i in EXPERIMENT_IDS if "-T" in i or i == "rot-8/360")
 FIGURE_IDS = tuple(i for i in EXPERIMENT_IDS if i not in TABLE_IDS)
@@ -754,6 +877,7 @@ def workload(plan: Plan, videos: Mapping[str, Mapping[str, int]], experiment_ids
     rotation count for all-copies pretexts). Convert with GPU-hours = inputs / (clips/s) / 3600,
     the clips/s of ``make bench`` on the target GPU.
     """
+
     def pretrain_cost(job: Pretrain) -> float:
         s = job.settings
         if s.get("iterations"):
@@ -804,12 +928,14 @@ def workload(plan: Plan, videos: Mapping[str, Mapping[str, int]], experiment_ids
             "pretrain_inputs": sum(pretrain_cost(p) for p in pretrains),
             "finetune_inputs": sum(finetune_cost(f) for f in finetunes),
             "test_clips": sum(test_cost(f) for f in finetunes),
-            "pretrain_jobs": len(pretrains), "finetune_jobs": len(finetunes),
+            "pretrain_jobs": len(pretrains),
+            "finetune_jobs": len(finetunes),
         }
     out["_total"] = {
         "pretrain_inputs": sum(pretrain_cost(p) for p in plan.pretrains.values()),
         "finetune_inputs": sum(finetune_cost(f) for f in plan.finetunes.values()),
         "test_clips": sum(test_cost(f) for f in plan.finetunes.values()),
-        "pretrain_jobs": len(plan.pretrains), "finetune_jobs": len(plan.finetunes),
+        "pretrain_jobs": len(plan.pretrains),
+        "finetune_jobs": len(plan.finetunes),
     }
     return out

@@ -7,6 +7,7 @@ Uses ``vssl.train.distributed`` exactly as ``vssl.train.loop.run_training`` does
 no real GPUs), all-reduces ``rank + 1`` and writes ``OUT_DIR/rank{rank}.json``
 with what the launcher gave this rank.
 """
+
 from __future__ import annotations
 
 import json

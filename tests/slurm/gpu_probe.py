@@ -13,6 +13,7 @@ into the same directory have all claimed theirs (a barrier through
 same time. With ``SIBLINGS = 1`` there is no barrier; the job holds its slot
 for ``--hold`` seconds (default 0.5) so that overlapping jobs would show.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,10 @@ def main(argv: list[str]) -> int:
         deadline = time.monotonic() + args.timeout
         while len(list(args.out.parent.glob("*.arrived"))) < args.siblings:
             if time.monotonic() > deadline:
-                print(f"gpu_probe: {args.siblings} siblings never held GPUs at once within {args.timeout}s",
-                      file=sys.stderr)
+                print(
+                    f"gpu_probe: {args.siblings} siblings never held GPUs at once within {args.timeout}s",
+                    file=sys.stderr,
+                )
                 return 3
             time.sleep(0.1)
     else:

@@ -15,6 +15,7 @@ Manual use::
 
     python tests/slurm/minicluster.py /tmp/cluster    # starts, prints the env, Ctrl-C stops
 """
+
 from __future__ import annotations
 
 import os
@@ -173,8 +174,9 @@ class MiniCluster:
         out = open(self.directory / f"{name}.out", "wb")
         # A new session: signals to the test's process group do not reach the daemons twice,
         # and stop() can end each daemon's whole group (slurmd's slurmstepd children included).
-        self.processes[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.env,
-                                                start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+        )
         out.close()
 
     def _check_alive(self) -> None:
@@ -188,7 +190,9 @@ class MiniCluster:
     def start(self, timeout: float = 60.0) -> None:
         """Start munged, slurmctld and slurmd and wait for the node to be idle."""
         if len(str(self.munge_socket)) > 107:
-            raise ClusterError(f"{self.munge_socket}: too long for a Unix socket path (108 bytes); use a shorter directory")
+            raise ClusterError(
+                f"{self.munge_socket}: too long for a Unix socket path (108 bytes); use a shorter directory"
+            )
         self.directory.mkdir(parents=True, exist_ok=True)
         for sub in ("munge", "state", "spool"):
             (self.directory / sub).mkdir(exist_ok=True)
@@ -199,11 +203,19 @@ class MiniCluster:
         self.make_fake_gpus()
         self.write_config()
         self.write_srun_shim()
-        self._spawn("munged", [
-            "munged", "--foreground", "--force", f"--socket={self.munge_socket}", f"--key-file={key}",
-            f"--pid-file={self.directory / 'munge' / 'munged.pid'}", f"--log-file={self.directory / 'munged.log'}",
-            f"--seed-file={self.directory / 'munge' / 'munged.seed'}",
-        ])
+        self._spawn(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--socket={self.munge_socket}",
+                f"--key-file={key}",
+                f"--pid-file={self.directory / 'munge' / 'munged.pid'}",
+                f"--log-file={self.directory / 'munged.log'}",
+                f"--seed-file={self.directory / 'munge' / 'munged.seed'}",
+            ],
+        )
         self._wait(lambda: self.munge_socket.exists(), timeout, "munged socket")
         # -c: start from empty state (no jobs left over from an earlier run in this directory).
         self._spawn("slurmctld", ["slurmctld", "-D", "-c", "-f", str(self.conf)])
@@ -211,8 +223,14 @@ class MiniCluster:
         self._wait(self._node_idle, timeout, f"node {self.node} idle in sinfo")
 
     def _node_idle(self) -> bool:
-        out = subprocess.run(["sinfo", "-h", "-N", "-n", self.node, "-o", "%T"], env=self.env,
-                             capture_output=True, text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["sinfo", "-h", "-N", "-n", self.node, "-o", "%T"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         return out.returncode == 0 and out.stdout.strip() == "idle"
 
     def _wait(self, ready, timeout: float, what: str) -> None:
@@ -235,8 +253,9 @@ class MiniCluster:
     def stop(self) -> None:
         """Cancel leftover jobs, then stop slurmd, slurmctld and munged (in that order), each by its own pid."""
         if "slurmctld" in self.processes and self.processes["slurmctld"].poll() is None:
-            subprocess.run(["scancel", "--full", "-p", self.partition], env=self.env, capture_output=True,
-                           timeout=30, check=False)
+            subprocess.run(
+                ["scancel", "--full", "-p", self.partition], env=self.env, capture_output=True, timeout=30, check=False
+            )
         for name in ("slurmd", "slurmctld", "munged"):
             proc = self.processes.pop(name, None)
             if proc is None or proc.poll() is not None:
@@ -248,7 +267,7 @@ class MiniCluster:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
 
-    def __enter__(self) -> "MiniCluster":
+    def __enter__(self) -> MiniCluster:
         try:
             self.start()
         except BaseException:

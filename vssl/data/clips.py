@@ -17,12 +17,14 @@ Videos shorter than a clip are **clamped**: indices past the end repeat the
 last frame (``vssl.kernels.temporal.clamp_indices``), so every clip keeps its
 length; extraction's ``--min-frames`` keeps such videos rare.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +56,7 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
 
 # -- samplers ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RandomConsecutive:
     """``length`` consecutive frames from a uniform random start (3DRotNet pretrain/finetune)."""
@@ -83,7 +86,9 @@ class EvenlySpaced:
         if self.num_clips < 1 or self.length < 1:
             raise ValueError(f"num_clips and length must be >= 1, got {self.num_clips}, {self.length}")
 
-    def __call__(self, num_frames: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+    def __call__(
+        self, num_frames: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
         room = max(num_frames - self.length, 0)
         if self.num_clips == 1:
             starts = torch.tensor([room // 2], dtype=torch.int64)
@@ -109,7 +114,9 @@ class Strided:
         if self.length < 1 or self.stride < 1:
             raise ValueError(f"length and stride must be >= 1, got {self.length}, {self.stride}")
 
-    def __call__(self, num_frames: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+    def __call__(
+        self, num_frames: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
         starts = torch.arange(0, max(num_frames - self.length, 0) + 1, self.stride, dtype=torch.int64)
         idx = starts[:, None] + torch.arange(self.length, dtype=torch.int64)
         return clamp_indices(idx, num_frames), {}
@@ -119,7 +126,9 @@ class Strided:
 class AllFrames:
     """Every frame of the video (attention maps, feature dumps); T varies per video."""
 
-    def __call__(self, num_frames: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+    def __call__(
+        self, num_frames: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
         return torch.arange(num_frames, dtype=torch.int64), {}
 
 
@@ -147,6 +156,7 @@ class TemporalPretext:
 
 
 # -- dataset -------------------------------------------------------------------------------
+
 
 def _read_manifest(store_dir: Path, manifest: pd.DataFrame | str | os.PathLike | None) -> tuple[pd.DataFrame, str]:
     if isinstance(manifest, pd.DataFrame):
@@ -308,6 +318,13 @@ def collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 __all__ = [
-    "AllFrames", "ClipDataset", "EvenlySpaced", "RandomConsecutive", "Strided", "TemporalPretext",
-    "collate", "sample_seed", "USABLE_STATUSES",
+    "AllFrames",
+    "ClipDataset",
+    "EvenlySpaced",
+    "RandomConsecutive",
+    "Strided",
+    "TemporalPretext",
+    "collate",
+    "sample_seed",
+    "USABLE_STATUSES",
 ]

@@ -2,7 +2,8 @@
 
 Pipeline per video (one worker process each, ``--jobs`` in parallel): PyAV
 decode with FFmpeg's own threading, swscale resize + RGB conversion in one
-``frame.reformat`` call, libjpeg-turbo encoding (`vssl.data.jpeg`), streamed into one store file per video (see ``vssl.data.store``).
+``frame.reformat`` call, libjpeg-turbo encoding (`vssl.data.jpeg`), streamed into one store file per video
+(see ``vssl.data.store``).
 
 Outputs in ``--out``:
 
@@ -55,6 +56,7 @@ Decisions where the papers or the brief leave room:
   the stored frames or statuses (dataset, size, frames, quality, min-frames) do.
 - Two ``vssl extract`` processes must not write the same store at once.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,9 +66,10 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import av
 import numpy as np
@@ -74,8 +77,7 @@ import pandas as pd
 import torch
 
 from vssl.data import jpeg
-from vssl.data.store import (FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file,
-                             validate_key)
+from vssl.data.store import FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError, read_meta, store_file, validate_key
 from vssl.utils.io import atomic_write_csv, atomic_write_json
 from vssl.utils.locks import holder, try_lock
 
@@ -217,8 +219,9 @@ def decode_video(src: str | os.PathLike, settings: ExtractSettings, sink: Sink |
                     dec.height, dec.width = settings.target_size(frame.height, frame.width)
                 # swscale resizes and converts to RGB in one pass; one thread per
                 # call because the parallelism is across videos
-                rgb = frame.reformat(width=dec.width, height=dec.height, format="rgb24",
-                                     interpolation="AREA", threads=1)
+                rgb = frame.reformat(
+                    width=dec.width, height=dec.height, format="rgb24", interpolation="AREA", threads=1
+                )
                 pending.append(rgb.to_ndarray())
             except StopIteration:
                 break
@@ -331,15 +334,23 @@ def _judge(dec: _Decoded, settings: ExtractSettings) -> dict[str, Any]:
     if not dec.opened:
         return _failed(dec.error)
     n = dec.count
-    info = {"source_frames": n, "declared_frames": dec.declared, "source_fps": dec.fps,
-            "declared_fps": dec.nominal_fps, "source_seconds": round(dec.decoded_s, 4),
-            "source_height": dec.source_height, "source_width": dec.source_width}
+    info = {
+        "source_frames": n,
+        "declared_frames": dec.declared,
+        "source_fps": dec.fps,
+        "declared_fps": dec.nominal_fps,
+        "source_seconds": round(dec.decoded_s, 4),
+        "source_height": dec.source_height,
+        "source_width": dec.source_width,
+    }
     problems = []
     if dec.error:
         problems.append(f"decode error after {n} frames ({dec.error})")
     if _ends_early(dec):
-        problems.append(f"decoded {n} of {dec.declared} frames the container declares (truncated?): "
-                        f"they end at {dec.decoded_s:.2f} s of its {dec.declared_s:.2f} s")
+        problems.append(
+            f"decoded {n} of {dec.declared} frames the container declares (truncated?): "
+            f"they end at {dec.decoded_s:.2f} s of its {dec.declared_s:.2f} s"
+        )
     if n == 0:
         return _failed("; ".join(problems or ["no decodable frames"]), **info)
     if n < settings.min_frames:
@@ -349,11 +360,19 @@ def _judge(dec: _Decoded, settings: ExtractSettings) -> dict[str, Any]:
     if settings.frames is not None and settings.frames != n:  # --frames resamples what decoded
         kept = f"kept {n} decoded frames, stored {settings.frames} (--frames {settings.frames})"
     reason = "; ".join(problems + ([kept] if problems else []))
-    return {"status": status, "reason": reason, "frames": n, "height": dec.height, "width": dec.width,
-            "fps": dec.fps, **info}
+    return {
+        "status": status,
+        "reason": reason,
+        "frames": n,
+        "height": dec.height,
+        "width": dec.width,
+        "fps": dec.fps,
+        **info,
+    }
 
 
 # -- store-level driver ------------------------------------------------------------------
+
 
 def check_settings(out: Path, settings: ExtractSettings) -> None:
     """Write ``extract.json`` for a new store; refuse a store made with other settings."""
@@ -368,16 +387,19 @@ def check_settings(out: Path, settings: ExtractSettings) -> None:
             raise ValueError(f"{path}: unreadable settings file (line {err.lineno}: {err.msg})") from None
         have = {"settings": old.get("settings"), "store_format": old.get("store_format")}
         if have != wanted:
-            diffs = [f"{k}: store has {have['settings'].get(k) if have['settings'] else None!r}, asked {v!r}"
-                     for k, v in wanted["settings"].items()
-                     if not have["settings"] or have["settings"].get(k) != v]
+            diffs = [
+                f"{k}: store has {have['settings'].get(k) if have['settings'] else None!r}, asked {v!r}"
+                for k, v in wanted["settings"].items()
+                if not have["settings"] or have["settings"].get(k) != v
+            ]
             if have["store_format"] != FORMAT_VERSION:
                 diffs.append(f"store_format: store has {have['store_format']!r}, this code writes {FORMAT_VERSION}")
-            raise ValueError(f"{path}: store was made with different settings ({'; '.join(diffs)}); "
-                             "use another --out or delete the store")
+            raise ValueError(
+                f"{path}: store was made with different settings ({'; '.join(diffs)}); "
+                "use another --out or delete the store"
+            )
         return
-    atomic_write_json(path, {**wanted, "vssl_version": __version__,
-                             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    atomic_write_json(path, {**wanted, "vssl_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 def _load_failure_log(path: Path) -> dict[str, dict[str, Any]]:
@@ -453,8 +475,10 @@ def lock_store(out: Path) -> int:
     """
     fd = try_lock(out / LOCK_FILE)
     if fd is None:
-        raise StoreBusyError(f"{out}: another vssl extract (pid {holder(out / LOCK_FILE)}) is writing this store; "
-                             "wait for it to finish or stop it")
+        raise StoreBusyError(
+            f"{out}: another vssl extract (pid {holder(out / LOCK_FILE)}) is writing this store; "
+            "wait for it to finish or stop it"
+        )
     return fd
 
 
@@ -534,14 +558,24 @@ def extract_store(
     out.mkdir(parents=True, exist_ok=True)
     lock = lock_store(out)
     try:
-        return _extract_locked(manifest, root, out, settings, jobs=jobs, retry_failed=retry_failed,
-                               verify=verify, progress=progress)
+        return _extract_locked(
+            manifest, root, out, settings, jobs=jobs, retry_failed=retry_failed, verify=verify, progress=progress
+        )
     finally:
         os.close(lock)
 
 
-def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: ExtractSettings, *,
-                    jobs: int | None, retry_failed: bool, verify: bool, progress: bool) -> pd.DataFrame:
+def _extract_locked(
+    manifest: pd.DataFrame,
+    root: Path,
+    out: Path,
+    settings: ExtractSettings,
+    *,
+    jobs: int | None,
+    retry_failed: bool,
+    verify: bool,
+    progress: bool,
+) -> pd.DataFrame:
     from tqdm import tqdm
 
     check_settings(out, settings)
@@ -554,6 +588,54 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
 
     wanted = settings.to_json()  # what each reused file and failure record must have been made with
     videos = list(dict.fromkeys(manifest["video"].astype(str)))
+    records, todo, refused = _reuse_done(videos, out, wanted, failed_before, verify=verify)
+
+    t0 = time.perf_counter()
+    tasks = [(key, str(root / key), str(store_file(out, key)), settings) for key in todo]
+    bar = tqdm(
+        total=len(videos),
+        initial=len(videos) - len(todo),
+        unit="video",
+        desc="extract",
+        disable=not progress,
+        mininterval=1.0,
+        file=sys.stderr,
+    )
+
+    def collect(key: str, rec: dict[str, Any]) -> None:
+        records[key] = rec
+        if rec["status"] == "failed":
+            _append_failure(log_path, {"video": key, **rec, SETTINGS_KEY: wanted})
+        bar.update(1)
+
+    try:
+        _run_tasks(tasks, jobs, collect)
+    finally:
+        bar.close()
+
+    result = _build_manifest(manifest, records)
+    atomic_write_csv(out / "manifest.csv", result)
+    bad = result[result["status"] != "ok"][["video", "status", "reason"]]
+    atomic_write_csv(out / "failures.csv", bad)
+    counts = result["status"].value_counts()
+    elapsed = time.perf_counter() - t0
+    rate = len(todo) / elapsed if elapsed > 0 else 0.0
+    names = f", {refused} refused for their file names (see failures.csv)" if refused else ""
+    print(
+        f"extract: {len(result)} videos: {counts.get('ok', 0)} ok, {counts.get('partial', 0)} partial, "
+        f"{counts.get('failed', 0)} failed; {len(todo)} decoded now, {len(videos) - len(todo) - refused} "
+        f"already done{names}; "
+        f"{elapsed:.1f} s ({rate:.1f} videos/s) -> {out}",
+        file=sys.stderr,
+    )
+    return result
+
+
+def _reuse_done(
+    videos: list[str], out: Path, wanted: str, failed_before: dict, *, verify: bool
+) -> tuple[dict[str, dict[str, Any]], list[str], int]:
+    """Records of videos already done (a store file or failure record made with ``wanted``), the rest to do,
+    and how many names were refused."""
     records: dict[str, dict[str, Any]] = {}
     todo: list[str] = []
     refused = 0
@@ -570,52 +652,28 @@ def _extract_locked(manifest: pd.DataFrame, root: Path, out: Path, settings: Ext
             todo.append(key)
         else:
             records[key] = rec
+    return records, todo, refused
 
-    t0 = time.perf_counter()
-    tasks = [(key, str(root / key), str(store_file(out, key)), settings) for key in todo]
-    bar = tqdm(total=len(videos), initial=len(videos) - len(todo), unit="video", desc="extract",
-               disable=not progress, mininterval=1.0, file=sys.stderr)
 
-    def collect(key: str, rec: dict[str, Any]) -> None:
-        records[key] = rec
-        if rec["status"] == "failed":
-            _append_failure(log_path, {"video": key, **rec, SETTINGS_KEY: wanted})
-        bar.update(1)
-
-    try:
-        if jobs == 1 or len(tasks) <= 1:
-            for task in tasks:
-                collect(*_run_one(task))
-        else:
-            with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(),
-                                        initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-                pending: set[cf.Future] = set()
-                it = iter(tasks)
-                # bounded window: Kinetics-sized task lists need not all be queued at once
-                for task in it:
-                    pending.add(pool.submit(_run_one, task))
-                    if len(pending) >= 4 * jobs:
-                        done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                        for fut in done:
-                            collect(*fut.result())
-                for fut in cf.as_completed(pending):
+def _run_tasks(tasks: list, jobs: int, collect) -> None:
+    """Run ``_run_one`` over ``tasks``, in this process or a pool of ``jobs``, handing each result to ``collect``."""
+    if jobs == 1 or len(tasks) <= 1:
+        for task in tasks:
+            collect(*_run_one(task))
+        return
+    with cf.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=_pool_context(), initializer=_worker_init, initargs=(os.getpid(),)
+    ) as pool:
+        pending: set[cf.Future] = set()
+        # bounded window: Kinetics-sized task lists need not all be queued at once
+        for task in tasks:
+            pending.add(pool.submit(_run_one, task))
+            if len(pending) >= 4 * jobs:
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
                     collect(*fut.result())
-    finally:
-        bar.close()
-
-    result = _build_manifest(manifest, records)
-    atomic_write_csv(out / "manifest.csv", result)
-    bad = result[result["status"] != "ok"][["video", "status", "reason"]]
-    atomic_write_csv(out / "failures.csv", bad)
-    counts = result["status"].value_counts()
-    elapsed = time.perf_counter() - t0
-    rate = len(todo) / elapsed if elapsed > 0 else 0.0
-    names = f", {refused} refused for their file names (see failures.csv)" if refused else ""
-    print(f"extract: {len(result)} videos: {counts.get('ok', 0)} ok, {counts.get('partial', 0)} partial, "
-          f"{counts.get('failed', 0)} failed; {len(todo)} decoded now, {len(videos) - len(todo) - refused} "
-          f"already done{names}; "
-          f"{elapsed:.1f} s ({rate:.1f} videos/s) -> {out}", file=sys.stderr)
-    return result
+        for fut in cf.as_completed(pending):
+            collect(*fut.result())
 
 
 def printable(name: str) -> str:
@@ -673,6 +731,7 @@ def _escape_undecodable(frame: pd.DataFrame) -> None:
 
 # -- CLI ---------------------------------------------------------------------------------
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vssl.data.datasets import DATASETS
 
@@ -681,22 +740,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--splits", type=Path, default=None, help="split / annotation directory")
     parser.add_argument("--out", required=True, type=Path, help="frame store directory")
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--short-side", type=int, default=None, metavar="N",
-                      help="resize so the short side is N, keeping aspect (128 -> 128x171 for 320x240)")
-    size.add_argument("--size", type=int, nargs=2, default=None, metavar=("H", "W"),
-                      help="resize to exactly H x W (3DRotNet: 136 136)")
-    parser.add_argument("--frames", type=int, default=None, metavar="N",
-                        help="resample every video to N frames evenly over its length (3DRotNet: 160 / 90)")
+    size.add_argument(
+        "--short-side",
+        type=int,
+        default=None,
+        metavar="N",
+        help="resize so the short side is N, keeping aspect (128 -> 128x171 for 320x240)",
+    )
+    size.add_argument(
+        "--size",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("H", "W"),
+        help="resize to exactly H x W (3DRotNet: 136 136)",
+    )
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        metavar="N",
+        help="resample every video to N frames evenly over its length (3DRotNet: 160 / 90)",
+    )
     parser.add_argument("--min-frames", type=int, default=16, help="fewer decoded frames marks a video failed")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality 1..100")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: available cores)")
-    parser.add_argument("--skip-missing", action="store_true",
-                        help="drop manifest videos whose file is missing instead of stopping")
-    parser.add_argument("--retry-failed", action="store_true",
-                        help="decode again videos that an earlier run recorded as failed")
-    parser.add_argument("--verify", action="store_true",
-                        help="check the CRC of every stored frame and re-extract the files that fail "
-                             "(a rerun without it checks each file's header, index and metadata CRC only)")
+    parser.add_argument(
+        "--skip-missing", action="store_true", help="drop manifest videos whose file is missing instead of stopping"
+    )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="decode again videos that an earlier run recorded as failed"
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the CRC of every stored frame and re-extract the files that fail "
+        "(a rerun without it checks each file's header, index and metadata CRC only)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -708,13 +788,24 @@ def run(args: argparse.Namespace) -> int:
         if args.jobs is not None and args.jobs < 1:
             raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
         settings = ExtractSettings(
-            dataset=args.dataset, short_side=args.short_side, size=tuple(args.size) if args.size else None,
-            frames=args.frames, min_frames=args.min_frames, quality=args.quality,
+            dataset=args.dataset,
+            short_side=args.short_side,
+            size=tuple(args.size) if args.size else None,
+            frames=args.frames,
+            min_frames=args.min_frames,
+            quality=args.quality,
         )
-        manifest = load_manifest(args.dataset, args.root, args.splits,
-                                 missing="skip" if args.skip_missing else "error")
-        extract_store(manifest, args.root, args.out, settings, jobs=args.jobs,
-                      retry_failed=args.retry_failed, verify=args.verify, progress=not args.no_progress)
+        manifest = load_manifest(args.dataset, args.root, args.splits, missing="skip" if args.skip_missing else "error")
+        extract_store(
+            manifest,
+            args.root,
+            args.out,
+            settings,
+            jobs=args.jobs,
+            retry_failed=args.retry_failed,
+            verify=args.verify,
+            progress=not args.no_progress,
+        )
     except (ValueError, FileNotFoundError) as err:  # bad input, not a bug: no traceback
         print(f"vssl extract: error: {err}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ the decoded pixels by at most a few levels.
 
 Decoding on CUDA (nvJPEG) is torchvision's alone; it is imported only there.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,8 +29,9 @@ class JpegError(RuntimeError):
 
 def encode(frame: np.ndarray, quality: int) -> bytes:
     """uint8 ``(H, W, 3)`` RGB -> JPEG bytes (4:2:0, accurate DCT, as torchvision's ``encode_jpeg``)."""
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(frame), quality=int(quality), colorspace="RGB",
-                                  colorsubsampling="420", fastdct=False)
+    return simplejpeg.encode_jpeg(
+        np.ascontiguousarray(frame), quality=int(quality), colorspace="RGB", colorsubsampling="420", fastdct=False
+    )
 
 
 def encode_many(frames: Sequence[np.ndarray] | np.ndarray, quality: int) -> list[bytes]:

@@ -32,6 +32,7 @@ are still read.
 dataset root, e.g. ``ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi``); the store
 file keeps the source extension so ``x.avi`` and ``x.mp4`` never collide.
 """
+
 from __future__ import annotations
 
 import collections
@@ -39,8 +40,9 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,8 +73,9 @@ class _Entry:
 
     __slots__ = ("path", "fd", "num_frames", "height", "width", "fps", "offsets", "frame_crcs", "meta")
 
-    def __init__(self, path: Path, fd: int, header: tuple, offsets: np.ndarray, frame_crcs: np.ndarray | None,
-                 meta: bytes):
+    def __init__(
+        self, path: Path, fd: int, header: tuple, offsets: np.ndarray, frame_crcs: np.ndarray | None, meta: bytes
+    ):
         _, _, n, h, w, fps, _, _, _ = header
         self.path = path
         self.fd = fd
@@ -101,7 +104,9 @@ def store_file(root: str | os.PathLike, key: str) -> Path:
 def _read_exact(fd: int, size: int, offset: int, path: Path, what: str) -> bytes:
     data = os.pread(fd, size, offset)
     if len(data) != size:
-        raise StoreError(f"{path}: truncated store file (short read of {what}: {len(data)} of {size} bytes at {offset})")
+        raise StoreError(
+            f"{path}: truncated store file (short read of {what}: {len(data)} of {size} bytes at {offset})"
+        )
     return data
 
 
@@ -121,14 +126,13 @@ def _open_entry(path: Path) -> _Entry:
         if magic != MAGIC:
             raise StoreError(f"{path}: not a frame store file (bad magic {magic!r})")
         if version not in READABLE_VERSIONS:
-            raise StoreError(f"{path}: store format version {version}, this reader supports "
-                             f"{', '.join(map(str, READABLE_VERSIONS))}")
+            raise StoreError(
+                f"{path}: store format version {version}, this reader supports {', '.join(map(str, READABLE_VERSIONS))}"
+            )
         crc_bytes = 4 * n if version >= 2 else 0
         expected = index_offset + 8 * (n + 1) + crc_bytes + meta_length
         if size != expected:
-            raise StoreError(
-                f"{path}: truncated or corrupt store file (size {size} bytes, header implies {expected})"
-            )
+            raise StoreError(f"{path}: truncated or corrupt store file (size {size} bytes, header implies {expected})")
         tail = _read_exact(fd, size - index_offset, index_offset, path, "index")
         raw, meta = tail[: 8 * (n + 1)], tail[8 * (n + 1) + crc_bytes :]
         if version == 1:
@@ -141,7 +145,9 @@ def _open_entry(path: Path) -> _Entry:
             frame_crcs = np.frombuffer(tail[8 * (n + 1) : 8 * (n + 1) + crc_bytes], dtype="<u4")
         offsets = np.frombuffer(raw, dtype="<i8")
         if offsets[0] != HEADER_SIZE or offsets[-1] != index_offset or np.any(np.diff(offsets) <= 0):
-            raise StoreError(f"{path}: corrupt frame index (offsets not increasing from {HEADER_SIZE} to {index_offset})")
+            raise StoreError(
+                f"{path}: corrupt frame index (offsets not increasing from {HEADER_SIZE} to {index_offset})"
+            )
         return _Entry(path, fd, header, offsets, frame_crcs, meta)
     except BaseException:
         os.close(fd)
@@ -174,8 +180,10 @@ def _check_frame_crcs(entry: _Entry, buf: bytearray, starts: list[int], first: i
     view = memoryview(buf)
     for j in range(len(starts) - 1):
         if zlib.crc32(view[starts[j] : starts[j + 1]]) != entry.frame_crcs[first + j]:
-            raise StoreError(f"{entry.path}: corrupt data in frame {first + j} (CRC mismatch); "
-                             "re-extract the store (vssl extract --verify finds every such file)")
+            raise StoreError(
+                f"{entry.path}: corrupt data in frame {first + j} (CRC mismatch); "
+                "re-extract the store (vssl extract --verify finds every such file)"
+            )
 
 
 def _check_all_frames(entry: _Entry) -> None:
@@ -417,8 +425,9 @@ class FrameStore:
         self._decoded[key] = video
         return video
 
-    def _slice_decoded(self, video: torch.Tensor, key: str, idx: np.ndarray,
-                       crop: tuple[int, int, int, int] | None) -> torch.Tensor:
+    def _slice_decoded(
+        self, video: torch.Tensor, key: str, idx: np.ndarray, crop: tuple[int, int, int, int] | None
+    ) -> torch.Tensor:
         n = video.shape[0]
         if idx.min() < 0 or idx.max() >= n:
             bad = idx.min() if idx.min() < 0 else idx.max()
@@ -431,8 +440,9 @@ class FrameStore:
             video = video[:, top : top + ch, left : left + cw]
         return video[torch.from_numpy(idx)].contiguous()
 
-    def _assemble(self, hwc: list[torch.Tensor], key: str, crop: tuple[int, int, int, int] | None,
-                  inverse: np.ndarray | None) -> torch.Tensor:
+    def _assemble(
+        self, hwc: list[torch.Tensor], key: str, crop: tuple[int, int, int, int] | None, inverse: np.ndarray | None
+    ) -> torch.Tensor:
         """Crop decoded ``(H, W, C)`` frames, stack them into ``(T, H, W, C)`` (copying only the kept pixels)."""
         if crop is not None:
             top, left, ch, cw = crop
@@ -445,8 +455,9 @@ class FrameStore:
             out = out[torch.from_numpy(inverse)]
         return out
 
-    def _corrupt_frame_error(self, key: str, frames: np.ndarray, data: list[torch.Tensor],
-                             err: RuntimeError) -> StoreError:
+    def _corrupt_frame_error(
+        self, key: str, frames: np.ndarray, data: list[torch.Tensor], err: RuntimeError
+    ) -> StoreError:
         """Name the first frame that fails to decode (the batch error does not say which)."""
         for frame, encoded in zip(frames.tolist(), data):
             try:
@@ -486,7 +497,7 @@ class FrameWriter:
     def num_frames(self) -> int:
         return len(self._offsets) - 1
 
-    def __enter__(self) -> "FrameWriter":
+    def __enter__(self) -> FrameWriter:
         self._ctx = atomic_path(self.path)
         tmp = self._ctx.__enter__()
         self._file = open(tmp, "wb")
@@ -525,11 +536,22 @@ class FrameWriter:
             if exc_type is None:
                 if self.num_frames == 0:
                     raise ValueError(f"{self.path}: refusing to write a store file with no frames")
-                tail = (np.asarray(self._offsets, dtype="<i8").tobytes() + np.asarray(self._crcs, dtype="<u4").tobytes()
-                        + json.dumps(self.meta, sort_keys=True, default=str).encode("utf-8"))
+                tail = (
+                    np.asarray(self._offsets, dtype="<i8").tobytes()
+                    + np.asarray(self._crcs, dtype="<u4").tobytes()
+                    + json.dumps(self.meta, sort_keys=True, default=str).encode("utf-8")
+                )
                 self._file.write(tail)
-                fields = (MAGIC, FORMAT_VERSION, self.num_frames, self.height, self.width, self.fps,
-                          self._offsets[-1], len(tail) - 8 * (self.num_frames + 1) - 4 * self.num_frames)
+                fields = (
+                    MAGIC,
+                    FORMAT_VERSION,
+                    self.num_frames,
+                    self.height,
+                    self.width,
+                    self.fps,
+                    self._offsets[-1],
+                    len(tail) - 8 * (self.num_frames + 1) - 4 * self.num_frames,
+                )
                 crc = zlib.crc32(tail, zlib.crc32(_HEADER.pack(*fields, 0)[:-4]))
                 header = _HEADER.pack(*fields, crc)
                 self._file.seek(0)

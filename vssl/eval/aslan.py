@@ -41,6 +41,7 @@ Resolved ambiguities (all configurable where it matters):
   of per-fold AUCs is the headline number).
 - Accuracies are percentages, like the paper's table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,9 +82,7 @@ def make_nonnegative(x: np.ndarray, rule: str = "relu") -> np.ndarray:
     raise ValueError(f"unknown non-negativity rule {rule!r}; choose one of {NONNEG_RULES}")
 
 
-def aslan_measures(
-    x1: np.ndarray, x2: np.ndarray, *, nonneg: str = "relu", eps: float = DEFAULT_EPS
-) -> np.ndarray:
+def aslan_measures(x1: np.ndarray, x2: np.ndarray, *, nonneg: str = "relu", eps: float = DEFAULT_EPS) -> np.ndarray:
     """The 12 ASLAN measures for each pair of rows: (P, D), (P, D) -> (P, 12), in the paper's order."""
     x1 = np.atleast_2d(np.asarray(x1, dtype=np.float64))
     x2 = np.atleast_2d(np.asarray(x2, dtype=np.float64))
@@ -126,8 +125,7 @@ def pair_vectors(
     if missing:
         raise KeyError(f"features lack layers {missing}; have {sorted(features)}")
     blocks = [
-        aslan_measures(features[layer][index1], features[layer][index2], nonneg=nonneg, eps=eps)
-        for layer in layers
+        aslan_measures(features[layer][index1], features[layer][index2], nonneg=nonneg, eps=eps) for layer in layers
     ]
     return np.concatenate(blocks, axis=1)
 
@@ -253,15 +251,18 @@ def video_ids(manifest) -> dict[int, str]:
     return mapping
 
 
-def pair_positions(pairs: pd.DataFrame, ids_to_key: Mapping[int, str], key_to_position: Mapping[str, int],
-                   pairs_path: str) -> tuple[np.ndarray, np.ndarray]:
+def pair_positions(
+    pairs: pd.DataFrame, ids_to_key: Mapping[int, str], key_to_position: Mapping[str, int], pairs_path: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Feature-row positions of each pair's two videos; a pair naming an absent video is an error."""
     first, second = [], []
     for row in pairs.itertuples(index=False):
         for video_id, out in ((int(row.id1), first), (int(row.id2), second)):
             key = ids_to_key.get(video_id)
             if key is None or key not in key_to_position:
-                raise SystemExit(f"{pairs_path}: split {row.split} names video id {video_id:04d}, which the store lacks")
+                raise SystemExit(
+                    f"{pairs_path}: split {row.split} names video id {video_id:04d}, which the store lacks"
+                )
             out.append(key_to_position[key])
     return np.asarray(first), np.asarray(second)
 
@@ -280,10 +281,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--stride", type=int, default=8, help="frames between consecutive 16-frame clips")
     group.add_argument("--nonneg", choices=NONNEG_RULES, default="relu", help="rule making features non-negative")
     group.add_argument("--eps", type=float, default=DEFAULT_EPS, help="added to vanishing denominators")
-    group.add_argument("--svm", choices=("linearsvc", "svc"), default="linearsvc",
-                       help="LinearSVC (liblinear) or SVC(kernel='linear') (libsvm)")
+    group.add_argument(
+        "--svm",
+        choices=("linearsvc", "svc"),
+        default="linearsvc",
+        help="LinearSVC (liblinear) or SVC(kernel='linear') (libsvm)",
+    )
     group.add_argument("--C", dest="svm_c", type=float, default=1.0, help="SVM regularisation")
-    group.add_argument("--save-features", action="store_true", help="also write OUT/features.npz and OUT/pair_vectors.npz")
+    group.add_argument(
+        "--save-features", action="store_true", help="also write OUT/features.npz and OUT/pair_vectors.npz"
+    )
     F.add_clip_arguments(parser, num_clips=None, clip_length=16, resize=(128, 171), crop=112)
     F.add_runtime_arguments(parser)
 
@@ -315,8 +322,7 @@ def paired_rows(manifest: pd.DataFrame, pairs: pd.DataFrame, pairs_path: str, *,
     return rows, excluded, pairs, ids_to_key, dropped_pairs
 
 
-def _write_results(out: Path, folds: pd.DataFrame, pairs: pd.DataFrame, same: np.ndarray,
-                   decision: np.ndarray) -> None:
+def _write_results(out: Path, folds: pd.DataFrame, pairs: pd.DataFrame, same: np.ndarray, decision: np.ndarray) -> None:
     from sklearn.metrics import roc_curve
 
     from vssl.utils.io import atomic_write_csv
@@ -330,16 +336,28 @@ def _write_results(out: Path, folds: pd.DataFrame, pairs: pd.DataFrame, same: np
     atomic_write_csv(out / "roc_pooled.csv", pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thresholds}))
 
 
-def _save_features(out: Path, features, videos: list[str], vectors: np.ndarray, pairs: pd.DataFrame,
-                   same: np.ndarray, layers: list[str]) -> None:
+def _save_features(
+    out: Path,
+    features,
+    videos: list[str],
+    vectors: np.ndarray,
+    pairs: pd.DataFrame,
+    same: np.ndarray,
+    layers: list[str],
+) -> None:
     from vssl.eval import features as F
     from vssl.utils.io import atomic_path
 
     F.save_features(out / "features.npz", features, videos, np.full(len(videos), -1))
     with atomic_path(out / "pair_vectors.npz") as tmp:
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, vectors=vectors, names=np.asarray(pair_vector_names(layers)),
-                                same=same, split=pairs["split"].to_numpy())
+            np.savez_compressed(
+                f,
+                vectors=vectors,
+                names=np.asarray(pair_vector_names(layers)),
+                same=same,
+                split=pairs["split"].to_numpy(),
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -353,7 +371,8 @@ def run(args: argparse.Namespace) -> int:
         pairs_path = str(args.pairs)
         manifest = F.read_manifest(args.store, args.manifest)
         rows, excluded, pairs, ids_to_key, dropped_pairs = paired_rows(
-            manifest, load_aslan_pairs(args.pairs), pairs_path, allow_failed=args.allow_failed)
+            manifest, load_aslan_pairs(args.pairs), pairs_path, allow_failed=args.allow_failed
+        )
 
         backbone, source = F.load_backbone_source(args)
         transform = F.build_clip_transform(args, source)
@@ -361,23 +380,36 @@ def run(args: argparse.Namespace) -> int:
         sampler = Strided(length=transform.frames_to_load(length), stride=args.stride)
         dataset = F.build_dataset(args.store, rows, sampler=sampler, seed=args.seed)
         features, videos, _ = F.extract_video_features(
-            backbone, dataset, taps=args.layers, device=ctx.device, batch_size=args.batch_size,
-            clip_transform=transform, normalize=True, workers=args.workers, amp=args.amp,
-            progress=args.progress, desc="ASLAN features",
+            backbone,
+            dataset,
+            taps=args.layers,
+            device=ctx.device,
+            batch_size=args.batch_size,
+            clip_transform=transform,
+            normalize=True,
+            workers=args.workers,
+            amp=args.amp,
+            progress=args.progress,
+            desc="ASLAN features",
         )
         position = {key: i for i, key in enumerate(videos)}
         first, second = pair_positions(pairs, ids_to_key, position, pairs_path)
         vectors = pair_vectors(features, first, second, layers=args.layers, nonneg=args.nonneg, eps=args.eps)
         same = pairs["same"].astype(int).to_numpy()
-        folds, decision = leave_one_split_out(vectors, same, pairs["split"].to_numpy(), svm=args.svm, C=args.svm_c,
-                                              seed=args.seed)
+        folds, decision = leave_one_split_out(
+            vectors, same, pairs["split"].to_numpy(), svm=args.svm, C=args.svm_c, seed=args.seed
+        )
         summary = summarize_folds(folds, same, decision)
         _write_results(args.out, folds, pairs, same, decision)
         atomic_write_csv(args.out / "aslan.csv", pd.DataFrame([summary]))
         if args.save_features:
             _save_features(args.out, features, videos, vectors, pairs, same, args.layers)
         metrics = F.run_metadata(
-            "aslan", args, [source], device=ctx.device, started=ctx.started,
+            "aslan",
+            args,
+            [source],
+            device=ctx.device,
+            started=ctx.started,
             extra={
                 **summary,
                 "pairs_file": pairs_path,

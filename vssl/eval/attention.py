@@ -32,6 +32,7 @@ Resolved choices:
 - Videos: ``--videos KEY ...`` or ``--num-videos N`` drawn with ``--seed`` from
   the store (optionally one split); the centre clip of each video.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -194,8 +195,17 @@ def frame_positions(num_frames: int, shown: int) -> list[int]:
     return [int(round(v)) for v in np.linspace(0, num_frames - 1, shown)]
 
 
-def save_rotation_figure(path: Path, frames: np.ndarray, maps: np.ndarray, labels: Sequence[str],
-                         rotations: Sequence[int], *, frames_shown: int, dpi: int, title: str) -> None:
+def save_rotation_figure(
+    path: Path,
+    frames: np.ndarray,
+    maps: np.ndarray,
+    labels: Sequence[str],
+    rotations: Sequence[int],
+    *,
+    frames_shown: int,
+    dpi: int,
+    title: str,
+) -> None:
     """frames (R, T, H, W, 3) in [0, 1]; maps (M, R, T, H, W) raw. Rows: per rotation, frames then each model."""
     n_models, n_rot, t = maps.shape[0], maps.shape[1], maps.shape[2]
     cols = frame_positions(t, frames_shown)
@@ -218,8 +228,17 @@ def save_rotation_figure(path: Path, frames: np.ndarray, maps: np.ndarray, label
     _save_png(fig, path)
 
 
-def save_gradcam_figure(path: Path, frames: np.ndarray, maps: np.ndarray, labels: Sequence[str],
-                        targets: Sequence[str], *, frames_shown: int, dpi: int, title: str) -> None:
+def save_gradcam_figure(
+    path: Path,
+    frames: np.ndarray,
+    maps: np.ndarray,
+    labels: Sequence[str],
+    targets: Sequence[str],
+    *,
+    frames_shown: int,
+    dpi: int,
+    title: str,
+) -> None:
     """frames (T, H, W, 3); maps (M, T, H, W) raw. Row 0: frames; one row per model."""
     n_models, t = maps.shape[0], maps.shape[1]
     cols = frame_positions(t, frames_shown)
@@ -256,17 +275,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vssl.eval import features as F
 
     group = parser.add_argument_group("models")
-    group.add_argument("--checkpoint", action="append", required=True, metavar="CKPT",
-                       help="checkpoint (repeat for a side-by-side comparison, e.g. self-supervised and supervised)")
+    group.add_argument(
+        "--checkpoint",
+        action="append",
+        required=True,
+        metavar="CKPT",
+        help="checkpoint (repeat for a side-by-side comparison, e.g. self-supervised and supervised)",
+    )
     group.add_argument("--label", action="append", default=None, help="display label per --checkpoint, in order")
     group.add_argument("--maps", nargs="+", choices=MAP_KINDS, default=list(MAP_KINDS), help="which figures to make")
-    group.add_argument("--rotations", type=int, nargs="+", default=list(DEFAULT_ROTATIONS),
-                       help="rotations (degrees, multiples of 90) for the attention maps")
-    group.add_argument("--head", default=None,
-                       help="Grad-CAM head of a pretext model (e.g. spatial, temporal, rotation); "
-                            "default: its only head; unused for classifiers")
-    group.add_argument("--gradcam-target", default="pred",
-                       help="Grad-CAM class: 'pred' (the model's prediction), 'label' (the video's class) or an id")
+    group.add_argument(
+        "--rotations",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_ROTATIONS),
+        help="rotations (degrees, multiples of 90) for the attention maps",
+    )
+    group.add_argument(
+        "--head",
+        default=None,
+        help="Grad-CAM head of a pretext model (e.g. spatial, temporal, rotation); "
+        "default: its only head; unused for classifiers",
+    )
+    group.add_argument(
+        "--gradcam-target",
+        default="pred",
+        help="Grad-CAM class: 'pred' (the model's prediction), 'label' (the video's class) or an id",
+    )
     F.add_store_arguments(parser, required=False)
     group = parser.add_argument_group("videos")
     group.add_argument("--videos", nargs="+", default=None, help="store keys of the videos to show")
@@ -349,8 +384,14 @@ def run(args: argparse.Namespace) -> int:
                 raise SystemExit(f"--maps {' '.join(video_maps)} needs --store")
             written += _video_figures(args, models, labels, ctx.device)
         atomic_write_csv(args.out / "index.csv", pd.DataFrame(written, columns=["kind", "video", "file"]))
-        metrics = F.run_metadata("attention", args, [m["source"] for m in models], device=ctx.device,
-                                 started=ctx.started, extra={"files": written})
+        metrics = F.run_metadata(
+            "attention",
+            args,
+            [m["source"] for m in models],
+            device=ctx.device,
+            started=ctx.started,
+            extra={"files": written},
+        )
         atomic_write_json(args.out / "metrics.json", metrics)
         print(f"attention: {len(written)} files written to {args.out}")
     return 0
@@ -368,13 +409,18 @@ def _kernel_figure(args: argparse.Namespace, models: list[dict], labels: list[st
     grids = [kernel_grid(w) for w in weights]
     png, npz = args.out / "kernels.png", args.out / "kernels.npz"
     save_kernel_figure(png, grids, labels, dpi=args.dpi)
-    _save_npz(npz, labels=np.asarray(labels), **{f"weight_{i}": w.numpy() for i, w in enumerate(weights)},
-              **{f"grid_{i}": g for i, g in enumerate(grids)})
+    _save_npz(
+        npz,
+        labels=np.asarray(labels),
+        **{f"weight_{i}": w.numpy() for i, w in enumerate(weights)},
+        **{f"grid_{i}": g for i, g in enumerate(grids)},
+    )
     return _written("kernels", "", png, npz)
 
 
-def _video_figures(args: argparse.Namespace, models: list[dict], labels: list[str],
-                   device: torch.device) -> list[dict[str, str]]:
+def _video_figures(
+    args: argparse.Namespace, models: list[dict], labels: list[str], device: torch.device
+) -> list[dict[str, str]]:
     """Rotation attention and Grad-CAM figures for the chosen test videos."""
     from vssl.data.clips import EvenlySpaced
     from vssl.eval import features as F
@@ -388,22 +434,28 @@ def _video_figures(args: argparse.Namespace, models: list[dict], labels: list[st
     lengths = [F.resolve_clip_length(args, m["source"]) for m in models]
     if len(set(lengths)) != 1:
         raise SystemExit(f"the models were trained on clips of {lengths} frames; pass one --clip-length for all")
-    display = F.ClipTransform(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
-                              resize=tuple(args.resize) if args.resize else None, crop=args.crop)
+    display = F.ClipTransform(
+        mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), resize=tuple(args.resize) if args.resize else None, crop=args.crop
+    )
     load_length = max(t.frames_to_load(n) for t, n in zip(transforms, lengths))
-    dataset = F.build_dataset(args.store, rows.iloc[chosen].reset_index(drop=True),
-                              sampler=EvenlySpaced(num_clips=1, length=load_length), seed=args.seed)
+    dataset = F.build_dataset(
+        args.store,
+        rows.iloc[chosen].reset_index(drop=True),
+        sampler=EvenlySpaced(num_clips=1, length=load_length),
+        seed=args.seed,
+    )
     written: list[dict[str, str]] = []
-    for item_index in F.progress_bar(range(len(dataset)), total=len(dataset), desc="attention",
-                                     enabled=args.progress):
+    for item_index in F.progress_bar(range(len(dataset)), total=len(dataset), desc="attention", enabled=args.progress):
         item = dataset[item_index]
         video, label = str(item["video"]), int(item["label"])
         clip = item["clip"]  # (1, T_load, H, W, C)
         # Each model takes the *last* frames it needs, so an RGB and a DIF model see the
         # same moments: DIF input t is the difference ending at the frame shown at t.
-        inputs = [transform(clip[:, load_length - transform.frames_to_load(length):], device)
-                  for transform, length in zip(transforms, lengths)]
-        rgb = display(clip[:, load_length - inputs[0].shape[2]:], device)
+        inputs = [
+            transform(clip[:, load_length - transform.frames_to_load(length) :], device)
+            for transform, length in zip(transforms, lengths)
+        ]
+        rgb = display(clip[:, load_length - inputs[0].shape[2] :], device)
         if "rotation" in args.maps:
             written += _rotation_figure(args, models, labels, inputs, rgb, video, device)
         if "gradcam" in args.maps:
@@ -412,29 +464,60 @@ def _video_figures(args: argparse.Namespace, models: list[dict], labels: list[st
     return written
 
 
-def _rotation_figure(args: argparse.Namespace, models: list[dict], labels: list[str], inputs: list[torch.Tensor],
-                     rgb: torch.Tensor, video: str, device: torch.device) -> list[dict[str, str]]:
+def _rotation_figure(
+    args: argparse.Namespace,
+    models: list[dict],
+    labels: list[str],
+    inputs: list[torch.Tensor],
+    rgb: torch.Tensor,
+    video: str,
+    device: torch.device,
+) -> list[dict[str, str]]:
     from vssl.kernels.augment import to_uint8
     from vssl.kernels.rotation import rotate90
 
-    maps = np.stack([
-        rotation_attention(m["backbone"].to(device).eval(), x, args.rotations)[:, 0].cpu().numpy()
-        for m, x in zip(models, inputs)
-    ])  # (M, R, T, H, W)
-    frames = np.stack([
-        to_uint8(rotate90(rgb, a // 90 % 4), 0.0, 1.0)[0].cpu().numpy() / 255.0 for a in args.rotations
-    ])  # (R, T, H, W, 3)
+    maps = np.stack(
+        [
+            rotation_attention(m["backbone"].to(device).eval(), x, args.rotations)[:, 0].cpu().numpy()
+            for m, x in zip(models, inputs)
+        ]
+    )  # (M, R, T, H, W)
+    frames = np.stack(
+        [to_uint8(rotate90(rgb, a // 90 % 4), 0.0, 1.0)[0].cpu().numpy() / 255.0 for a in args.rotations]
+    )  # (R, T, H, W, 3)
     name = slug(video)
     png, npz = args.out / f"attention_{name}.png", args.out / f"attention_{name}.npz"
-    save_rotation_figure(png, frames, maps, labels, args.rotations, frames_shown=args.frames_shown,
-                         dpi=args.dpi, title=f"{video}: mean first-layer activation")
-    _save_npz(npz, frames=(frames * 255).round().astype(np.uint8), maps=maps.astype(np.float32),
-              rotations=np.asarray(args.rotations), labels=np.asarray(labels), video=video)
+    save_rotation_figure(
+        png,
+        frames,
+        maps,
+        labels,
+        args.rotations,
+        frames_shown=args.frames_shown,
+        dpi=args.dpi,
+        title=f"{video}: mean first-layer activation",
+    )
+    _save_npz(
+        npz,
+        frames=(frames * 255).round().astype(np.uint8),
+        maps=maps.astype(np.float32),
+        rotations=np.asarray(args.rotations),
+        labels=np.asarray(labels),
+        video=video,
+    )
     return _written("rotation", video, png, npz)
 
 
-def _gradcam_figure(args: argparse.Namespace, models: list[dict], labels: list[str], inputs: list[torch.Tensor],
-                    rgb: torch.Tensor, video: str, label: int, device: torch.device) -> list[dict[str, str]]:
+def _gradcam_figure(
+    args: argparse.Namespace,
+    models: list[dict],
+    labels: list[str],
+    inputs: list[torch.Tensor],
+    rgb: torch.Tensor,
+    video: str,
+    label: int,
+    device: torch.device,
+) -> list[dict[str, str]]:
     from vssl.kernels.augment import to_uint8
 
     cams, targets = [], []
@@ -448,8 +531,22 @@ def _gradcam_figure(args: argparse.Namespace, models: list[dict], labels: list[s
     frames = to_uint8(rgb, 0.0, 1.0)[0].cpu().numpy() / 255.0
     name = slug(video)
     png, npz = args.out / f"gradcam_{name}.png", args.out / f"gradcam_{name}.npz"
-    save_gradcam_figure(png, frames, maps, labels, targets, frames_shown=args.frames_shown,
-                        dpi=args.dpi, title=f"{video}: Grad-CAM (last conv stage)")
-    _save_npz(npz, frames=(frames * 255).round().astype(np.uint8), maps=maps.astype(np.float32),
-              targets=np.asarray(targets), labels=np.asarray(labels), video=video)
+    save_gradcam_figure(
+        png,
+        frames,
+        maps,
+        labels,
+        targets,
+        frames_shown=args.frames_shown,
+        dpi=args.dpi,
+        title=f"{video}: Grad-CAM (last conv stage)",
+    )
+    _save_npz(
+        npz,
+        frames=(frames * 255).round().astype(np.uint8),
+        maps=maps.astype(np.float32),
+        targets=np.asarray(targets),
+        labels=np.asarray(labels),
+        video=video,
+    )
     return _written("gradcam", video, png, npz)

@@ -25,6 +25,7 @@ Resolved choices:
   loaders) before the centre crop.
 - Features are accumulated in float64 on the host, whatever the model's dtype.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -120,7 +121,9 @@ def source_from_meta(meta: dict, label: str | None = None) -> ModelSource:
     )
 
 
-def random_backbone(name: str, *, width: float, small_input: bool, seed: int, in_channels: int = 3) -> tuple[nn.Module, ModelSource]:
+def random_backbone(
+    name: str, *, width: float, small_input: bool, seed: int, in_channels: int = 3
+) -> tuple[nn.Module, ModelSource]:
     """A randomly initialised backbone; weights depend only on ``seed`` (V3S "random" rows)."""
     from vssl.models import get_model
 
@@ -245,17 +248,37 @@ def add_clip_arguments(
 ) -> None:
     group = parser.add_argument_group("clips and input transform")
     if num_clips is not None:
-        group.add_argument("--num-clips", type=int, default=num_clips, help="evenly spaced clips per video (1 = the centre clip)")
-    group.add_argument("--clip-length", type=int, default=clip_length,
-                       help="frames per clip (model input; DIF loads one more)" + (
-                           " (default: %(default)s)" if clip_length else " (default: the checkpoint's training clip length)"))
-    group.add_argument("--resize", type=int, nargs=2, metavar=("H", "W"), default=list(resize) if resize else None,
-                       help="resize frames to H W before cropping (skipped when the store already has that size)")
-    group.add_argument("--no-resize", dest="resize", action="store_const", const=None, help="keep the stored frame size")
+        group.add_argument(
+            "--num-clips", type=int, default=num_clips, help="evenly spaced clips per video (1 = the centre clip)"
+        )
+    group.add_argument(
+        "--clip-length",
+        type=int,
+        default=clip_length,
+        help="frames per clip (model input; DIF loads one more)"
+        + (" (default: %(default)s)" if clip_length else " (default: the checkpoint's training clip length)"),
+    )
+    group.add_argument(
+        "--resize",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        default=list(resize) if resize else None,
+        help="resize frames to H W before cropping (skipped when the store already has that size)",
+    )
+    group.add_argument(
+        "--no-resize", dest="resize", action="store_const", const=None, help="keep the stored frame size"
+    )
     group.add_argument("--crop", type=int, default=crop, help="centre-crop side in pixels")
-    group.add_argument("--modality", choices=("rgb", "dif"), default=None,
-                       help="input modality (default: the checkpoint's training modality, else rgb)")
-    group.add_argument("--mean", type=float, nargs=3, default=None, help="normalisation mean (default: the checkpoint's)")
+    group.add_argument(
+        "--modality",
+        choices=("rgb", "dif"),
+        default=None,
+        help="input modality (default: the checkpoint's training modality, else rgb)",
+    )
+    group.add_argument(
+        "--mean", type=float, nargs=3, default=None, help="normalisation mean (default: the checkpoint's)"
+    )
     group.add_argument("--std", type=float, nargs=3, default=None, help="normalisation std (default: the checkpoint's)")
 
 
@@ -282,8 +305,12 @@ def resolve_clip_length(args: argparse.Namespace, source: ModelSource, default: 
 
 # --------------------------------------------------------------------------- datasets
 
+
 def read_manifest(store: str | os.PathLike, manifest: str | os.PathLike | None = None):
-    """The store's manifest (default ``STORE/manifest.csv``) with the manifest dtypes; a clear error names a missing file."""
+    """The store's manifest (default ``STORE/manifest.csv``) with the manifest dtypes.
+
+    A clear error names a missing file.
+    """
     from vssl.data.datasets import read_manifest as read_manifest_csv
 
     path = Path(manifest) if manifest else Path(store) / "manifest.csv"
@@ -345,8 +372,11 @@ def add_store_arguments(parser: argparse.ArgumentParser, *, split_column: bool =
     group.add_argument("--manifest", type=Path, default=None, help="manifest CSV (default STORE/manifest.csv)")
     if split_column:
         group.add_argument("--split-column", default="split1", help="manifest split column (split1..3)")
-    group.add_argument("--allow-failed", action="store_true",
-                       help="evaluate without videos that failed extraction (they are listed in the metadata)")
+    group.add_argument(
+        "--allow-failed",
+        action="store_true",
+        help="evaluate without videos that failed extraction (they are listed in the metadata)",
+    )
 
 
 # --------------------------------------------------------------------------- runtime
@@ -366,8 +396,15 @@ def add_runtime_arguments(parser: argparse.ArgumentParser, *, batch_size: int | 
     group.add_argument("--no-progress", dest="progress", action="store_false", help="hide the tqdm progress bar")
 
 
-def run_metadata(command: str, args: argparse.Namespace, sources: Iterable[ModelSource], *, device: torch.device,
-                 started: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_metadata(
+    command: str,
+    args: argparse.Namespace,
+    sources: Iterable[ModelSource],
+    *,
+    device: torch.device,
+    started: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What produced a result: command, settings, model sources (path + SHA-256), seed, versions, device, time."""
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     meta = {
@@ -436,7 +473,9 @@ class ClipBatcher:
     the batch's owner tags, to ``consume``. ``finish()`` runs the remainder.
     """
 
-    def __init__(self, batch_size: int, forward: Callable[[Tensor], Any], consume: Callable[[Any, np.ndarray], None]) -> None:
+    def __init__(
+        self, batch_size: int, forward: Callable[[Tensor], Any], consume: Callable[[Any, np.ndarray], None]
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
@@ -518,7 +557,9 @@ def extract_video_features(
 
     batcher = ClipBatcher(batch_size, forward, consume)
     seen = 0
-    for position, item, clips in iterate_video_clips(dataset, workers=workers, device=device, progress=progress, desc=desc):
+    for position, item, clips in iterate_video_clips(
+        dataset, workers=workers, device=device, progress=progress, desc=desc
+    ):
         videos.append(str(item["video"]))
         labels[position] = int(item.get("label", -1))
         clip_counts[position] = clips.shape[0]
@@ -546,7 +587,9 @@ def save_features(path: Path, features: dict[str, np.ndarray], videos: Sequence[
 
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, videos=np.asarray(videos), labels=labels, **{f"tap_{k}": v for k, v in features.items()})
+            np.savez_compressed(
+                f, videos=np.asarray(videos), labels=labels, **{f"tap_{k}": v for k, v in features.items()}
+            )
 
 
 def split_features(
@@ -584,7 +627,9 @@ def split_features(
     )
     expected = rows["video"].astype(str).tolist()
     if videos != expected:
-        raise RuntimeError(f"features cover {len(videos)} videos in a different order from the {len(expected)} manifest rows")
+        raise RuntimeError(
+            f"features cover {len(videos)} videos in a different order from the {len(expected)} manifest rows"
+        )
     return features, videos, labels, excluded
 
 
@@ -643,8 +688,15 @@ def train_test_features(args: argparse.Namespace, device: torch.device) -> Train
         save_features(args.out / f"features_{args.train_split}.npz", train, train_videos, train_y)
         save_features(args.out / f"features_{args.test_split}.npz", test, test_videos, test_y)
     return TrainTestFeatures(
-        train_x=train[args.tap], train_y=train_y, train_videos=train_videos,
-        test_x=test[args.tap], test_y=test_y, test_videos=test_videos,
-        source=source, transform=transform, clip_length=length, device=device,
+        train_x=train[args.tap],
+        train_y=train_y,
+        train_videos=train_videos,
+        test_x=test[args.tap],
+        test_y=test_y,
+        test_videos=test_videos,
+        source=source,
+        transform=transform,
+        clip_length=length,
+        device=device,
         excluded={"train": train_excluded, "test": test_excluded},
     )

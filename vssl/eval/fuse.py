@@ -12,6 +12,7 @@ Inputs are ``scores.csv`` files from `vssl test` (or their directories). The
 video sets must be identical, labels must agree and class counts match;
 otherwise the command fails naming the files and example videos.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,13 @@ FLOOR = 1e-300
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scores", action="append", required=True, type=Path,
-                        help="scores.csv (or its directory) of one model; give it twice (RGB, DIF) or more")
+    parser.add_argument(
+        "--scores",
+        action="append",
+        required=True,
+        type=Path,
+        help="scores.csv (or its directory) of one model; give it twice (RGB, DIF) or more",
+    )
     parser.add_argument("--out", required=True, type=Path, help="output directory (scores.csv, metrics.json)")
 
 
@@ -66,8 +72,10 @@ def align(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
             )
         frame = frame.set_index("video").loc[first["video"]].reset_index()
         if score_matrix(frame).shape[1] != score_matrix(first).shape[1]:
-            raise ValueError(f"{name0} and {name} have different class counts "
-                             f"({score_matrix(first).shape[1]} vs {score_matrix(frame).shape[1]})")
+            raise ValueError(
+                f"{name0} and {name} have different class counts "
+                f"({score_matrix(first).shape[1]} vs {score_matrix(frame).shape[1]})"
+            )
         mismatch = frame["label"].to_numpy() != first["label"].to_numpy()
         if mismatch.any():
             video = first["video"].iloc[int(np.flatnonzero(mismatch)[0])]
@@ -98,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def input_provenance(score_paths: list[Path]) -> dict:
-    """Seed, checkpoints and commits of the fused models, from the ``metrics.json`` that `vssl test` wrote beside each scores.csv."""
+    """Seed, checkpoints and commits of the fused models.
+
+    Read from the ``metrics.json`` that `vssl test` wrote beside each scores.csv.
+    """
     seeds, paths, shas, commits = [], [], [], []
     for path in score_paths:
         metrics_file = (path if path.is_dir() else path.parent) / "metrics.json"
@@ -112,8 +123,11 @@ def input_provenance(score_paths: list[Path]) -> dict:
     if len(paths) != len(score_paths):
         return {}
     # The fused number is made by the input models: their commits (once each, in input order).
-    out = {"checkpoint": ";".join(paths), "checkpoint_sha256": ";".join(shas),
-           "git_commit": ";".join(dict.fromkeys(commits))}
+    out = {
+        "checkpoint": ";".join(paths),
+        "checkpoint_sha256": ";".join(shas),
+        "git_commit": ";".join(dict.fromkeys(commits)),
+    }
     if len(set(seeds)) == 1:
         out["seed"] = seeds[0]
     return out
@@ -133,6 +147,8 @@ def _run(args: argparse.Namespace) -> int:
     }
     atomic_write_csv(args.out / "scores.csv", fused)
     atomic_write_json(args.out / "metrics.json", metrics)
-    print(f"fused top-1 {metrics['top1_fused']:.4f} over {len(fused)} videos "
-          f"(inputs: {', '.join(f'{v:.4f}' for v in metrics['top1_inputs'].values())})")
+    print(
+        f"fused top-1 {metrics['top1_fused']:.4f} over {len(fused)} videos "
+        f"(inputs: {', '.join(f'{v:.4f}' for v in metrics['top1_inputs'].values())})"
+    )
     return 0

@@ -7,6 +7,7 @@ pretext trains with (`vssl.kernels.spatial.v3s_spatial`,
 `vssl.kernels.temporal`), with explicit parameters instead of random draws,
 so the figure shows exactly what the network sees.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,23 +24,35 @@ from vssl.kernels.temporal import interval_indices, two_stage_indices
 from vssl.utils.io import atomic_path
 
 
-def _spatial_panel(clip: torch.Tensor, a: float, b: float, c: float, side: str, *, frame_size: int,
-                   crop: int) -> torch.Tensor:
+def _spatial_panel(
+    clip: torch.Tensor, a: float, b: float, c: float, side: str, *, frame_size: int, crop: int
+) -> torch.Tensor:
     """One clip (1, C, T, H, W) float through SS/SP with a centred crop window."""
     params = torch.tensor([[a, b, c, float(SIDES.index(side))]], dtype=torch.float64)
     if c < 1.0:
         # The SP crop rule: the largest l x l square inside the trapezoid, centred.
-        windows = crop_windows(params, (frame_size, frame_size), (crop, crop), torch.full((1, 2), 0.5),
-                               sp_crop="center")
+        windows = crop_windows(
+            params, (frame_size, frame_size), (crop, crop), torch.full((1, 2), 0.5), sp_crop="center"
+        )
     else:
         wc, hc = a * frame_size, b * frame_size
         windows = torch.tensor([[(wc - crop) // 2, (hc - crop) // 2, crop, crop]], dtype=torch.float64)
     return v3s_spatial(clip, params, windows, frame_size=frame_size, out_size=crop)
 
 
-def illustrate(store: FrameStore, key: str, *, length: int = 16, frame_size: int = 224, crop: int = 112,
-               ss: tuple[float, float] = (1.0, 1.45), sp: tuple[float, str] = (0.5, "right"), ts: int = 3,
-               tp: tuple[int, int] = (1, 2), start: int = 0) -> dict[str, np.ndarray]:
+def illustrate(
+    store: FrameStore,
+    key: str,
+    *,
+    length: int = 16,
+    frame_size: int = 224,
+    crop: int = 112,
+    ss: tuple[float, float] = (1.0, 1.45),
+    sp: tuple[float, str] = (0.5, "right"),
+    ts: int = 3,
+    tp: tuple[int, int] = (1, 2),
+    start: int = 0,
+) -> dict[str, np.ndarray]:
     """The five panels for one video of ``store``; temporal panels use identity spatial parameters."""
     frames = store.num_frames(key)
     spans = {
@@ -49,8 +62,9 @@ def illustrate(store: FrameStore, key: str, *, length: int = 16, frame_size: int
     }
     longest = max(int(idx.max()) for idx in spans.values()) + 1
     if frames < longest:
-        raise ValueError(f"{key}: {frames} frames, the illustration needs {longest} "
-                         f"(TS s={ts} and TP {tp} from frame {start})")
+        raise ValueError(
+            f"{key}: {frames} frames, the illustration needs {longest} (TS s={ts} and TP {tp} from frame {start})"
+        )
 
     def load(indices: torch.Tensor) -> torch.Tensor:
         return to_float(store.read(key, indices).unsqueeze(0))
@@ -98,9 +112,17 @@ def run(args: argparse.Namespace) -> int:
     key = args.video or str(ok["video"].iloc[0])
     if args.sp[1] not in SIDES:
         raise SystemExit(f"vssl illustrate: --sp side must be one of {SIDES}, got {args.sp[1]!r}")
-    panels = illustrate(FrameStore(args.store), key, length=args.length, frame_size=args.frame_size,
-                        crop=args.crop, ss=tuple(args.ss), sp=(float(args.sp[0]), args.sp[1]), ts=args.ts,
-                        tp=tuple(args.tp))
+    panels = illustrate(
+        FrameStore(args.store),
+        key,
+        length=args.length,
+        frame_size=args.frame_size,
+        crop=args.crop,
+        ss=tuple(args.ss),
+        sp=(float(args.sp[0]), args.sp[1]),
+        ts=args.ts,
+        tp=tuple(args.tp),
+    )
     panels["video"] = np.array(key)
     with atomic_path(args.out) as tmp:
         with open(tmp, "wb") as f:

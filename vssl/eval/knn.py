@@ -14,6 +14,7 @@ Votes:
   the smaller class id.
 Neighbours at equal similarity are taken in training-set order (stable sort).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -148,7 +149,11 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_csv(args.out / "knn.csv", table)
         best_k = max(accuracy, key=lambda k: (accuracy[k], -k))
         metrics = F.run_metadata(
-            "knn", args, [data.source], device=data.device, started=started,
+            "knn",
+            args,
+            [data.source],
+            device=data.device,
+            started=started,
             extra={
                 "top1": {str(k): v for k, v in accuracy.items()},
                 "best_k": best_k,

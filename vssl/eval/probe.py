@@ -12,6 +12,7 @@ Resolved choices:
   candidate's CV accuracy are recorded.
 - Accuracies are percentages.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -113,8 +114,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     F.add_train_test_arguments(parser)
     group = parser.add_argument_group("logistic regression")
-    group.add_argument("--C", dest="c_values", type=float, nargs="+", default=[1.0],
-                       help="inverse regularisation strength; several values = choose by CV on the train split")
+    group.add_argument(
+        "--C",
+        dest="c_values",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="inverse regularisation strength; several values = choose by CV on the train split",
+    )
     group.add_argument("--cv-folds", type=int, default=3, help="folds for choosing C")
     group.add_argument("--max-iter", type=int, default=2000, help="solver iterations")
 
@@ -130,8 +137,14 @@ def run(args: argparse.Namespace) -> int:
         started = ctx.started
         data = F.train_test_features(args, ctx.device)
         result = linear_probe(
-            data.train_x, data.train_y, data.test_x, data.test_y,
-            c_values=args.c_values, cv_folds=args.cv_folds, max_iter=args.max_iter, seed=args.seed,
+            data.train_x,
+            data.train_y,
+            data.test_x,
+            data.test_y,
+            c_values=args.c_values,
+            cv_folds=args.cv_folds,
+            max_iter=args.max_iter,
+            seed=args.seed,
         )
         predictions = pd.DataFrame(
             {"video": data.test_videos, "label": data.test_y, "predicted": result.pop("predictions")}
@@ -140,7 +153,11 @@ def run(args: argparse.Namespace) -> int:
         table = pd.DataFrame([{k: result[k] for k in ("top1", "top5", "C", "n_train", "n_test")}])
         atomic_write_csv(args.out / "linear_probe.csv", table)
         metrics = F.run_metadata(
-            "linear-probe", args, [data.source], device=data.device, started=started,
+            "linear-probe",
+            args,
+            [data.source],
+            device=data.device,
+            started=started,
             extra={
                 **{k: v for k, v in result.items() if k != "cv_accuracy"},
                 "cv_accuracy": {str(c): v for c, v in result["cv_accuracy"].items()},
@@ -149,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
             },
         )
         atomic_write_json(args.out / "metrics.json", metrics)
-        print(f"linear probe (C={result['C']:g}, {result['n_train']} train, {result['n_test']} test): "
-              f"top1 {result['top1']:.2f}  top5 {result['top5']:.2f}")
+        print(
+            f"linear probe (C={result['C']:g}, {result['n_train']} train, {result['n_test']} test): "
+            f"top1 {result['top1']:.2f}  top5 {result['top5']:.2f}"
+        )
         log.info("linear probe: top1 %.2f top5 %.2f (C=%g)", result["top1"], result["top5"], result["C"])
     return 0

@@ -17,6 +17,7 @@ Resolved ambiguities:
   (norms are clamped by a tiny epsilon) instead of NaN.
 - Accuracies are percentages, like the papers' tables.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -152,8 +153,16 @@ def run(args: argparse.Namespace) -> int:
         sampler = EvenlySpaced(num_clips=args.num_clips, length=transform.frames_to_load(length))
         manifest = F.read_manifest(args.store, args.manifest)
         common = dict(sampler=sampler, clip_transform=transform, device=device, taps=(args.tap,))
-        log.info("retrieval: %s on %s (%s queries, %s gallery)", source.label, args.store, args.query_split, args.gallery_split)
-        g_feats, g_videos, g_labels, g_excluded = F.split_features(args, backbone, manifest, args.gallery_split, **common)
+        log.info(
+            "retrieval: %s on %s (%s queries, %s gallery)",
+            source.label,
+            args.store,
+            args.query_split,
+            args.gallery_split,
+        )
+        g_feats, g_videos, g_labels, g_excluded = F.split_features(
+            args, backbone, manifest, args.gallery_split, **common
+        )
         q_feats, q_videos, q_labels, q_excluded = F.split_features(args, backbone, manifest, args.query_split, **common)
         F.require_labels(g_labels, g_videos, "gallery")
         F.require_labels(q_labels, q_videos, "queries")
@@ -197,4 +206,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"retrieval ({len(q)} queries, {n_gallery} gallery): {summary}")
         log.info("retrieval: %s", summary)
     return 0
-

@@ -27,6 +27,7 @@ Resolved choices:
   mean absolute angular error (degrees) is reported too.
 - Accuracies are percentages.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,9 @@ class RotationTask:
         return rotate(x, float(angle), crop=self.crop_rule or "inscribed", out_size=self.crop_size)
 
 
-def rotation_task(pretext_spec: dict[str, Any] | None, *, angles: Sequence[float] | None = None,
-                  source: str = "checkpoint") -> RotationTask:
+def rotation_task(
+    pretext_spec: dict[str, Any] | None, *, angles: Sequence[float] | None = None, source: str = "checkpoint"
+) -> RotationTask:
     """The test setting of a rotation pretext, from its stored ``{"name", "params"}`` spec."""
     from vssl.kernels.pretext import build_pretext
 
@@ -80,7 +82,9 @@ def rotation_task(pretext_spec: dict[str, Any] | None, *, angles: Sequence[float
     kind, _ = pretext.heads["rotation"]
     if kind == "classification":
         if angles is not None:
-            raise SystemExit(f"{source}: --angles applies to rotation360 only; a classifier is tested on its own classes")
+            raise SystemExit(
+                f"{source}: --angles applies to rotation360 only; a classifier is tested on its own classes"
+            )
         test_angles = tuple(float(a) for a in pretext.angles)
     else:
         test_angles = tuple(float(a) % 360.0 for a in (angles if angles is not None else range(0, 360, 45)))
@@ -193,7 +197,9 @@ def rotation_scores(
 
     batcher = ClipBatcher(batch_size, forward, tally.add)
     videos: list[str] = []
-    for position, item, clips in iterate_video_clips(dataset, workers=workers, device=device, progress=progress, desc=desc):
+    for position, item, clips in iterate_video_clips(
+        dataset, workers=workers, device=device, progress=progress, desc=desc
+    ):
         videos.append(str(item["video"]))
         x = clip_transform(clips, device)
         for label in range(n_angles):
@@ -237,15 +243,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vssl.eval import features as F
 
     group = parser.add_argument_group("models")
-    group.add_argument("--checkpoints", nargs="+", required=True, metavar="CKPT",
-                       help="pretrained rotation checkpoints, or glob patterns (quote them) over a kept series")
+    group.add_argument(
+        "--checkpoints",
+        nargs="+",
+        required=True,
+        metavar="CKPT",
+        help="pretrained rotation checkpoints, or glob patterns (quote them) over a kept series",
+    )
     group.add_argument("--head", default="rotation", help="pretext head holding the rotation logits")
-    group.add_argument("--angles", type=float, nargs="+", default=None,
-                       help="test angles for rotation360 (default every 45 degrees)")
+    group.add_argument(
+        "--angles", type=float, nargs="+", default=None, help="test angles for rotation360 (default every 45 degrees)"
+    )
     F.add_store_arguments(parser)
     group = parser.add_argument_group("videos")
-    group.add_argument("--split", default=None,
-                       help="only videos whose --split-column equals this (default: every video, as Table 1)")
+    group.add_argument(
+        "--split", default=None, help="only videos whose --split-column equals this (default: every video, as Table 1)"
+    )
     group.add_argument("--per-video", action="store_true", help="also write per-video predictions per checkpoint")
     F.add_clip_arguments(parser, num_clips=1, clip_length=None, resize=None, crop=None)
     F.add_runtime_arguments(parser)
@@ -254,10 +267,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from vssl.data.clips import EvenlySpaced
     from vssl.eval import features as F
     from vssl.runtime.context import command_context
-    from vssl.train.checkpoint import load_pretext_model
     from vssl.utils.io import atomic_write_csv, atomic_write_json
 
     with command_context(args, "eval_rotation") as ctx:
@@ -265,54 +276,92 @@ def run(args: argparse.Namespace) -> int:
         device = ctx.device
         paths = F.expand_checkpoint_args(args.checkpoints)
         manifest = F.read_manifest(args.store, args.manifest)
-        rows, excluded = F.select_rows(manifest, split_column=args.split_column, split=args.split,
-                                       allow_failed=args.allow_failed)
+        rows, excluded = F.select_rows(
+            manifest, split_column=args.split_column, split=args.split, allow_failed=args.allow_failed
+        )
         records, sources, details = [], [], {}
         for path in paths:
-            model, meta = load_pretext_model(path, map_location="cpu")
-            source = F.source_from_meta(meta)
-            task = rotation_task(meta.get("pretext"), angles=args.angles, source=str(path))
-            config = source.config or {}
-            transform = F.ClipTransform(
-                mean=tuple(args.mean or config.get("mean") or F.DEFAULT_MEAN),
-                std=tuple(args.std or config.get("std") or F.DEFAULT_STD),
-                resize=tuple(args.resize) if args.resize else None,
-                crop=args.crop or task.crop_size[0],
-                modality=args.modality or task.modality,
-            )
-            length = args.clip_length or task.length
-            sampler = EvenlySpaced(num_clips=args.num_clips, length=transform.frames_to_load(length))
-            dataset = F.build_dataset(args.store, rows, sampler=sampler, seed=args.seed)
-            log.info("eval-rotation: %s (step %s, angles %s) on %d videos", path, source.step, task.angles, len(dataset))
-            result = rotation_scores(
-                model, task, dataset, clip_transform=transform, device=device, batch_size=args.batch_size,
-                workers=args.workers, amp=args.amp, progress=args.progress, head=args.head,
-                desc=f"rotation {Path(path).name}",
-            )
-            summary = summarize_rotation(result, task.angles)
-            confusion = summary.pop("confusion")
-            records.append({
-                "checkpoint": str(path), "sha256": source.sha256, "step": source.step, "epoch": source.epoch,
-                "pretext": task.pretext_name, "angles": " ".join(angle_name(a) for a in task.angles),
-                "num_clips": args.num_clips, "clip_length": length, **summary,
-            })
-            details[str(path)] = {"confusion": confusion, "angles": list(task.angles),
-                                  "transform": vars(transform) | {"clip_length": length}}
+            record, details[str(path)], source = _evaluate_checkpoint(args, path, rows, device)
+            records.append(record)
             sources.append(source)
-            if args.per_video:
-                frame = pd.DataFrame({"video": result["videos"]})
-                for label, angle in enumerate(task.angles):
-                    frame[f"pred_{angle_name(angle)}"] = [angle_name(task.angles[p]) for p in result["predicted"][:, label]]
-                atomic_write_csv(args.out / f"per_video_{Path(path).stem}.csv", frame)
-            print(f"{path}: step {source.step}  rotation accuracy {summary['accuracy']:.2f}  "
-                  + "  ".join(f"{k} {v:.2f}" for k, v in summary.items() if k.startswith("acc_")))
         table = pd.DataFrame(records)
         if table["step"].notna().all():
             table = table.sort_values("step", kind="stable").reset_index(drop=True)
         atomic_write_csv(args.out / "rotation.csv", table)
         metrics = F.run_metadata(
-            "eval-rotation", args, sources, device=device, started=started,
+            "eval-rotation",
+            args,
+            sources,
+            device=device,
+            started=started,
             extra={"results": records, "details": details, "n_videos": len(rows), "excluded_videos": excluded},
         )
         atomic_write_json(args.out / "metrics.json", metrics)
     return 0
+
+
+def _evaluate_checkpoint(args: argparse.Namespace, path: Path, rows, device) -> tuple[dict, dict, Any]:
+    """One checkpoint's rotation scores: its table record, its confusion details, and its source."""
+    import pandas as pd
+
+    from vssl.data.clips import EvenlySpaced
+    from vssl.eval import features as F
+    from vssl.train.checkpoint import load_pretext_model
+    from vssl.utils.io import atomic_write_csv
+
+    model, meta = load_pretext_model(path, map_location="cpu")
+    source = F.source_from_meta(meta)
+    task = rotation_task(meta.get("pretext"), angles=args.angles, source=str(path))
+    config = source.config or {}
+    transform = F.ClipTransform(
+        mean=tuple(args.mean or config.get("mean") or F.DEFAULT_MEAN),
+        std=tuple(args.std or config.get("std") or F.DEFAULT_STD),
+        resize=tuple(args.resize) if args.resize else None,
+        crop=args.crop or task.crop_size[0],
+        modality=args.modality or task.modality,
+    )
+    length = args.clip_length or task.length
+    sampler = EvenlySpaced(num_clips=args.num_clips, length=transform.frames_to_load(length))
+    dataset = F.build_dataset(args.store, rows, sampler=sampler, seed=args.seed)
+    log.info("eval-rotation: %s (step %s, angles %s) on %d videos", path, source.step, task.angles, len(dataset))
+    result = rotation_scores(
+        model,
+        task,
+        dataset,
+        clip_transform=transform,
+        device=device,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        amp=args.amp,
+        progress=args.progress,
+        head=args.head,
+        desc=f"rotation {Path(path).name}",
+    )
+    summary = summarize_rotation(result, task.angles)
+    confusion = summary.pop("confusion")
+    record = {
+        "checkpoint": str(path),
+        "sha256": source.sha256,
+        "step": source.step,
+        "epoch": source.epoch,
+        "pretext": task.pretext_name,
+        "angles": " ".join(angle_name(a) for a in task.angles),
+        "num_clips": args.num_clips,
+        "clip_length": length,
+        **summary,
+    }
+    detail = {
+        "confusion": confusion,
+        "angles": list(task.angles),
+        "transform": vars(transform) | {"clip_length": length},
+    }
+    if args.per_video:
+        frame = pd.DataFrame({"video": result["videos"]})
+        for label, angle in enumerate(task.angles):
+            frame[f"pred_{angle_name(angle)}"] = [angle_name(task.angles[p]) for p in result["predicted"][:, label]]
+        atomic_write_csv(args.out / f"per_video_{Path(path).stem}.csv", frame)
+    print(
+        f"{path}: step {source.step}  rotation accuracy {summary['accuracy']:.2f}  "
+        + "  ".join(f"{k} {v:.2f}" for k, v in summary.items() if k.startswith("acc_"))
+    )
+    return record, detail, source

@@ -16,14 +16,16 @@ Outputs in ``--out`` (atomically): ``scores.csv`` (``video``, ``label``,
 and ``metrics.json`` (top-1 video/clip, counts, checkpoint path and SHA-256,
 seed, settings, versions).
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,21 +53,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modality", choices=("rgb", "dif"), default=None, help="input modality (default: as trained)")
     parser.add_argument("--batch-size", type=int, default=4, help="videos per forward batch (default: 4)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (default: 2)")
-    parser.add_argument("--frame-cache-mb", type=float, default=0.0,
-                        help="keep decoded videos in memory up to this many MiB (default: 0 = off)")
+    parser.add_argument(
+        "--frame-cache-mb",
+        type=float,
+        default=0.0,
+        help="keep decoded videos in memory up to this many MiB (default: 0 = off)",
+    )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--amp", choices=("none", "bf16"), default="none", help="bf16 autocast on CUDA")
     parser.add_argument("--seed", type=int, default=0, help="recorded with the result (the protocol draws nothing)")
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     parser.add_argument("--log", type=Path, default=None, help="log file (default OUT/test.log)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                        help="tqdm progress bar (shown on terminals only; default: on)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="tqdm progress bar (shown on terminals only; default: on)",
+    )
 
 
 @torch.no_grad()
-def video_scores(model: torch.nn.Module, loader: Any, *, device: torch.device, mean: list[float], std: list[float],
-                 modality: str, amp: str = "none", progress: bool = True,
-                 on_first_batch: Callable[[], None] | None = None) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def video_scores(
+    model: torch.nn.Module,
+    loader: Any,
+    *,
+    device: torch.device,
+    mean: list[float],
+    std: list[float],
+    modality: str,
+    amp: str = "none",
+    progress: bool = True,
+    on_first_batch: Callable[[], None] | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Mean clip softmax per video: returns (videos, labels (V,), scores (V, C), clip_correct_counts (V,)).
 
     ``on_first_batch`` is called once the first batch has been loaded (start-up measurement).
@@ -88,7 +107,11 @@ def video_scores(model: torch.nn.Module, loader: Any, *, device: torch.device, m
         b, n = clip.shape[:2]
         x = to_float(clip.reshape(b * n, *clip.shape[2:]).to(device, non_blocking=True), mean, std)
         x = apply_modality(x, modality)
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if (amp == "bf16" and device.type == "cuda") else torch.autocast("cpu", enabled=False)
+        ctx = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if (amp == "bf16" and device.type == "cuda")
+            else torch.autocast("cpu", enabled=False)
+        )
         with ctx:
             logits = model(x)
         probs = torch.softmax(logits.float(), dim=1).view(b, n, -1)
@@ -148,34 +171,39 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from torch.utils.data import DataLoader
 
-    from vssl.data.clips import ClipDataset, EvenlySpaced
-    from vssl.kernels.augment import frames_for_modality
-
     out: Path = args.out
     device = ctx.device
     model, meta = load_classifier(args.checkpoint, map_location="cpu")
     model.to(device).eval()
     clip_length, crop, modality, mean, std = _test_settings(args, meta.get("config") or {})
-    if args.clips < 1:
-        raise ValueError("--clips must be >= 1")
-    dataset = ClipDataset(args.store, split=args.split, split_column=args.split_column,
-                          sampler=EvenlySpaced(args.clips, frames_for_modality(clip_length, modality)),
-                          seed=args.seed, crop=crop, crop_mode="center",
-                          frame_cache_mb=args.frame_cache_mb)
-    if len(dataset) == 0:
-        raise ValueError(f"{args.store}: no usable videos with {args.split_column} == {args.split!r}")
-    if (dataset.labels < 0).any():
-        first = dataset.videos[int(np.flatnonzero(dataset.labels < 0)[0])]
-        raise ValueError(f"{args.store}/manifest.csv: video {first!r} has no label; testing needs labelled videos")
-    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=False, num_workers=args.workers,
-                        pin_memory=device.type == "cuda")
-    log.info("testing %s on %d videos (%s=%s), %d clips x %d frames, crop %d, %s", args.checkpoint, len(dataset),
-             args.split_column, args.split, args.clips, clip_length, crop, modality)
+    dataset = _test_dataset(args, clip_length=clip_length, crop=crop, modality=modality)
+    loader = DataLoader(
+        dataset, batch_size=args.batch_size, shuffle=False, num_workers=args.workers, pin_memory=device.type == "cuda"
+    )
+    log.info(
+        "testing %s on %d videos (%s=%s), %d clips x %d frames, crop %d, %s",
+        args.checkpoint,
+        len(dataset),
+        args.split_column,
+        args.split,
+        args.clips,
+        clip_length,
+        crop,
+        modality,
+    )
     t0 = time.perf_counter()
     started: dict[str, float | None] = {}
     videos, labels, scores, clip_hits = video_scores(
-        model, loader, device=device, mean=mean, std=std, modality=modality, amp=args.amp, progress=args.progress,
-        on_first_batch=lambda: started.setdefault("first_batch_after_s", seconds_since_process_start()))
+        model,
+        loader,
+        device=device,
+        mean=mean,
+        std=std,
+        modality=modality,
+        amp=args.amp,
+        progress=args.progress,
+        on_first_batch=lambda: started.setdefault("first_batch_after_s", seconds_since_process_start()),
+    )
     elapsed = time.perf_counter() - t0
     classes = meta.get("classes")
     if scores.shape[1] != (len(classes) if classes else scores.shape[1]):
@@ -186,12 +214,47 @@ def _run(args: argparse.Namespace, ctx: CommandContext) -> int:
     top1_video = float((frame["pred"].to_numpy() == labels).mean())
     top1_clip = float(clip_hits.sum() / (len(videos) * args.clips))
     settings = {"clip_length": clip_length, "crop": crop, "modality": modality, "mean": list(mean), "std": list(std)}
-    metrics = _metrics(args, meta, model, device, settings, top1_video=top1_video, top1_clip=top1_clip,
-                       n_videos=len(videos), elapsed=elapsed, first_batch_after_s=started.get("first_batch_after_s"))
+    metrics = _metrics(
+        args,
+        meta,
+        model,
+        device,
+        settings,
+        top1_video=top1_video,
+        top1_clip=top1_clip,
+        n_videos=len(videos),
+        elapsed=elapsed,
+        first_batch_after_s=started.get("first_batch_after_s"),
+    )
     atomic_write_csv(out / "scores.csv", frame)
     atomic_write_json(out / "metrics.json", metrics)
     log.info("top-1 video %.4f, clip %.4f over %d videos (%.1fs)", top1_video, top1_clip, len(videos), elapsed)
     return 0
+
+
+def _test_dataset(args: argparse.Namespace, *, clip_length: int, crop: int, modality: str):
+    """The test split's videos, ``--clips`` evenly spaced center-cropped clips each; all labelled."""
+    from vssl.data.clips import ClipDataset, EvenlySpaced
+    from vssl.kernels.augment import frames_for_modality
+
+    if args.clips < 1:
+        raise ValueError("--clips must be >= 1")
+    dataset = ClipDataset(
+        args.store,
+        split=args.split,
+        split_column=args.split_column,
+        sampler=EvenlySpaced(args.clips, frames_for_modality(clip_length, modality)),
+        seed=args.seed,
+        crop=crop,
+        crop_mode="center",
+        frame_cache_mb=args.frame_cache_mb,
+    )
+    if len(dataset) == 0:
+        raise ValueError(f"{args.store}: no usable videos with {args.split_column} == {args.split!r}")
+    if (dataset.labels < 0).any():
+        first = dataset.videos[int(np.flatnonzero(dataset.labels < 0)[0])]
+        raise ValueError(f"{args.store}/manifest.csv: video {first!r} has no label; testing needs labelled videos")
+    return dataset
 
 
 def _test_settings(args: argparse.Namespace, trained: dict) -> tuple[int, int, str, list[float], list[float]]:
@@ -207,9 +270,19 @@ def _test_settings(args: argparse.Namespace, trained: dict) -> tuple[int, int, s
     return clip_length, crop, modality, mean, std
 
 
-def _metrics(args: argparse.Namespace, meta: dict, model: torch.nn.Module, device: torch.device, settings: dict, *,
-             top1_video: float, top1_clip: float, n_videos: int, elapsed: float,
-             first_batch_after_s: float | None) -> dict:
+def _metrics(
+    args: argparse.Namespace,
+    meta: dict,
+    model: torch.nn.Module,
+    device: torch.device,
+    settings: dict,
+    *,
+    top1_video: float,
+    top1_clip: float,
+    n_videos: int,
+    elapsed: float,
+    first_batch_after_s: float | None,
+) -> dict:
     """metrics.json: the scores, what made them (checkpoint, seeds, settings) and what they cost."""
     train_wall = float(meta.get("wall_time_s") or 0.0)
     metrics = {
@@ -227,8 +300,13 @@ def _metrics(args: argparse.Namespace, meta: dict, model: torch.nn.Module, devic
         "train_seed": meta.get("seed"),
         "init": meta.get("init"),  # the pretrained checkpoint the finetuning started from (None: scratch)
         "classes": meta.get("classes"),
-        "config": {"store": str(args.store), "split_column": args.split_column, "split": args.split, **settings,
-                   "amp": args.amp},
+        "config": {
+            "store": str(args.store),
+            "split_column": args.split_column,
+            "split": args.split,
+            **settings,
+            "amp": args.amp,
+        },
         "wall_time_s": elapsed,
         # Compute of this number beyond the (shared) pretraining: finetuning plus this test.
         "train_wall_s": meta.get("wall_time_s"),

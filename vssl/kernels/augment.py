@@ -15,9 +15,10 @@ same input shape as 16-RGB. Scaling: the difference is taken on the
 *normalised* frames, i.e. ``(x[t+1] - x[t]) / std`` per channel (the mean
 cancels); no further rescaling.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -38,8 +39,14 @@ def _per_channel(values: float | Sequence[float], channels: int, name: str) -> l
     return vals
 
 
-def to_float(clips: Tensor, mean: float | Sequence[float] = KINETICS_MEAN, std: float | Sequence[float] = KINETICS_STD,
-             *, dtype: torch.dtype = torch.float32, pixel_major: bool = False) -> Tensor:
+def to_float(
+    clips: Tensor,
+    mean: float | Sequence[float] = KINETICS_MEAN,
+    std: float | Sequence[float] = KINETICS_STD,
+    *,
+    dtype: torch.dtype = torch.float32,
+    pixel_major: bool = False,
+) -> Tensor:
     """uint8 ``(B, T, H, W, C)`` -> normalised float ``(B, C, T, H, W)``, on ``clips.device``.
 
     ``out = (x / 255 - mean) / std``, computed as one multiply-subtract.
@@ -68,8 +75,9 @@ def to_float(clips: Tensor, mean: float | Sequence[float] = KINETICS_MEAN, std: 
     return out.mul_(scale).sub_(shift)
 
 
-def to_uint8(clips: Tensor, mean: float | Sequence[float] = KINETICS_MEAN,
-             std: float | Sequence[float] = KINETICS_STD) -> Tensor:
+def to_uint8(
+    clips: Tensor, mean: float | Sequence[float] = KINETICS_MEAN, std: float | Sequence[float] = KINETICS_STD
+) -> Tensor:
     """Inverse of `to_float` (for figures): float ``(B, C, T, H, W)`` -> uint8 ``(B, T, H, W, C)``."""
     if clips.ndim != 5:
         raise ValueError(f"expected (B, C, T, H, W), got {tuple(clips.shape)}")
@@ -96,9 +104,16 @@ def _as_offsets(values: Tensor | int | Sequence[int], n: int) -> Tensor:
     return t.expand(n).clone() if t.ndim == 0 else t.reshape(n)
 
 
-def crop_index(top: Tensor | int | Sequence[int], left: Tensor | int | Sequence[int], size: int | Sequence[int],
-               frame_size: Sequence[int], *, flip: Tensor | None = None, batch: int | None = None,
-               device: torch.device | str | None = None) -> Tensor:
+def crop_index(
+    top: Tensor | int | Sequence[int],
+    left: Tensor | int | Sequence[int],
+    size: int | Sequence[int],
+    frame_size: Sequence[int],
+    *,
+    flip: Tensor | None = None,
+    batch: int | None = None,
+    device: torch.device | str | None = None,
+) -> Tensor:
     """Flat source-pixel indices ``(B, h*w)`` of per-clip crops (optionally flipped) of ``frame_size`` frames.
 
     Output pixel ``(i, j)`` of clip ``b`` reads pixel ``(top[b] + i, left[b] + j)``
@@ -109,10 +124,15 @@ def crop_index(top: Tensor | int | Sequence[int], left: Tensor | int | Sequence[
     h, w = as_size2(size, "crop size")
     n = batch if batch is not None else (torch.as_tensor(top).numel() if torch.as_tensor(top).ndim else 1)
     top_t, left_t = _as_offsets(top, n), _as_offsets(left, n)
-    if top_t.device.type == "cpu" and left_t.device.type == "cpu" and (
-            top_t.min() < 0 or left_t.min() < 0 or top_t.max() > big_h - h or left_t.max() > big_w - w):
-        raise ValueError(f"crop {h}x{w} at offsets top={top_t.tolist()} left={left_t.tolist()} "
-                         f"does not fit frames of {big_h}x{big_w}")
+    if (
+        top_t.device.type == "cpu"
+        and left_t.device.type == "cpu"
+        and (top_t.min() < 0 or left_t.min() < 0 or top_t.max() > big_h - h or left_t.max() > big_w - w)
+    ):
+        raise ValueError(
+            f"crop {h}x{w} at offsets top={top_t.tolist()} left={left_t.tolist()} "
+            f"does not fit frames of {big_h}x{big_w}"
+        )
     top_t, left_t = top_t.to(device), left_t.to(device)
     rows = top_t.unsqueeze(1) + torch.arange(h, device=device)  # (B, h)
     steps = torch.arange(w, device=device)
@@ -123,8 +143,9 @@ def crop_index(top: Tensor | int | Sequence[int], left: Tensor | int | Sequence[
     return (rows.unsqueeze(2) * big_w + cols.unsqueeze(1)).reshape(n, h * w)
 
 
-def gather_pixels(clips: Tensor, index: Tensor, out_size: Sequence[int], *, layout: str = "bcthw",
-                  copies: int = 1) -> Tensor:
+def gather_pixels(
+    clips: Tensor, index: Tensor, out_size: Sequence[int], *, layout: str = "bcthw", copies: int = 1
+) -> Tensor:
     """Build new frames by reading, per clip, the source pixels ``index`` ``(B * copies, h*w)``.
 
     One ``torch.gather`` for the batch: any per-clip pixel permutation/selection
@@ -152,8 +173,15 @@ def gather_pixels(clips: Tensor, index: Tensor, out_size: Sequence[int], *, layo
     return out.view(b * copies, t, h, w, c)
 
 
-def crop(clips: Tensor, top: Tensor | int | Sequence[int], left: Tensor | int | Sequence[int],
-         size: int | Sequence[int], *, flip: Tensor | None = None, layout: str = "bcthw") -> Tensor:
+def crop(
+    clips: Tensor,
+    top: Tensor | int | Sequence[int],
+    left: Tensor | int | Sequence[int],
+    size: int | Sequence[int],
+    *,
+    flip: Tensor | None = None,
+    layout: str = "bcthw",
+) -> Tensor:
     """Per-clip crop (and optional horizontal flip) as one exact gather.
 
     ``top``/``left``: per-clip (or shared) integer offsets; ``size``: ``(h, w)``
@@ -164,13 +192,15 @@ def crop(clips: Tensor, top: Tensor | int | Sequence[int], left: Tensor | int | 
         raise ValueError(f"expected a 5-D clip batch ({layout}), got shape {tuple(clips.shape)}")
     hd, wd = _spatial_dims(layout)
     h, w = as_size2(size, "crop size")
-    index = crop_index(top, left, (h, w), (clips.shape[hd], clips.shape[wd]), flip=flip, batch=clips.shape[0],
-                       device=clips.device)
+    index = crop_index(
+        top, left, (h, w), (clips.shape[hd], clips.shape[wd]), flip=flip, batch=clips.shape[0], device=clips.device
+    )
     return gather_pixels(clips, index, (h, w), layout=layout)
 
 
-def random_crop_params(batch: int, frame_size: Sequence[int], size: int | Sequence[int],
-                       generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def random_crop_params(
+    batch: int, frame_size: Sequence[int], size: int | Sequence[int], generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
     """Per-clip integer ``(top, left)`` offsets (CPU int64), uniform over all positions."""
     big_h, big_w = frame_size
     h, w = as_size2(size, "crop size")
@@ -181,8 +211,14 @@ def random_crop_params(batch: int, frame_size: Sequence[int], size: int | Sequen
     return top, left
 
 
-def random_crop_flip(clips: Tensor, size: int | Sequence[int], generator: torch.Generator | None = None, *,
-                     flip_p: float = 0.5, layout: str = "bcthw") -> Tensor:
+def random_crop_flip(
+    clips: Tensor,
+    size: int | Sequence[int],
+    generator: torch.Generator | None = None,
+    *,
+    flip_p: float = 0.5,
+    layout: str = "bcthw",
+) -> Tensor:
     """Training augmentation: per-clip random crop and horizontal flip with probability ``flip_p``."""
     hd, wd = _spatial_dims(layout)
     b = clips.shape[0]
@@ -191,8 +227,9 @@ def random_crop_flip(clips: Tensor, size: int | Sequence[int], generator: torch.
     return crop(clips, top, left, size, flip=flip, layout=layout)
 
 
-def random_crop(clips: Tensor, size: int | Sequence[int], generator: torch.Generator | None = None, *,
-                layout: str = "bcthw") -> Tensor:
+def random_crop(
+    clips: Tensor, size: int | Sequence[int], generator: torch.Generator | None = None, *, layout: str = "bcthw"
+) -> Tensor:
     """Per-clip random crop (no flip)."""
     return random_crop_flip(clips, size, generator, flip_p=0.0, layout=layout)
 
@@ -235,8 +272,9 @@ def resize(clips: Tensor, size: int | Sequence[int], *, antialias: bool = False)
     b, c, t, big_h, big_w = clips.shape
     if (big_h, big_w) == (h, w):
         return clips
-    out = F.interpolate(clips.reshape(b, c * t, big_h, big_w), size=(h, w), mode="bilinear",
-                        align_corners=False, antialias=antialias)
+    out = F.interpolate(
+        clips.reshape(b, c * t, big_h, big_w), size=(h, w), mode="bilinear", align_corners=False, antialias=antialias
+    )
     return out.view(b, c, t, h, w)
 
 

@@ -3,6 +3,7 @@
 Built with each pretext's defaults (`vssl pretrain --pretext NAME --pretext-params KEY=VALUE`
 changes them); "frames" is what the loader reads per sample for 16-frame clips.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,13 +15,15 @@ def pretext_table() -> list[dict[str, object]]:
     rows = []
     for name in PRETEXTS:
         pretext = build_pretext(name)
-        rows.append({
-            "pretext": name,
-            "heads": ", ".join(f"{head} ({kind} {n})" for head, (kind, n) in pretext.heads.items()),
-            "inputs_per_clip": pretext.outputs_per_clip,
-            "frames": pretext.frames_needed(),
-            "follows": pretext.follows,
-        })
+        rows.append(
+            {
+                "pretext": name,
+                "heads": ", ".join(f"{head} ({kind} {n})" for head, (kind, n) in pretext.heads.items()),
+                "inputs_per_clip": pretext.outputs_per_clip,
+                "frames": pretext.frames_needed(),
+                "follows": pretext.follows,
+            }
+        )
     return rows
 
 

@@ -17,10 +17,11 @@ one matrix, so the interpolation weights are computed once per pixel).
 Matrices are built and solved in float64 (tiny), the sampling grid in the
 clips' float dtype.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -43,8 +44,9 @@ def as_size2(size: int | Sequence[int], name: str = "size") -> Size2:
     return h, w
 
 
-def frame_corners(width: float, height: float, *, dtype: torch.dtype = torch.float64,
-                  device: torch.device | str | None = None) -> Tensor:
+def frame_corners(
+    width: float, height: float, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+) -> Tensor:
     """The paper's corner order ``(0,0), (0,H), (W,H), (W,0)`` as a ``(4, 2)`` tensor."""
     return torch.tensor([[0.0, 0.0], [0.0, height], [width, height], [width, 0.0]], dtype=dtype, device=device)
 
@@ -102,15 +104,24 @@ def scale_matrix(sx: Tensor | float, sy: Tensor | float, n: int, device: torch.d
     return m
 
 
-def translation_matrix(tx: Tensor | float, ty: Tensor | float, n: int, device: torch.device | str | None = None) -> Tensor:
+def translation_matrix(
+    tx: Tensor | float, ty: Tensor | float, n: int, device: torch.device | str | None = None
+) -> Tensor:
     m = _batch_eye(n, device)
     m[:, 0, 2] = _vec(tx, n, device)
     m[:, 1, 2] = _vec(ty, n, device)
     return m
 
 
-def crop_resize_matrix(left: Tensor | float, top: Tensor | float, width: Tensor | float, height: Tensor | float,
-                       out_size: Size2, n: int, device: torch.device | str | None = None) -> Tensor:
+def crop_resize_matrix(
+    left: Tensor | float,
+    top: Tensor | float,
+    width: Tensor | float,
+    height: Tensor | float,
+    out_size: Size2,
+    n: int,
+    device: torch.device | str | None = None,
+) -> Tensor:
     """Map the window ``[left, left+width] x [top, top+height]`` onto an ``out_size`` canvas."""
     oh, ow = out_size
     sx = ow / _vec(width, n, device)
@@ -130,8 +141,9 @@ def hflip_matrix(flip: Tensor, width: float, device: torch.device | str | None =
     return m
 
 
-def rotation_matrix(degrees: Tensor | float, center: tuple[float, float], n: int,
-                    device: torch.device | str | None = None) -> Tensor:
+def rotation_matrix(
+    degrees: Tensor | float, center: tuple[float, float], n: int, device: torch.device | str | None = None
+) -> Tensor:
     """Rotation by ``degrees`` counter-clockwise *as displayed* (y down) about ``center = (x, y)``.
 
     Matches ``torch.rot90(img, k, dims=(-2, -1))`` for ``degrees = 90 k``.
@@ -178,8 +190,9 @@ def sampling_grid(inverse: Tensor, in_size: Size2, out_size: Size2, dtype: torch
     is folded into the matrix, so the grid costs one small batched matmul.
     """
     h, w = in_size
-    normalise = torch.tensor([[2.0 / w, 0.0, -1.0], [0.0, 2.0 / h, -1.0], [0.0, 0.0, 1.0]],
-                             dtype=torch.float64, device=inverse.device)
+    normalise = torch.tensor(
+        [[2.0 / w, 0.0, -1.0], [0.0, 2.0 / h, -1.0], [0.0, 0.0, 1.0]], dtype=torch.float64, device=inverse.device
+    )
     to_normalised = (normalise @ inverse.to(torch.float64)).to(dtype)
     mapped = _base_grid(out_size, dtype, inverse.device) @ to_normalised.transpose(1, 2)  # (B, P, 3)
     grid = mapped[..., :2] / mapped[..., 2:]
@@ -249,16 +262,23 @@ def _gather_bilinear(folded: Tensor, inverse: Tensor, out_hw: Size2, padding_mod
     row1 = (y0 + 1).clamp_(0, h - 1) * w + first_row
     index = torch.stack([row0 + x0c, row0 + x1c, row1 + x0c, row1 + x1c], dim=-1)
     table = folded.permute(0, 2, 3, 1).reshape(b * h * w, ct)  # a view when pixel-major
-    out = F.embedding_bag(index.view(-1, 4), table, mode="sum",
-                          per_sample_weights=weights.view(-1, 4).to(folded.dtype))
+    out = F.embedding_bag(index.view(-1, 4), table, mode="sum", per_sample_weights=weights.view(-1, 4).to(folded.dtype))
     return out.view(b * copies, oh, ow, ct).permute(0, 3, 1, 2)
 
 
 WARP_BACKENDS = ("auto", "grid_sample", "gather")
 
 
-def warp_inverse(clips: Tensor, inverse: Tensor, out_size: int | Sequence[int], *, mode: str = "bilinear",
-                 padding_mode: str = "zeros", backend: str = "auto", copies: int = 1) -> Tensor:
+def warp_inverse(
+    clips: Tensor,
+    inverse: Tensor,
+    out_size: int | Sequence[int],
+    *,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    backend: str = "auto",
+    copies: int = 1,
+) -> Tensor:
     """Like `warp_perspective` but with output->input matrices (what the sampler needs)."""
     if not torch.is_floating_point(clips):
         raise TypeError(f"warp needs float clips, got {clips.dtype} (convert with to_float first)")
@@ -275,8 +295,14 @@ def warp_inverse(clips: Tensor, inverse: Tensor, out_size: int | Sequence[int], 
         raise ValueError(f"expected {n} matrices of 3x3, got {tuple(inverse.shape)}")
     if backend == "auto":
         # The gather sampler wins on CPU when each pixel's values are contiguous; CUDA's grid_sample is fast.
-        backend = ("gather" if folded.device.type == "cpu" and mode == "bilinear" and padding_mode != "reflection"
-                   and is_pixel_major(clips) else "grid_sample")
+        backend = (
+            "gather"
+            if folded.device.type == "cpu"
+            and mode == "bilinear"
+            and padding_mode != "reflection"
+            and is_pixel_major(clips)
+            else "grid_sample"
+        )
     if backend == "gather":
         if mode != "bilinear" or padding_mode not in ("zeros", "border"):
             raise ValueError(f"the gather backend does bilinear with zeros/border padding, not {mode}/{padding_mode}")
@@ -291,8 +317,16 @@ def warp_inverse(clips: Tensor, inverse: Tensor, out_size: int | Sequence[int], 
     return out.view(n, *lead[1:], *out_hw)
 
 
-def warp_perspective(clips: Tensor, matrix: Tensor, out_size: int | Sequence[int], *, mode: str = "bilinear",
-                     padding_mode: str = "zeros", backend: str = "auto", copies: int = 1) -> Tensor:
+def warp_perspective(
+    clips: Tensor,
+    matrix: Tensor,
+    out_size: int | Sequence[int],
+    *,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    backend: str = "auto",
+    copies: int = 1,
+) -> Tensor:
     """Warp every clip by its own homography: one ``grid_sample`` for the batch.
 
     ``clips``: float ``(B, C, T, H, W)`` (or images ``(B, C, H, W)``).
@@ -313,5 +347,4 @@ def warp_perspective(clips: Tensor, matrix: Tensor, out_size: int | Sequence[int
     input: output ``b*K + j`` is clip ``b`` under ``matrix[b*K + j]``.
     """
     inverse = torch.linalg.inv(matrix.to(torch.float64))
-    return warp_inverse(clips, inverse, out_size, mode=mode, padding_mode=padding_mode, backend=backend,
-                        copies=copies)
+    return warp_inverse(clips, inverse, out_size, mode=mode, padding_mode=padding_mode, backend=backend, copies=copies)

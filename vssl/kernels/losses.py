@@ -10,12 +10,12 @@ video encoders with: for ``2N`` embeddings of ``N`` samples seen twice (view-maj
 and ``i + N`` are the two views of sample ``i``), each row's positive is its other view and the
 other ``2N - 2`` rows are its negatives.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
 
 REGRESSION_LOSSES = ("l1", "l2")
 

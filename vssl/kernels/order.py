@@ -9,6 +9,7 @@ gets its own random crop (the same for all of its frames).
 
 Pure functions of tensors and a generator; the clips stay on their device.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -34,7 +35,10 @@ def tuple_span(clip_length: int, interval: int, tuple_len: int) -> int:
 
 
 def split_tuple(clips: Tensor, clip_length: int, interval: int, tuple_len: int) -> Tensor:
-    """``(B, C, T, H, W)`` windows -> ``(B, tuple_len, C, clip_length, H, W)``: clip ``k`` starts at ``k * (L + gap)``."""
+    """``(B, C, T, H, W)`` windows -> ``(B, tuple_len, C, clip_length, H, W)``.
+
+    Clip ``k`` starts at ``k * (L + gap)``.
+    """
     span = tuple_span(clip_length, interval, tuple_len)
     if clips.ndim != 5 or clips.shape[2] < span:
         raise ValueError(f"expected clips (B, C, T>={span}, H, W), got shape {tuple(clips.shape)}")
@@ -42,8 +46,9 @@ def split_tuple(clips: Tensor, clip_length: int, interval: int, tuple_len: int) 
     return torch.stack([clips[:, :, k * step : k * step + clip_length] for k in range(tuple_len)], dim=1)
 
 
-def shuffle_tuple(tuples: Tensor, generator: torch.Generator | None = None, *,
-                  labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def shuffle_tuple(
+    tuples: Tensor, generator: torch.Generator | None = None, *, labels: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """Shuffle each sample's clips by a uniformly drawn order: returns ``(shuffled, labels)``.
 
     ``shuffled[b, j] = tuples[b, permutations(K)[labels[b], j]]``, so the label names the

@@ -28,11 +28,13 @@ A pretext also names the head it trains (``head_type``: a class in
 `vssl.models.heads`, ``head_kwargs``) and, for a head kind other than
 classification or regression, its loss (`Pretext.head_loss`).
 """
+
 from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -121,8 +123,9 @@ class Pretext(ABC):
         """
         return frames_for_modality(self.length if length is None else length, self.modality)
 
-    def apply(self, clips: Tensor, extras: Mapping[str, Tensor] | None = None,
-              generator: torch.Generator | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    def apply(
+        self, clips: Tensor, extras: Mapping[str, Tensor] | None = None, generator: torch.Generator | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """Float normalised clips ``(B, C, T, H, W)`` -> ``(inputs, {head: target})`` on the clips' device.
 
         ``inputs`` has ``B * outputs_per_clip`` clips; classification targets
@@ -130,13 +133,15 @@ class Pretext(ABC):
         parameters come from ``generator``, drawn per clip.
         """
         if clips.ndim != 5 or not torch.is_floating_point(clips):
-            raise ValueError(f"{self.name}: expected float clips (B, C, T, H, W), got {clips.dtype} "
-                             f"{tuple(clips.shape)}")
+            raise ValueError(
+                f"{self.name}: expected float clips (B, C, T, H, W), got {clips.dtype} {tuple(clips.shape)}"
+            )
         return self._apply(clips, dict(extras or {}), generator)
 
     @abstractmethod
-    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
-               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]: ...
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]: ...
 
     def head_kwargs(self, hidden: int | None) -> dict[str, Any]:
         """Keyword arguments of ``head_type`` besides ``in_features`` (``hidden``: --head-hidden, None = none)."""
@@ -150,8 +155,9 @@ class Pretext(ABC):
         """A random window of ``frames`` consecutive frames per clip (clips longer than needed)."""
         b, t = clips.shape[0], clips.shape[2]
         if t < frames:
-            raise ValueError(f"{self.name}: clips have {t} frames, need {frames} "
-                             f"({self.length} frames, modality {self.modality})")
+            raise ValueError(
+                f"{self.name}: clips have {t} frames, need {frames} ({self.length} frames, modality {self.modality})"
+            )
         if t == frames:
             return clips
         starts = _random.randint(t - frames + 1, b, generator, "cpu")
@@ -165,13 +171,18 @@ PRETEXTS: dict[str, type[Pretext]] = {}
 
 
 def register_pretext(name: str):
-    """Class decorator: register a `Pretext` under ``name`` (the config's and ``--pretext``'s value); duplicates raise."""
+    """Class decorator: register a `Pretext` under ``name`` (the config's and ``--pretext``'s value).
+
+    A duplicate name raises.
+    """
+
     def register(cls: type[Pretext]) -> type[Pretext]:
         if name in PRETEXTS:
             raise ValueError(f"pretext {name!r} is already registered (by {PRETEXTS[name].__qualname__})")
         cls.name = name
         PRETEXTS[name] = cls
         return cls
+
     return register
 
 
@@ -203,8 +214,16 @@ class RotationPretext(Pretext):
 
     follows = "Jing & Tian 2018 (3DRotNet), right-angle rotations"
 
-    def __init__(self, angles: Sequence[int] | str = RIGHT_ANGLES, mode: str = "all_copies", *,
-                 crop_size: int = 112, flip_p: float = 0.5, modality: str = "rgb", length: int = 16) -> None:
+    def __init__(
+        self,
+        angles: Sequence[int] | str = RIGHT_ANGLES,
+        mode: str = "all_copies",
+        *,
+        crop_size: int = 112,
+        flip_p: float = 0.5,
+        modality: str = "rgb",
+        length: int = 16,
+    ) -> None:
         self.angles = _parse_angles(angles)
         self.mode = _check_mode(mode)
         self.crop_size = as_size2(crop_size, "crop_size")
@@ -213,11 +232,13 @@ class RotationPretext(Pretext):
         self.length = int(length)
         self.heads = {"rotation": ("classification", len(self.angles))}
         self.outputs_per_clip = len(self.angles) if self.mode == "all_copies" else 1
-        super().__init__(dict(angles=self.angles, mode=mode, crop_size=crop_size, flip_p=flip_p,
-                              modality=modality, length=length))
+        super().__init__(
+            dict(angles=self.angles, mode=mode, crop_size=crop_size, flip_p=flip_p, modality=modality, length=length)
+        )
 
-    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
-               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         x = apply_modality(self._consecutive(clips, self.frames_needed(), generator), self.modality)
         b = x.shape[0]
         top, left = random_crop_params(b, x.shape[-2:], self.crop_size, generator)
@@ -240,8 +261,9 @@ class RotationPretext(Pretext):
 class _GridRotationPretext(Pretext):
     """Shared by `Rotation8Pretext` and `Rotation360Pretext`: crop, flip, rotate, inscribed crop; one warp."""
 
-    def __init__(self, params: dict[str, Any], *, crop_size: int, flip_p: float, modality: str, length: int,
-                 crop: str) -> None:
+    def __init__(
+        self, params: dict[str, Any], *, crop_size: int, flip_p: float, modality: str, length: int, crop: str
+    ) -> None:
         if crop not in CROP_RULES:
             raise ValueError(f"crop must be one of {CROP_RULES}, got {crop!r}")
         self.crop_size = as_size2(crop_size, "crop_size")
@@ -257,13 +279,21 @@ class _GridRotationPretext(Pretext):
         top, left = random_crop_params(b, x.shape[-2:], self.crop_size, generator)
         flip = _random.bernoulli(self.flip_p, b, generator, "cpu") if self.flip_p > 0 else None
         ch, cw = self.crop_size
-        window = torch.stack([left.double(), top.double(), torch.full((b,), float(cw), dtype=torch.float64),
-                              torch.full((b,), float(ch), dtype=torch.float64)], dim=1)
+        window = torch.stack(
+            [
+                left.double(),
+                top.double(),
+                torch.full((b,), float(cw), dtype=torch.float64),
+                torch.full((b,), float(ch), dtype=torch.float64),
+            ],
+            dim=1,
+        )
         if copies > 1:  # one matrix per output; the warp reads each source clip K times without copying it
             window = window.repeat_interleave(copies, dim=0)
             flip = flip.repeat_interleave(copies) if flip is not None else None
-        matrix = rotation_warp_matrix(degrees, x.shape[-2:], self.crop_size, crop=self.crop, window=window,
-                                      flip=flip, device=x.device)
+        matrix = rotation_warp_matrix(
+            degrees, x.shape[-2:], self.crop_size, crop=self.crop, window=window, flip=flip, device=x.device
+        )
         return warp_perspective(x, matrix, self.crop_size, copies=copies)
 
 
@@ -279,18 +309,32 @@ class Rotation8Pretext(_GridRotationPretext):
 
     follows = "3DRotNet rot-8 variant, 45-degree steps"
 
-    def __init__(self, mode: str = "all_copies", *, crop_size: int = 112, flip_p: float = 0.5, modality: str = "rgb",
-                 length: int = 16, crop: str = "inscribed") -> None:
+    def __init__(
+        self,
+        mode: str = "all_copies",
+        *,
+        crop_size: int = 112,
+        flip_p: float = 0.5,
+        modality: str = "rgb",
+        length: int = 16,
+        crop: str = "inscribed",
+    ) -> None:
         self.mode = _check_mode(mode)
         self.angles = EIGHT_ANGLES
         self.heads = {"rotation": ("classification", len(EIGHT_ANGLES))}
         self.outputs_per_clip = len(EIGHT_ANGLES) if self.mode == "all_copies" else 1
-        super().__init__(dict(mode=mode, crop_size=crop_size, flip_p=flip_p, modality=modality, length=length,
-                              crop=crop), crop_size=crop_size, flip_p=flip_p, modality=modality, length=length,
-                         crop=crop)
+        super().__init__(
+            dict(mode=mode, crop_size=crop_size, flip_p=flip_p, modality=modality, length=length, crop=crop),
+            crop_size=crop_size,
+            flip_p=flip_p,
+            modality=modality,
+            length=length,
+            crop=crop,
+        )
 
-    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
-               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         b, copies = clips.shape[0], self.outputs_per_clip
         if copies > 1:
             labels = torch.arange(copies).repeat(b)
@@ -311,18 +355,32 @@ class Rotation360Pretext(_GridRotationPretext):
 
     follows = "3DRotNet rot-360 variant, angle regression"
 
-    def __init__(self, encoding: str = "fraction", *, crop_size: int = 112, flip_p: float = 0.5,
-                 modality: str = "rgb", length: int = 16, crop: str = "inscribed") -> None:
+    def __init__(
+        self,
+        encoding: str = "fraction",
+        *,
+        crop_size: int = 112,
+        flip_p: float = 0.5,
+        modality: str = "rgb",
+        length: int = 16,
+        crop: str = "inscribed",
+    ) -> None:
         if encoding not in ANGLE_ENCODINGS:
             raise ValueError(f"encoding must be one of {tuple(ANGLE_ENCODINGS)}, got {encoding!r}")
         self.encoding = encoding
         self.heads = {"rotation": ("regression", ANGLE_ENCODINGS[encoding])}
-        super().__init__(dict(encoding=encoding, crop_size=crop_size, flip_p=flip_p, modality=modality,
-                              length=length, crop=crop), crop_size=crop_size, flip_p=flip_p, modality=modality,
-                         length=length, crop=crop)
+        super().__init__(
+            dict(encoding=encoding, crop_size=crop_size, flip_p=flip_p, modality=modality, length=length, crop=crop),
+            crop_size=crop_size,
+            flip_p=flip_p,
+            modality=modality,
+            length=length,
+            crop=crop,
+        )
 
-    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
-               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         degrees = _random.uniform(clips.shape[0], generator, "cpu") * 360.0
         inputs = self._rotate(clips, degrees, generator, 1)
         return inputs, {"rotation": angle_target(degrees, self.encoding).to(inputs.device)}
@@ -344,15 +402,29 @@ class V3SPretext(Pretext):
 
     follows = "Video 3D Sampling (V3S): spatial and temporal scale and projection"
 
-    def __init__(self, ss: bool = True, sp: bool = True, ts: bool = True, tp: bool = True, *,
-                 ss_scales: Sequence[Sequence[float]] = DEFAULT_SS_SCALES,
-                 sp_factors: Sequence[float] = DEFAULT_SP_FACTORS, sp_sides: Sequence[str] = SIDES,
-                 ts_speeds: Sequence[int] = DEFAULT_TS_SPEEDS,
-                 tp_patterns: Sequence[Sequence[int]] = DEFAULT_TP_PATTERNS,
-                 spatial_identity: bool = True, temporal_identity: bool = True, spatial_combine: str = "union",
-                 sp_crop: str = "random", frame_size: int | Sequence[int] = 224, crop_size: int | Sequence[int] = 112,
-                 out_size: int | Sequence[int] = 112, flip_p: float = 0.0, modality: str = "rgb",
-                 length: int = 16) -> None:
+    def __init__(
+        self,
+        ss: bool = True,
+        sp: bool = True,
+        ts: bool = True,
+        tp: bool = True,
+        *,
+        ss_scales: Sequence[Sequence[float]] = DEFAULT_SS_SCALES,
+        sp_factors: Sequence[float] = DEFAULT_SP_FACTORS,
+        sp_sides: Sequence[str] = SIDES,
+        ts_speeds: Sequence[int] = DEFAULT_TS_SPEEDS,
+        tp_patterns: Sequence[Sequence[int]] = DEFAULT_TP_PATTERNS,
+        spatial_identity: bool = True,
+        temporal_identity: bool = True,
+        spatial_combine: str = "union",
+        sp_crop: str = "random",
+        frame_size: int | Sequence[int] = 224,
+        crop_size: int | Sequence[int] = 112,
+        out_size: int | Sequence[int] = 112,
+        flip_p: float = 0.0,
+        modality: str = "rgb",
+        length: int = 16,
+    ) -> None:
         if not (ss or sp or ts or tp):
             raise ValueError("v3s needs at least one of ss, sp, ts, tp")
         if spatial_combine not in COMBINE_MODES:
@@ -367,25 +439,49 @@ class V3SPretext(Pretext):
         self.sp_crop = sp_crop
         self.flip_p = float(flip_p)
         self.heads = {}
-        self.spatial_space = SpatialLabelSpace(ss_scales if ss else (), sp_factors if sp else (), sp_sides,
-                                               identity=spatial_identity or not (ss or sp),
-                                               combine=spatial_combine)
+        self.spatial_space = SpatialLabelSpace(
+            ss_scales if ss else (),
+            sp_factors if sp else (),
+            sp_sides,
+            identity=spatial_identity or not (ss or sp),
+            combine=spatial_combine,
+        )
         self.spatial_space.check_fits(self.frame_size, self.crop_size)
         if ss or sp:
             self.heads["spatial"] = ("classification", len(self.spatial_space))
         self.temporal_space: TemporalLabelSpace | None = None
         if ts or tp:
-            self.temporal_space = TemporalLabelSpace(ts_speeds if ts else (), tp_patterns if tp else (),
-                                                     length=self._loaded_length(self.length),
-                                                     identity=temporal_identity)
+            self.temporal_space = TemporalLabelSpace(
+                ts_speeds if ts else (),
+                tp_patterns if tp else (),
+                length=self._loaded_length(self.length),
+                identity=temporal_identity,
+            )
             self.heads["temporal"] = ("classification", len(self.temporal_space))
             self.temporal_choices = list(self.temporal_space.choices)
-        super().__init__(dict(ss=ss, sp=sp, ts=ts, tp=tp, ss_scales=ss_scales, sp_factors=sp_factors,
-                              sp_sides=sp_sides, ts_speeds=ts_speeds, tp_patterns=tp_patterns,
-                              spatial_identity=spatial_identity, temporal_identity=temporal_identity,
-                              spatial_combine=spatial_combine, sp_crop=sp_crop, frame_size=frame_size,
-                              crop_size=crop_size, out_size=out_size, flip_p=flip_p, modality=modality,
-                              length=length))
+        super().__init__(
+            dict(
+                ss=ss,
+                sp=sp,
+                ts=ts,
+                tp=tp,
+                ss_scales=ss_scales,
+                sp_factors=sp_factors,
+                sp_sides=sp_sides,
+                ts_speeds=ts_speeds,
+                tp_patterns=tp_patterns,
+                spatial_identity=spatial_identity,
+                temporal_identity=temporal_identity,
+                spatial_combine=spatial_combine,
+                sp_crop=sp_crop,
+                frame_size=frame_size,
+                crop_size=crop_size,
+                out_size=out_size,
+                flip_p=flip_p,
+                modality=modality,
+                length=length,
+            )
+        )
 
     def _loaded_length(self, length: int) -> int:
         return frames_for_modality(length, self.modality)
@@ -397,16 +493,18 @@ class V3SPretext(Pretext):
         loaded = self._loaded_length(length)
         return max(TemporalChoice(c.kind, c.speeds, loaded).span for c in self.temporal_space.choices)
 
-    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
-               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         targets: dict[str, Tensor] = {}
         loaded = self._loaded_length(self.length)
         if self.temporal_space is not None:
             if "temporal_label" in extras:
                 # The loader already read each clip's frames with temporal_choices[label].indices(start).
                 if clips.shape[2] != loaded:
-                    raise ValueError(f"v3s: clips sampled by the loader must have {loaded} frames, "
-                                     f"got {clips.shape[2]}")
+                    raise ValueError(
+                        f"v3s: clips sampled by the loader must have {loaded} frames, got {clips.shape[2]}"
+                    )
                 x = clips
                 targets["temporal"] = extras["temporal_label"].to(clips.device, torch.int64)
             else:
@@ -414,9 +512,16 @@ class V3SPretext(Pretext):
         else:
             x = self._consecutive(clips, loaded, generator)
         x = apply_modality(x, self.modality)
-        x, spatial_labels = random_v3s_spatial(x, self.spatial_space, generator, frame_size=self.frame_size,
-                                               crop_size=self.crop_size, out_size=self.out_size,
-                                               sp_crop=self.sp_crop, flip_p=self.flip_p)
+        x, spatial_labels = random_v3s_spatial(
+            x,
+            self.spatial_space,
+            generator,
+            frame_size=self.frame_size,
+            crop_size=self.crop_size,
+            out_size=self.out_size,
+            sp_crop=self.sp_crop,
+            flip_p=self.flip_p,
+        )
         if "spatial" in self.heads:
             targets["spatial"] = spatial_labels
         return x, targets
@@ -424,7 +529,9 @@ class V3SPretext(Pretext):
 
 @register_pretext("pace")
 class PacePretext(Pretext):
-    """Playback pace: predict at which of ``speeds`` the clip plays (PacePred, Wang et al. 2020; PRP and SpeedNet read speed the same way).
+    """Playback pace: predict at which of ``speeds`` the clip plays.
+
+    PacePred (Wang et al. 2020); PRP and SpeedNet read speed the same way.
 
     Speed ``s`` keeps every ``s``-th frame (`vssl.kernels.temporal`'s TS sampling), so the loader
     reads only the ``length`` frames a clip needs; then a random crop and flip per clip. PacePred
@@ -434,14 +541,22 @@ class PacePretext(Pretext):
 
     follows = "Wang et al. 2020 (PacePred), speed classification"
 
-    def __init__(self, speeds: Sequence[int] = (1, 2, 3, 4, 5), *, crop_size: int = 112, flip_p: float = 0.5,
-                 modality: str = "rgb", length: int = 16) -> None:
+    def __init__(
+        self,
+        speeds: Sequence[int] = (1, 2, 3, 4, 5),
+        *,
+        crop_size: int = 112,
+        flip_p: float = 0.5,
+        modality: str = "rgb",
+        length: int = 16,
+    ) -> None:
         self.modality = check_modality(modality)
         self.length = int(length)
         self.crop_size = as_size2(crop_size, "crop_size")
         self.flip_p = float(flip_p)
-        self.space = TemporalLabelSpace(speeds, (), length=frames_for_modality(self.length, self.modality),
-                                        identity=False)
+        self.space = TemporalLabelSpace(
+            speeds, (), length=frames_for_modality(self.length, self.modality), identity=False
+        )
         if len(self.space) < 2:
             raise ValueError(f"pace needs at least 2 speeds, got {tuple(speeds)}")
         self.temporal_choices = list(self.space.choices)
@@ -451,8 +566,9 @@ class PacePretext(Pretext):
     def frames_needed(self, length: int | None = None) -> int:
         return self.space.max_span
 
-    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
-               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         if "temporal_label" in extras:  # the loader read each clip at its drawn speed
             x, labels = clips, extras["temporal_label"].to(clips.device, torch.int64)
         else:
@@ -473,8 +589,17 @@ class VCOPPretext(Pretext):
     follows = "Xu et al. 2019 (VCOP), xudejing/video-clip-order-prediction"
     head_type = "ClipOrderHead"
 
-    def __init__(self, tuple_len: int = 3, interval: int = 8, *, crop_size: int = 112, flip_p: float = 0.0,
-                 dropout: float = 0.5, modality: str = "rgb", length: int = 16) -> None:
+    def __init__(
+        self,
+        tuple_len: int = 3,
+        interval: int = 8,
+        *,
+        crop_size: int = 112,
+        flip_p: float = 0.0,
+        dropout: float = 0.5,
+        modality: str = "rgb",
+        length: int = 16,
+    ) -> None:
         self.modality = check_modality(modality)
         self.length = int(length)
         self.tuple_len = int(tuple_len)
@@ -485,8 +610,17 @@ class VCOPPretext(Pretext):
         tuple_span(self.length, self.interval, self.tuple_len)  # validates
         self.heads = {"order": ("classification", len(permutations(self.tuple_len)))}
         self.outputs_per_clip = self.inputs_per_target = self.tuple_len
-        super().__init__(dict(tuple_len=tuple_len, interval=interval, crop_size=crop_size, flip_p=flip_p,
-                              dropout=dropout, modality=modality, length=length))
+        super().__init__(
+            dict(
+                tuple_len=tuple_len,
+                interval=interval,
+                crop_size=crop_size,
+                flip_p=flip_p,
+                dropout=dropout,
+                modality=modality,
+                length=length,
+            )
+        )
 
     def frames_needed(self, length: int | None = None) -> int:
         clip = frames_for_modality(self.length if length is None else length, self.modality)
@@ -495,8 +629,9 @@ class VCOPPretext(Pretext):
     def head_kwargs(self, hidden: int | None) -> dict[str, Any]:
         return {"tuple_len": self.tuple_len, "hidden": hidden or 512, "dropout": self.dropout}
 
-    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
-               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         x = self._consecutive(clips, self.frames_needed(), generator)
         tuples = split_tuple(x, frames_for_modality(self.length, self.modality), self.interval, self.tuple_len)
         tuples, labels = shuffle_tuple(tuples, generator)
@@ -518,9 +653,19 @@ class ContrastivePretext(Pretext):
     follows = "Qian et al. 2021 (CVRL) / Chen et al. 2020 (SimCLR), InfoNCE"
     head_type = "ProjectionHead"
 
-    def __init__(self, window: int = 48, temperature: float = 0.1, dim: int = 128, *, crop_size: int = 112,
-                 flip_p: float = 0.5, jitter_p: float = 0.8, jitter: float = 0.4, modality: str = "rgb",
-                 length: int = 16) -> None:
+    def __init__(
+        self,
+        window: int = 48,
+        temperature: float = 0.1,
+        dim: int = 128,
+        *,
+        crop_size: int = 112,
+        flip_p: float = 0.5,
+        jitter_p: float = 0.8,
+        jitter: float = 0.4,
+        modality: str = "rgb",
+        length: int = 16,
+    ) -> None:
         self.modality = check_modality(modality)
         self.length = int(length)
         self.window = int(window)
@@ -533,8 +678,19 @@ class ContrastivePretext(Pretext):
         self.flip_p, self.jitter_p, self.jitter = float(flip_p), float(jitter_p), float(jitter)
         self.heads = {"contrastive": ("contrastive", self.dim)}
         self.outputs_per_clip = 2
-        super().__init__(dict(window=window, temperature=temperature, dim=dim, crop_size=crop_size, flip_p=flip_p,
-                              jitter_p=jitter_p, jitter=jitter, modality=modality, length=length))
+        super().__init__(
+            dict(
+                window=window,
+                temperature=temperature,
+                dim=dim,
+                crop_size=crop_size,
+                flip_p=flip_p,
+                jitter_p=jitter_p,
+                jitter=jitter,
+                modality=modality,
+                length=length,
+            )
+        )
 
     def frames_needed(self, length: int | None = None) -> int:
         return self.window
@@ -545,8 +701,9 @@ class ContrastivePretext(Pretext):
     def head_loss(self, name: str, outputs: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         return info_nce(outputs, self.temperature)
 
-    def _apply(self, clips: Tensor, extras: dict[str, Tensor],
-               generator: torch.Generator | None) -> tuple[Tensor, dict[str, Tensor]]:
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         frames = frames_for_modality(self.length, self.modality)
         window = self._consecutive(clips, self.window, generator)
         views = torch.cat([self._consecutive(window, frames, generator) for _ in range(2)])  # view-major
@@ -577,8 +734,6 @@ def _random_jitter(x: Tensor, p: float, strength: float, generator: torch.Genera
     mean = x.mean(dim=tuple(range(1, x.ndim)), keepdim=True)
     contrast = contrast.to(x.device, x.dtype).view(shape)
     return (x - mean) * contrast + mean + brightness.to(x.device, x.dtype).view(shape)
-
-
 
 
 def build_pretext(name: str, **params: Any) -> Pretext:

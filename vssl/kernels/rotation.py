@@ -28,10 +28,11 @@ Continuous regression target (§3.1: "l1 loss or l2 loss" on the angle ``y``):
 ``y`` rescaled to unit range; ``encoding="cos_sin"`` is ``(cos, sin)``, which has
 no wrap-around jump at 0/360. The loss is the training loop's choice.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -108,8 +109,9 @@ def rotate90(clips: Tensor, k: int | Tensor) -> Tensor:
     return gather_pixels(clips, index, out_hw)
 
 
-def random_rotate90(clips: Tensor, angles: Sequence[int] = RIGHT_ANGLES,
-                    generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def random_rotate90(
+    clips: Tensor, angles: Sequence[int] = RIGHT_ANGLES, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
     """Rotate each clip by an angle drawn uniformly from ``angles``; returns ``(clips, labels)``."""
     angles = check_right_angles(angles)
     labels = _random.randint(len(angles), clips.shape[0], generator, "cpu")
@@ -130,9 +132,16 @@ def rotate90_all_copies(clips: Tensor, angles: Sequence[int] = RIGHT_ANGLES) -> 
 # --------------------------------------------------------------------------- grid rotations
 
 
-def rotation_warp_matrix(degrees: Tensor, in_size: Sequence[int], out_size: int | Sequence[int], *,
-                         crop: str = "inscribed", window: Tensor | None = None, flip: Tensor | None = None,
-                         device: torch.device | str | None = None) -> Tensor:
+def rotation_warp_matrix(
+    degrees: Tensor,
+    in_size: Sequence[int],
+    out_size: int | Sequence[int],
+    *,
+    crop: str = "inscribed",
+    window: Tensor | None = None,
+    flip: Tensor | None = None,
+    device: torch.device | str | None = None,
+) -> Tensor:
     """Forward matrices ``(B, 3, 3)``: [window crop] -> [flip] -> rotate about the centre -> crop -> resize.
 
     ``window``: optional per-clip ``(B, 4)`` ``(left, top, width, height)`` in
@@ -165,8 +174,9 @@ def rotation_warp_matrix(degrees: Tensor, in_size: Sequence[int], out_size: int 
     return crop_resize_matrix(left, top, width, height, out_hw, n, device) @ m
 
 
-def rotate(clips: Tensor, degrees: Tensor | float, *, crop: str = "inscribed",
-           out_size: int | Sequence[int] | None = None) -> Tensor:
+def rotate(
+    clips: Tensor, degrees: Tensor | float, *, crop: str = "inscribed", out_size: int | Sequence[int] | None = None
+) -> Tensor:
     """Rotate every clip by its own angle (counter-clockwise, degrees) with one ``grid_sample``.
 
     ``crop="inscribed"`` crops the ``min(H, W)/sqrt(2)`` centre square and resizes

@@ -38,10 +38,11 @@ instead applies an SS scale *and* a projection to the same clip (labels run
 over {O, SS...} x {none, SP...}, SP minor). Labels are positions in
 `SpatialLabelSpace.choices`, a bijection with the configured parameters.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -58,8 +59,14 @@ from vssl.kernels.geometry import (
 )
 
 SIDES: tuple[str, ...] = ("top", "bottom", "left", "right")
-DEFAULT_SS_SCALES: tuple[tuple[float, float], ...] = ((1.0, 1.15), (1.0, 1.3), (1.0, 1.45),
-                                                      (1.15, 1.0), (1.3, 1.0), (1.45, 1.0))
+DEFAULT_SS_SCALES: tuple[tuple[float, float], ...] = (
+    (1.0, 1.15),
+    (1.0, 1.3),
+    (1.0, 1.45),
+    (1.15, 1.0),
+    (1.3, 1.0),
+    (1.45, 1.0),
+)
 DEFAULT_SP_FACTORS: tuple[float, ...] = (0.8, 0.65, 0.5)
 COMBINE_MODES = ("union", "product")
 SP_CROPS = ("random", "center")
@@ -113,9 +120,15 @@ class SpatialLabelSpace:
     ``scales=()`` disables SS, ``factors=()`` disables SP.
     """
 
-    def __init__(self, scales: Sequence[Sequence[float]] = DEFAULT_SS_SCALES,
-                 factors: Sequence[float] = DEFAULT_SP_FACTORS, sides: Sequence[str] = SIDES, *,
-                 identity: bool = True, combine: str = "union") -> None:
+    def __init__(
+        self,
+        scales: Sequence[Sequence[float]] = DEFAULT_SS_SCALES,
+        factors: Sequence[float] = DEFAULT_SP_FACTORS,
+        sides: Sequence[str] = SIDES,
+        *,
+        identity: bool = True,
+        combine: str = "union",
+    ) -> None:
         if combine not in COMBINE_MODES:
             raise ValueError(f"combine must be one of {COMBINE_MODES}, got {combine!r}")
         sides = tuple(str(s) for s in sides)
@@ -132,18 +145,24 @@ class SpatialLabelSpace:
         if combine == "union":
             choices = ([SpatialChoice()] if identity else []) + ss + sp
         else:
-            choices = [SpatialChoice(scale=s.scale, projection=p.projection)
-                       for s in [SpatialChoice()] + ss for p in [SpatialChoice()] + sp]
+            choices = [
+                SpatialChoice(scale=s.scale, projection=p.projection)
+                for s in [SpatialChoice()] + ss
+                for p in [SpatialChoice()] + sp
+            ]
             if not identity:
                 choices = choices[1:]
         if not choices:
             raise ValueError("the spatial label space is empty (no identity, no SS scales, no SP factors)")
         # A scale of (1, 1) or c = 1 is the original clip under another name: labels would not be a bijection.
-        canonical = [(ch.scale, None if ch.projection is None or ch.projection[0] == 1.0 else ch.projection)
-                     for ch in choices]
+        canonical = [
+            (ch.scale, None if ch.projection is None or ch.projection[0] == 1.0 else ch.projection) for ch in choices
+        ]
         if len(set(canonical)) != len(canonical):
-            raise ValueError(f"spatial classes are not distinct (a (1,1) scale or c=1 duplicates another class): "
-                             f"{[ch.name for ch in choices]}")
+            raise ValueError(
+                f"spatial classes are not distinct (a (1,1) scale or c=1 duplicates another class): "
+                f"{[ch.name for ch in choices]}"
+            )
         self.choices: list[SpatialChoice] = choices
         self._index = {ch: i for i, ch in enumerate(choices)}
 
@@ -175,8 +194,9 @@ class SpatialLabelSpace:
         for choice in self.choices:
             a, b = choice.scale
             if choice.projection is None and (a * fw < cw - 1e-9 or b * fh < ch_ - 1e-9):
-                raise ValueError(f"{choice.name}: a {fw}x{fh} frame scaled by {(a, b)} is smaller than the "
-                                 f"{cw}x{ch_} crop")
+                raise ValueError(
+                    f"{choice.name}: a {fw}x{fh} frame scaled by {(a, b)} is smaller than the {cw}x{ch_} crop"
+                )
 
     def sample(self, batch: int, generator: torch.Generator | None = None) -> Tensor:
         """Uniform labels ``(batch,)`` (CPU int64)."""
@@ -208,8 +228,9 @@ def quad_targets(params: Tensor, frame_size: Sequence[int]) -> Tensor:
     return torch.stack([x, y], dim=-1)
 
 
-def crop_windows(params: Tensor, frame_size: Sequence[int], crop_size: Sequence[int], u: Tensor,
-                 *, sp_crop: str = "random") -> Tensor:
+def crop_windows(
+    params: Tensor, frame_size: Sequence[int], crop_size: Sequence[int], u: Tensor, *, sp_crop: str = "random"
+) -> Tensor:
     """Per-clip crop windows ``(B, 4)`` ``(left, top, width, height)`` in transformed-frame pixels.
 
     ``u``: ``(B, 2)`` uniforms in ``[0, 1)`` that place the window. Without a
@@ -237,10 +258,12 @@ def crop_windows(params: Tensor, frame_size: Sequence[int], crop_size: Sequence[
     width_there = head_full * (1 - (1 - c) * (along + side_len) / depth)  # trapezoid width at the window's far edge
     across = (head_full - width_there) / 2 + pos[:, 1] * (width_there - side_len).clamp_min(0)
     from_tail_far = depth - along - side_len  # offset when the head end is at coordinate 0
-    sp_left = torch.where(side == SIDES.index("right"), along,
-                          torch.where(side == SIDES.index("left"), from_tail_far, across))
-    sp_top = torch.where(side == SIDES.index("bottom"), along,
-                         torch.where(side == SIDES.index("top"), from_tail_far, across))
+    sp_left = torch.where(
+        side == SIDES.index("right"), along, torch.where(side == SIDES.index("left"), from_tail_far, across)
+    )
+    sp_top = torch.where(
+        side == SIDES.index("bottom"), along, torch.where(side == SIDES.index("top"), from_tail_far, across)
+    )
     projected = c < 1.0
     left = torch.where(projected, sp_left, plain_left)
     top = torch.where(projected, sp_top, plain_top)
@@ -249,8 +272,15 @@ def crop_windows(params: Tensor, frame_size: Sequence[int], crop_size: Sequence[
     return torch.stack([left, top, width, height], dim=1)
 
 
-def spatial_matrix(params: Tensor, windows: Tensor, in_size: Sequence[int], frame_size: Sequence[int],
-                   out_size: Sequence[int], *, flip: Tensor | None = None) -> Tensor:
+def spatial_matrix(
+    params: Tensor,
+    windows: Tensor,
+    in_size: Sequence[int],
+    frame_size: Sequence[int],
+    out_size: Sequence[int],
+    *,
+    flip: Tensor | None = None,
+) -> Tensor:
     """Forward matrices ``(B, 3, 3)``: input pixels -> output pixels.
 
     resize to ``frame_size`` -> [flip] -> SS/SP homography (solved from the
@@ -265,13 +295,21 @@ def spatial_matrix(params: Tensor, windows: Tensor, in_size: Sequence[int], fram
     homography = solve_homography(frame_corners(fw, fh, device=device), quad_targets(params, frame_size))
     m = homography @ m
     windows = windows.to(device=device, dtype=torch.float64)
-    return crop_resize_matrix(windows[:, 0], windows[:, 1], windows[:, 2], windows[:, 3], tuple(out_size),
-                              n, device) @ m
+    return (
+        crop_resize_matrix(windows[:, 0], windows[:, 1], windows[:, 2], windows[:, 3], tuple(out_size), n, device) @ m
+    )
 
 
-def v3s_spatial(clips: Tensor, params: Tensor, windows: Tensor, *, frame_size: int | Sequence[int] = 224,
-                out_size: int | Sequence[int] = 112, flip: Tensor | None = None,
-                padding_mode: str = "border") -> Tensor:
+def v3s_spatial(
+    clips: Tensor,
+    params: Tensor,
+    windows: Tensor,
+    *,
+    frame_size: int | Sequence[int] = 224,
+    out_size: int | Sequence[int] = 112,
+    flip: Tensor | None = None,
+    padding_mode: str = "border",
+) -> Tensor:
     """Apply per-clip SS/SP parameters ``(B, 4)`` and crop windows ``(B, 4)``: one ``grid_sample``.
 
     The windows lie inside the transformed frame, so padding only matters for
@@ -285,18 +323,29 @@ def v3s_spatial(clips: Tensor, params: Tensor, windows: Tensor, *, frame_size: i
     return warp_perspective(clips, matrix, out_hw, padding_mode=padding_mode)
 
 
-def random_v3s_spatial(clips: Tensor, space: SpatialLabelSpace, generator: torch.Generator | None = None, *,
-                       labels: Tensor | None = None, frame_size: int | Sequence[int] = 224,
-                       crop_size: int | Sequence[int] = 112, out_size: int | Sequence[int] = 112,
-                       sp_crop: str = "random", flip_p: float = 0.0) -> tuple[Tensor, Tensor]:
+def random_v3s_spatial(
+    clips: Tensor,
+    space: SpatialLabelSpace,
+    generator: torch.Generator | None = None,
+    *,
+    labels: Tensor | None = None,
+    frame_size: int | Sequence[int] = 224,
+    crop_size: int | Sequence[int] = 112,
+    out_size: int | Sequence[int] = 112,
+    sp_crop: str = "random",
+    flip_p: float = 0.0,
+) -> tuple[Tensor, Tensor]:
     """Draw a spatial class, crop position and flip per clip and apply them; returns ``(clips, labels)``.
 
     A flip (probability ``flip_p``) happens before the transformation, so it
     never changes the label. Parameters are drawn on the generator's device.
     """
     b = clips.shape[0]
-    frame_hw, crop_hw, out_hw = (as_size2(frame_size, "frame_size"), as_size2(crop_size, "crop_size"),
-                                 as_size2(out_size, "out_size"))
+    frame_hw, crop_hw, out_hw = (
+        as_size2(frame_size, "frame_size"),
+        as_size2(crop_size, "crop_size"),
+        as_size2(out_size, "out_size"),
+    )
     space.check_fits(frame_hw, crop_hw)
     labels = space.sample(b, generator) if labels is None else labels.to("cpu", torch.int64)
     params = space.params()[labels]
@@ -305,4 +354,3 @@ def random_v3s_spatial(clips: Tensor, space: SpatialLabelSpace, generator: torch
     windows = crop_windows(params, frame_hw, crop_hw, u, sp_crop=sp_crop)
     out = v3s_spatial(clips, params, windows, frame_size=frame_hw, out_size=out_hw, flip=flip)
     return out, labels.to(clips.device)
-

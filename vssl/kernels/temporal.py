@@ -18,10 +18,11 @@ The loader draws a `TemporalChoice` from ``choices`` and passes its position as
 the label; `random_temporal` does the same for clips already in memory with
 one batched gather of whole frames.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 
@@ -124,9 +125,14 @@ class TemporalLabelSpace:
     so labels stay a bijection with distinct index patterns.
     """
 
-    def __init__(self, ts_speeds: Sequence[int] = DEFAULT_TS_SPEEDS,
-                 tp_patterns: Sequence[Sequence[int]] = DEFAULT_TP_PATTERNS, *, length: int = 16,
-                 identity: bool = True) -> None:
+    def __init__(
+        self,
+        ts_speeds: Sequence[int] = DEFAULT_TS_SPEEDS,
+        tp_patterns: Sequence[Sequence[int]] = DEFAULT_TP_PATTERNS,
+        *,
+        length: int = 16,
+        identity: bool = True,
+    ) -> None:
         if length < 2:
             raise ValueError(f"clip length must be >= 2, got {length}")
         speeds = tuple(int(s) for s in ts_speeds)
@@ -176,8 +182,12 @@ class TemporalLabelSpace:
 
     def sample(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Uniform labels ``(batch,)`` (CPU int64)."""
-        return torch.randint(len(self.choices), (batch,), generator=generator,
-                             device=generator.device if generator is not None else "cpu").cpu()
+        return torch.randint(
+            len(self.choices),
+            (batch,),
+            generator=generator,
+            device=generator.device if generator is not None else "cpu",
+        ).cpu()
 
 
 # --------------------------------------------------------------------------- tensor path (clips in memory)
@@ -203,8 +213,13 @@ def temporal_gather(clips: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
     return out.view(b, c, length, h, w)
 
 
-def random_temporal(clips: torch.Tensor, space: TemporalLabelSpace, generator: torch.Generator | None = None, *,
-                    labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def random_temporal(
+    clips: torch.Tensor,
+    space: TemporalLabelSpace,
+    generator: torch.Generator | None = None,
+    *,
+    labels: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw a temporal class and a start per clip, gather its frames; returns ``(clips, labels)``.
 
     The start is uniform over the positions where the class's span fits in the
@@ -215,11 +230,14 @@ def random_temporal(clips: torch.Tensor, space: TemporalLabelSpace, generator: t
     labels = space.sample(b, generator) if labels is None else labels.to("cpu", torch.int64)
     spans = space.spans()[labels]
     if int(spans.max()) > t:
-        raise ValueError(f"clips have {t} frames but temporal classes "
-                         f"{sorted({space.names[i] for i in labels[spans > t].tolist()})} span up to "
-                         f"{int(spans.max())}; load at least {space.max_span} frames")
-    u = torch.rand(b, generator=generator, dtype=torch.float64,
-                   device=generator.device if generator is not None else "cpu").cpu()
+        raise ValueError(
+            f"clips have {t} frames but temporal classes "
+            f"{sorted({space.names[i] for i in labels[spans > t].tolist()})} span up to "
+            f"{int(spans.max())}; load at least {space.max_span} frames"
+        )
+    u = torch.rand(
+        b, generator=generator, dtype=torch.float64, device=generator.device if generator is not None else "cpu"
+    ).cpu()
     starts = torch.minimum((u * (t - spans + 1)).floor().to(torch.int64), t - spans)
     indices = starts.unsqueeze(1) + space.offset_table()[labels]
     return temporal_gather(clips, indices), labels.to(clips.device)

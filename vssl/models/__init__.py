@@ -4,6 +4,7 @@ Importing this package registers every backbone: ``c3d``, ``r21d_10``,
 ``r2plus1d_18``, ``r3d_10``, ``r3d_18``, ``r3d_18_tran``, ``s3d_g``. ``model_table`` (which needs
 pandas) lives in `vssl.models.cli` and is loaded on first access.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -21,6 +21,7 @@ the others (one stride-2 stem conv, no pool) already satisfy the contract and
 are unchanged. No stem loses its stride-2 conv: full-resolution 7x7 stem
 convs would cost more than the whole rest of a tiny network.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

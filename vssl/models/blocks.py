@@ -9,6 +9,7 @@ hundreds of short processes. These modules reproduce torchvision's
 attribute names, so state dicts load in both directions and outputs are equal
 (``tests/test_models.py`` holds them to torchvision's weights and outputs).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,8 +22,9 @@ from torch import Tensor, nn
 FOLD_STEM_ON_CPU = True
 
 
-def conv3d_as_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int, int],
-                     padding: tuple[int, int, int]) -> Tensor:
+def conv3d_as_conv2d(
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int, int], padding: tuple[int, int, int]
+) -> Tensor:
     """``F.conv3d(x, weight, bias, stride, padding)`` computed as one 2D convolution.
 
     The ``kt`` input frames each output frame sees are stacked along channels
@@ -57,8 +59,14 @@ class StemConv3d(nn.Conv3d):
     """
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        if (FOLD_STEM_ON_CPU and input.device.type == "cpu" and self.groups == 1 and self.dilation == (1, 1, 1)
-                and self.padding_mode == "zeros" and not isinstance(self.padding, str)):
+        if (
+            FOLD_STEM_ON_CPU
+            and input.device.type == "cpu"
+            and self.groups == 1
+            and self.dilation == (1, 1, 1)
+            and self.padding_mode == "zeros"
+            and not isinstance(self.padding, str)
+        ):
             return conv3d_as_conv2d(input, weight, bias, self.stride, self.padding)
         return super()._conv_forward(input, weight, bias)
 
@@ -66,8 +74,9 @@ class StemConv3d(nn.Conv3d):
 class Conv3DSimple(nn.Conv3d):
     """A full 3x3x3 convolution (torchvision's ``Conv3DSimple``)."""
 
-    def __init__(self, in_planes: int, out_planes: int, midplanes: int | None = None, stride: int = 1,
-                 padding: int = 1) -> None:
+    def __init__(
+        self, in_planes: int, out_planes: int, midplanes: int | None = None, stride: int = 1, padding: int = 1
+    ) -> None:
         super().__init__(in_planes, out_planes, kernel_size=(3, 3, 3), stride=stride, padding=padding, bias=False)
 
     @staticmethod
@@ -80,12 +89,19 @@ class Conv2Plus1D(nn.Sequential):
 
     def __init__(self, in_planes: int, out_planes: int, midplanes: int, stride: int = 1, padding: int = 1) -> None:
         super().__init__(
-            nn.Conv3d(in_planes, midplanes, kernel_size=(1, 3, 3), stride=(1, stride, stride),
-                      padding=(0, padding, padding), bias=False),
+            nn.Conv3d(
+                in_planes,
+                midplanes,
+                kernel_size=(1, 3, 3),
+                stride=(1, stride, stride),
+                padding=(0, padding, padding),
+                bias=False,
+            ),
             nn.BatchNorm3d(midplanes),
             nn.ReLU(inplace=True),
-            nn.Conv3d(midplanes, out_planes, kernel_size=(3, 1, 1), stride=(stride, 1, 1), padding=(padding, 0, 0),
-                      bias=False),
+            nn.Conv3d(
+                midplanes, out_planes, kernel_size=(3, 1, 1), stride=(stride, 1, 1), padding=(padding, 0, 0), bias=False
+            ),
         )
 
     @staticmethod
@@ -105,12 +121,19 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, conv_builder: ConvBuilder, stride: int = 1,
-                 downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        conv_builder: ConvBuilder,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+    ) -> None:
         midplanes = (inplanes * planes * 3 * 3 * 3) // (inplanes * 3 * 3 + 3 * planes)
         super().__init__()
-        self.conv1 = nn.Sequential(conv_builder(inplanes, planes, midplanes, stride), nn.BatchNorm3d(planes),
-                                   nn.ReLU(inplace=True))
+        self.conv1 = nn.Sequential(
+            conv_builder(inplanes, planes, midplanes, stride), nn.BatchNorm3d(planes), nn.ReLU(inplace=True)
+        )
         self.conv2 = nn.Sequential(conv_builder(planes, planes, midplanes), nn.BatchNorm3d(planes))
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -125,9 +148,16 @@ class BasicBlock(nn.Module):
 class Conv3dNormActivation(nn.Sequential):
     """Conv3d (bias only without a norm), norm, ReLU; "same" padding for odd kernels (torchvision.ops.misc)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int, int] = 3,
-                 stride: int | tuple[int, int, int] = 1, padding: int | tuple[int, int, int] | None = None,
-                 norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm3d, bias: bool | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int, int] = 3,
+        stride: int | tuple[int, int, int] = 1,
+        padding: int | tuple[int, int, int] | None = None,
+        norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm3d,
+        bias: bool | None = None,
+    ) -> None:
         kernel = (kernel_size,) * 3 if isinstance(kernel_size, int) else tuple(kernel_size)
         if padding is None:
             padding = tuple((k - 1) // 2 for k in kernel)
@@ -144,22 +174,51 @@ class Conv3dNormActivation(nn.Sequential):
 class TemporalSeparableConv(nn.Sequential):
     """S3D's separable conv: 1xkxk spatial then kx1x1 temporal, each with norm and ReLU."""
 
-    def __init__(self, in_planes: int, out_planes: int, kernel_size: int, stride: int, padding: int,
-                 norm_layer: Callable[..., nn.Module]) -> None:
+    def __init__(
+        self,
+        in_planes: int,
+        out_planes: int,
+        kernel_size: int,
+        stride: int,
+        padding: int,
+        norm_layer: Callable[..., nn.Module],
+    ) -> None:
         super().__init__(
-            Conv3dNormActivation(in_planes, out_planes, kernel_size=(1, kernel_size, kernel_size),
-                                 stride=(1, stride, stride), padding=(0, padding, padding), bias=False,
-                                 norm_layer=norm_layer),
-            Conv3dNormActivation(out_planes, out_planes, kernel_size=(kernel_size, 1, 1), stride=(stride, 1, 1),
-                                 padding=(padding, 0, 0), bias=False, norm_layer=norm_layer),
+            Conv3dNormActivation(
+                in_planes,
+                out_planes,
+                kernel_size=(1, kernel_size, kernel_size),
+                stride=(1, stride, stride),
+                padding=(0, padding, padding),
+                bias=False,
+                norm_layer=norm_layer,
+            ),
+            Conv3dNormActivation(
+                out_planes,
+                out_planes,
+                kernel_size=(kernel_size, 1, 1),
+                stride=(stride, 1, 1),
+                padding=(padding, 0, 0),
+                bias=False,
+                norm_layer=norm_layer,
+            ),
         )
 
 
 class SepInceptionBlock3D(nn.Module):
     """S3D's Inception block with separable 3x3x3 convolutions in branches 1 and 2."""
 
-    def __init__(self, in_planes: int, b0_out: int, b1_mid: int, b1_out: int, b2_mid: int, b2_out: int,
-                 b3_out: int, norm_layer: Callable[..., nn.Module]) -> None:
+    def __init__(
+        self,
+        in_planes: int,
+        b0_out: int,
+        b1_mid: int,
+        b1_out: int,
+        b2_mid: int,
+        b2_out: int,
+        b3_out: int,
+        norm_layer: Callable[..., nn.Module],
+    ) -> None:
         super().__init__()
         self.branch0 = Conv3dNormActivation(in_planes, b0_out, kernel_size=1, stride=1, norm_layer=norm_layer)
         self.branch1 = nn.Sequential(

@@ -21,6 +21,7 @@ says which FC layers they counted, so we report our conv-only count beside
 theirs rather than bolting on FC layers the self-supervised protocol never
 uses (features come from pool5, and the classifier is a single FC).
 """
+
 from __future__ import annotations
 
 from torch import nn

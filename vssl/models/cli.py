@@ -11,6 +11,7 @@ The paper column is the count a paper quotes for that architecture (V3S
 Table 2), always for the full-width network; our counts are printed beside
 it, never replaced by it.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -20,6 +20,7 @@
   connected layer of size equals to the number of action classes"), with
   optional dropout before it.
 """
+
 from __future__ import annotations
 
 import math
@@ -82,8 +83,11 @@ class ProjectionHead(nn.Sequential):
     def __init__(self, in_features: int, dim: int = 128, *, hidden: int | None = None) -> None:
         if dim < 1:
             raise ValueError(f"projection dim must be positive, got {dim}")
-        layers: list[nn.Module] = ([nn.Linear(in_features, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim)]
-                                   if hidden else [nn.Linear(in_features, dim)])
+        layers: list[nn.Module] = (
+            [nn.Linear(in_features, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim)]
+            if hidden
+            else [nn.Linear(in_features, dim)]
+        )
         super().__init__(*layers)
         self.in_features, self.dim = in_features, dim
 
@@ -142,11 +146,7 @@ class V3SHead(MultiHead):
     """
 
     def __init__(self, in_features: int, spatial_classes: int | None, temporal_classes: int | None) -> None:
-        heads = {
-            name: n
-            for name, n in (("spatial", spatial_classes), ("temporal", temporal_classes))
-            if n is not None
-        }
+        heads = {name: n for name, n in (("spatial", spatial_classes), ("temporal", temporal_classes)) if n is not None}
         if not heads:
             raise ValueError("V3SHead needs spatial_classes, temporal_classes or both")
         super().__init__(in_features, heads, hidden=None)

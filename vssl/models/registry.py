@@ -4,6 +4,7 @@ Builders are keyword-only functions of plain arguments (``width``,
 ``in_channels``, ``small_input``) returning a `Backbone`; they never take a
 config object, so a config key maps to exactly one builder argument.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -49,9 +50,7 @@ def register_model(
     def decorator(builder: Builder) -> Builder:
         if name in _REGISTRY:
             existing = _REGISTRY[name].builder
-            raise ValueError(
-                f"model {name!r} is already registered (by {existing.__module__}.{existing.__qualname__})"
-            )
+            raise ValueError(f"model {name!r} is already registered (by {existing.__module__}.{existing.__qualname__})")
         signature = inspect.signature(builder)
         positional = [
             p.name

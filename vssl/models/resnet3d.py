@@ -8,6 +8,7 @@ construction are written here, because torchvision's `VideoResNet` hard-codes
 
 Stages (for freezing and taps): ``conv1`` (stem), ``layer1`` .. ``layer4``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -50,14 +51,10 @@ class Conv2Plus1DPerConv(Conv2Plus1D):
     def __init__(
         self, in_planes: int, out_planes: int, midplanes: int | None = None, stride: int = 1, padding: int = 1
     ) -> None:
-        super().__init__(
-            in_planes, out_planes, factorized_midplanes(in_planes, out_planes, (3, 3, 3)), stride, padding
-        )
+        super().__init__(in_planes, out_planes, factorized_midplanes(in_planes, out_planes, (3, 3, 3)), stride, padding)
 
 
-def make_res_layer(
-    in_planes: int, planes: int, blocks: int, conv_builder: ConvBuilder, stride: int
-) -> nn.Sequential:
+def make_res_layer(in_planes: int, planes: int, blocks: int, conv_builder: ConvBuilder, stride: int) -> nn.Sequential:
     """``blocks`` torchvision BasicBlocks; the first one downsamples with a 1x1x1 conv + BN shortcut.
 
     The projection shortcut ("type B" in Hara et al.) is what torchvision and
@@ -66,9 +63,7 @@ def make_res_layer(
     downsample = None
     if stride != 1 or in_planes != planes:
         downsample = nn.Sequential(
-            nn.Conv3d(
-                in_planes, planes, kernel_size=1, stride=conv_builder.get_downsample_stride(stride), bias=False
-            ),
+            nn.Conv3d(in_planes, planes, kernel_size=1, stride=conv_builder.get_downsample_stride(stride), bias=False),
             nn.BatchNorm3d(planes),
         )
     layers = [BasicBlock(in_planes, planes, conv_builder, stride, downsample)]
@@ -196,8 +191,16 @@ def _tran_r3d(name: str, blocks: tuple[int, int, int, int], *, width: float, in_
     """Tran et al.'s R3D family (VCOP's ``R3DNet``): 3x7x7 stride-(1,2,2) conv1, no max-pool, BasicBlocks."""
     stem_planes = scale_channels(64, width)
     stem = _full3d_stem(in_channels, stem_planes, temporal_kernel=3, max_pool=False)
-    return _resnet(name=name, stem=stem, stem_planes=stem_planes, first_conv_tap="conv1.2",
-                   conv_builder=Conv3DSimple, blocks=blocks, width=width, in_channels=in_channels)
+    return _resnet(
+        name=name,
+        stem=stem,
+        stem_planes=stem_planes,
+        first_conv_tap="conv1.2",
+        conv_builder=Conv3DSimple,
+        blocks=blocks,
+        width=width,
+        in_channels=in_channels,
+    )
 
 
 @register_model("r21d_10", paper_params_m=14.4, paper_source="V3S Table 2 (R(2+1)D)")

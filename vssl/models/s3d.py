@@ -31,6 +31,7 @@ Stages: ``conv1`` (Conv_1a [+ MaxPool_2a]), ``conv2`` (Conv_2b, Conv_2c,
 MaxPool_3a), ``mixed3`` (3b, 3c, MaxPool_4a), ``mixed4`` (4b-4f, MaxPool_5a),
 ``mixed5`` (5b, 5c) -> GAP -> 1024.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from functools import partial
 
 import torch
 from torch import Tensor, nn
+
 from vssl.models.base import Backbone, init_weights, scale_channels
 from vssl.models.blocks import Conv3dNormActivation, SepInceptionBlock3D, TemporalSeparableConv
 from vssl.models.registry import register_model

@@ -23,6 +23,7 @@ Tap names, the same for every backbone:
 * any stage name (``layer2``, ``conv3``, ``mixed4``, ...): that stage's raw
   output map.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence

@@ -5,6 +5,7 @@ Writes a metrics JSON whose ``METRIC`` is the mean of the inputs' values, with `
 ``checkpoint_sha256`` as ``;``-separated lists in input order). The seed must be the same in every
 input (one seed's mean over splits); a mismatch is an error naming the files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,14 @@ def average(paths: list[Path], metric: str, seed: int | None = None) -> dict:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inputs", action="append", required=True, type=Path, metavar="JSON",
-                        help="metrics JSON (repeat per input, e.g. per split)")
+    parser.add_argument(
+        "--inputs",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="JSON",
+        help="metrics JSON (repeat per input, e.g. per split)",
+    )
     parser.add_argument("--metric", required=True, help="dotted key; append *FACTOR to rescale")
     parser.add_argument("--seed", type=int, default=None, help="the inputs' seed (checked)")
     parser.add_argument("--out", required=True, type=Path, help="output metrics JSON")

@@ -32,13 +32,15 @@ hold; ``holds`` if every comparison that ran holds (the count of those not run i
 ``inconclusive`` otherwise. The one-std rule is a heuristic threshold, not a significance test: it
 says when seeds disagree about the sign more than they agree, which is all a few seeds can say.
 """
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -51,54 +53,145 @@ HOLDS, FAILS, INCONCLUSIVE, NOT_RUN = "holds", "does not hold", "inconclusive", 
 KINDS = ("greater", "best", "worst", "spearman")
 
 DEFAULT_CLAIMS: list[dict[str, Any]] = [
-    {"id": "rot-T2/pretrained>scratch", "experiment": "rot-T2", "kind": "greater",
-     "statement": "Rotation pretraining (Kinetics, MT) beats training from scratch",
-     "rows": [["kinetics", "scratch"], ["mit", "scratch"]], "columns": ["UCF101", "HMDB51"]},
-    {"id": "rot-T5/pretrained>scratch", "experiment": "rot-T5", "kind": "greater",
-     "statement": "The pretrained model beats scratch at every number of shots",
-     "columns": [["pretrained", "scratch"]], "rows": ["1", "5", "10", "20", "full"]},
-    {"id": "v3s-T2/v3s>random", "experiment": "v3s-T2", "kind": "greater",
-     "statement": "V3S pretraining beats random initialisation for every backbone",
-     "rows": [["c3d/v3s", "c3d/random"], ["r3d/v3s", "r3d/random"], ["r21d/v3s", "r21d/random"],
-              ["r21d/v3s-k400", "r21d/random"]], "columns": ["UCF101", "HMDB51"]},
-    {"id": "rot-T3/4>2", "experiment": "rot-T3", "kind": "greater",
-     "statement": "Four rotations beat two rotations",
-     "rows": [["0,90,180,270", "0,90"]], "columns": ["UCF101"]},
-    {"id": "rot-T6/dif>rgb", "experiment": "rot-T6", "kind": "greater",
-     "statement": "Frame differences (DIF) beat RGB at the same clip length",
-     "rows": [["16-DIF", "16-RGB"], ["64-DIF", "64-RGB"]], "columns": ["UCF101", "HMDB51"]},
-    {"id": "rot-T7/fusion>rgb,dif", "experiment": "rot-T7", "kind": "greater",
-     "statement": "Fusing RGB and DIF beats both alone",
-     "rows": [["Fusion", "RGB"], ["Fusion", "DIF"]], "columns": ["UCF101", "HMDB51"]},
-    {"id": "v3s-T3/all>each", "experiment": "v3s-T3", "kind": "greater",
-     "statement": "All four transforms together beat each transform alone",
-     "rows": [["V3S", "SS"], ["V3S", "SP"], ["V3S", "TS"], ["V3S", "TP"]], "columns": ["UCF101"]},
-    {"id": "rot-F4b/rotation~action", "experiment": "rot-F4b", "kind": "spearman",
-     "statement": "Action accuracy rises with rotation accuracy over pretraining (Spearman rho > 0)",
-     "x": "rotation_acc", "y": "action_acc", "paper": "holds (Fig. 4b: monotone rise)"},
+    {
+        "id": "rot-T2/pretrained>scratch",
+        "experiment": "rot-T2",
+        "kind": "greater",
+        "statement": "Rotation pretraining (Kinetics, MT) beats training from scratch",
+        "rows": [["kinetics", "scratch"], ["mit", "scratch"]],
+        "columns": ["UCF101", "HMDB51"],
+    },
+    {
+        "id": "rot-T5/pretrained>scratch",
+        "experiment": "rot-T5",
+        "kind": "greater",
+        "statement": "The pretrained model beats scratch at every number of shots",
+        "columns": [["pretrained", "scratch"]],
+        "rows": ["1", "5", "10", "20", "full"],
+    },
+    {
+        "id": "v3s-T2/v3s>random",
+        "experiment": "v3s-T2",
+        "kind": "greater",
+        "statement": "V3S pretraining beats random initialisation for every backbone",
+        "rows": [
+            ["c3d/v3s", "c3d/random"],
+            ["r3d/v3s", "r3d/random"],
+            ["r21d/v3s", "r21d/random"],
+            ["r21d/v3s-k400", "r21d/random"],
+        ],
+        "columns": ["UCF101", "HMDB51"],
+    },
+    {
+        "id": "rot-T3/4>2",
+        "experiment": "rot-T3",
+        "kind": "greater",
+        "statement": "Four rotations beat two rotations",
+        "rows": [["0,90,180,270", "0,90"]],
+        "columns": ["UCF101"],
+    },
+    {
+        "id": "rot-T6/dif>rgb",
+        "experiment": "rot-T6",
+        "kind": "greater",
+        "statement": "Frame differences (DIF) beat RGB at the same clip length",
+        "rows": [["16-DIF", "16-RGB"], ["64-DIF", "64-RGB"]],
+        "columns": ["UCF101", "HMDB51"],
+    },
+    {
+        "id": "rot-T7/fusion>rgb,dif",
+        "experiment": "rot-T7",
+        "kind": "greater",
+        "statement": "Fusing RGB and DIF beats both alone",
+        "rows": [["Fusion", "RGB"], ["Fusion", "DIF"]],
+        "columns": ["UCF101", "HMDB51"],
+    },
+    {
+        "id": "v3s-T3/all>each",
+        "experiment": "v3s-T3",
+        "kind": "greater",
+        "statement": "All four transforms together beat each transform alone",
+        "rows": [["V3S", "SS"], ["V3S", "SP"], ["V3S", "TS"], ["V3S", "TP"]],
+        "columns": ["UCF101"],
+    },
+    {
+        "id": "rot-F4b/rotation~action",
+        "experiment": "rot-F4b",
+        "kind": "spearman",
+        "statement": "Action accuracy rises with rotation accuracy over pretraining (Spearman rho > 0)",
+        "x": "rotation_acc",
+        "y": "action_acc",
+        "paper": "holds (Fig. 4b: monotone rise)",
+    },
     # Further directional statements of the papers' text.
-    {"id": "rot-T4/more-data", "experiment": "rot-T4", "kind": "greater",
-     "statement": "More pretraining videos give better transfer (Table 4: 'keeps increasing')",
-     "rows": [["100k", "0"], ["200k", "100k"], ["400k", "200k"], ["all", "400k"]], "columns": ["UCF101", "HMDB51"]},
-    {"id": "rot-T6/longer-clips", "experiment": "rot-T6", "kind": "greater",
-     "statement": "Longer clips give better transfer",
-     "rows": [["32-RGB", "16-RGB"], ["64-RGB", "32-RGB"], ["64-DIF", "16-DIF"]], "columns": ["UCF101", "HMDB51"]},
-    {"id": "rot-8/360/4-best", "experiment": "rot-8/360", "kind": "greater",
-     "statement": "Four rotations beat eight rotations and 0-360° regression (Sec. 4.6)",
-     "rows": [["4", "8"], ["4", "360"]], "columns": ["UCF101"]},
-    {"id": "v3s-T3/complementary", "experiment": "v3s-T3", "kind": "greater",
-     "statement": "Combining the two spatial (temporal) transforms beats each alone",
-     "rows": [["SS+SP", "SS"], ["SS+SP", "SP"], ["TS+TP", "TS"], ["TS+TP", "TP"]], "columns": ["UCF101"]},
-    {"id": "rot-F4a/best-UCF101", "experiment": "rot-F4a", "kind": "best", "column": "UCF101", "row": "C2",
-     "statement": "Freezing conv1 (>C2) is best on UCF101", "paper": "holds (Sec. 4.5 text)"},
-    {"id": "rot-F4a/best-HMDB51", "experiment": "rot-F4a", "kind": "best", "column": "HMDB51", "row": "C3",
-     "statement": "Freezing the first two blocks (>C3) is best on HMDB51", "paper": "holds (Sec. 4.5 text)"},
-    {"id": "rot-F4a/worst-UCF101", "experiment": "rot-F4a", "kind": "worst", "column": "UCF101", "row": "C6",
-     "statement": "Freezing all convolution blocks (C6: only the head trains) is worst on UCF101",
-     "paper": "holds (Sec. 4.5 text)"},
-    {"id": "rot-F4a/worst-HMDB51", "experiment": "rot-F4a", "kind": "worst", "column": "HMDB51", "row": "C6",
-     "statement": "Freezing all convolution blocks (C6: only the head trains) is worst on HMDB51",
-     "paper": "holds (Sec. 4.5 text)"},
+    {
+        "id": "rot-T4/more-data",
+        "experiment": "rot-T4",
+        "kind": "greater",
+        "statement": "More pretraining videos give better transfer (Table 4: 'keeps increasing')",
+        "rows": [["100k", "0"], ["200k", "100k"], ["400k", "200k"], ["all", "400k"]],
+        "columns": ["UCF101", "HMDB51"],
+    },
+    {
+        "id": "rot-T6/longer-clips",
+        "experiment": "rot-T6",
+        "kind": "greater",
+        "statement": "Longer clips give better transfer",
+        "rows": [["32-RGB", "16-RGB"], ["64-RGB", "32-RGB"], ["64-DIF", "16-DIF"]],
+        "columns": ["UCF101", "HMDB51"],
+    },
+    {
+        "id": "rot-8/360/4-best",
+        "experiment": "rot-8/360",
+        "kind": "greater",
+        "statement": "Four rotations beat eight rotations and 0-360° regression (Sec. 4.6)",
+        "rows": [["4", "8"], ["4", "360"]],
+        "columns": ["UCF101"],
+    },
+    {
+        "id": "v3s-T3/complementary",
+        "experiment": "v3s-T3",
+        "kind": "greater",
+        "statement": "Combining the two spatial (temporal) transforms beats each alone",
+        "rows": [["SS+SP", "SS"], ["SS+SP", "SP"], ["TS+TP", "TS"], ["TS+TP", "TP"]],
+        "columns": ["UCF101"],
+    },
+    {
+        "id": "rot-F4a/best-UCF101",
+        "experiment": "rot-F4a",
+        "kind": "best",
+        "column": "UCF101",
+        "row": "C2",
+        "statement": "Freezing conv1 (>C2) is best on UCF101",
+        "paper": "holds (Sec. 4.5 text)",
+    },
+    {
+        "id": "rot-F4a/best-HMDB51",
+        "experiment": "rot-F4a",
+        "kind": "best",
+        "column": "HMDB51",
+        "row": "C3",
+        "statement": "Freezing the first two blocks (>C3) is best on HMDB51",
+        "paper": "holds (Sec. 4.5 text)",
+    },
+    {
+        "id": "rot-F4a/worst-UCF101",
+        "experiment": "rot-F4a",
+        "kind": "worst",
+        "column": "UCF101",
+        "row": "C6",
+        "statement": "Freezing all convolution blocks (C6: only the head trains) is worst on UCF101",
+        "paper": "holds (Sec. 4.5 text)",
+    },
+    {
+        "id": "rot-F4a/worst-HMDB51",
+        "experiment": "rot-F4a",
+        "kind": "worst",
+        "column": "HMDB51",
+        "row": "C6",
+        "statement": "Freezing all convolution blocks (C6: only the head trains) is worst on HMDB51",
+        "paper": "holds (Sec. 4.5 text)",
+    },
 ]
 
 
@@ -172,8 +265,13 @@ def parse_claim(spec: dict[str, Any], origin: str = "claims") -> Claim:
     except KeyError as err:
         raise ReportError(f"{where}: {err.args[0]}") from None
     kind = spec["kind"]
-    common = dict(id=spec["id"], experiment=spec["experiment"], statement=spec["statement"], kind=kind,
-                  paper=str(spec.get("paper", "")))
+    common = dict(
+        id=spec["id"],
+        experiment=spec["experiment"],
+        statement=spec["statement"],
+        kind=kind,
+        paper=str(spec.get("paper", "")),
+    )
     if kind == "greater":
         return Claim(**common, comparisons=_comparisons(spec, where))
     if kind in ("best", "worst"):
@@ -191,8 +289,11 @@ def parse_claim(spec: dict[str, Any], origin: str = "claims") -> Claim:
 
 
 def _is_pair_list(value: Any) -> bool:
-    return (isinstance(value, list) and bool(value)
-            and all(isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in value))
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in value)
+    )
 
 
 def _is_str_list(value: Any) -> bool:
@@ -212,8 +313,10 @@ def _comparisons(spec: dict[str, Any], where: str) -> tuple:
         return tuple(((b, c), (w, c)) for b, w in rows for c in columns)
     if _is_pair_list(columns) and _is_str_list(rows):
         return tuple(((r, b), (r, w)) for b, w in columns for r in rows)
-    raise ReportError(f"{where}: kind 'greater' needs rows: [[better, worse], ...] with columns: [...], "
-                      "or columns: [[better, worse], ...] with rows: [...], or comparisons")
+    raise ReportError(
+        f"{where}: kind 'greater' needs rows: [[better, worse], ...] with columns: [...], "
+        "or columns: [[better, worse], ...] with rows: [...], or comparisons"
+    )
 
 
 def load_claims(path: str | Path | None = None) -> list[Claim]:
@@ -270,8 +373,9 @@ def _paper_cell(paper: pd.DataFrame, row: str, column: str) -> float:
     return float(hit["value"].iloc[0]) if not hit.empty else math.nan
 
 
-def compare(better: dict | None, worse: dict | None, names: tuple[str, str] = ("first cell", "second cell")
-            ) -> tuple[str, str, str]:
+def compare(
+    better: dict | None, worse: dict | None, names: tuple[str, str] = ("first cell", "second cell")
+) -> tuple[str, str, str]:
     """Verdict, delta text and reason for "better > worse", each cell a dict(mean, std, n) or None."""
     missing = [name for name, cell in zip(names, (better, worse)) if cell is None or cell["n"] == 0]
     if missing:
@@ -279,8 +383,14 @@ def compare(better: dict | None, worse: dict | None, names: tuple[str, str] = ("
     delta = better["mean"] - worse["mean"]
     if better["n"] < 2 or worse["n"] < 2:
         direction = "right" if delta > 0 else "wrong"
-        return INCONCLUSIVE, f"{delta:+.2f}", (f"n_seeds < 2 ({better['n']} vs {worse['n']}): no spread to judge "
-                                              f"against; the single-run difference points the {direction} way")
+        return (
+            INCONCLUSIVE,
+            f"{delta:+.2f}",
+            (
+                f"n_seeds < 2 ({better['n']} vs {worse['n']}): no spread to judge "
+                f"against; the single-run difference points the {direction} way"
+            ),
+        )
     pooled = pooled_std(better["std"], better["n"], worse["std"], worse["n"])
     text = f"{delta:+.2f} (pooled std {pooled:.2f})"
     if abs(delta) <= pooled:
@@ -291,8 +401,11 @@ def compare(better: dict | None, worse: dict | None, names: tuple[str, str] = ("
 
 
 def _cells(table: pd.DataFrame) -> dict[tuple[str, str], dict]:
-    return {(r.row, r.column): {"mean": float(r.ours_mean), "std": float(r.ours_std), "n": int(r.n_seeds)}
-            for r in table.itertuples(index=False) if r.source != "cited"}
+    return {
+        (r.row, r.column): {"mean": float(r.ours_mean), "std": float(r.ours_std), "n": int(r.n_seeds)}
+        for r in table.itertuples(index=False)
+        if r.source != "cited"
+    }
 
 
 def evaluate_greater(claim: Claim, table: pd.DataFrame | None) -> list[Check]:
@@ -318,7 +431,11 @@ def evaluate_greater(claim: Claim, table: pd.DataFrame | None) -> list[Check]:
 
 
 def _unpack(cell: dict | None) -> dict:
-    return {"mean": cell["mean"], "std": cell["std"], "n": cell["n"]} if cell else {"mean": math.nan, "std": math.nan, "n": 0}
+    return (
+        {"mean": cell["mean"], "std": cell["std"], "n": cell["n"]}
+        if cell
+        else {"mean": math.nan, "std": math.nan, "n": 0}
+    )
 
 
 def evaluate_best(claim: Claim, table: pd.DataFrame | None) -> list[Check]:
@@ -329,8 +446,16 @@ def evaluate_best(claim: Claim, table: pd.DataFrame | None) -> list[Check]:
         return [Check(label, claim.paper or "n/a", "", "", NOT_RUN, "figure data not found")]
     cells = {r: c for (r, col), c in _cells(table).items() if col == claim.column and c["n"] > 0}
     if claim.row not in cells or len(cells) < 2:
-        return [Check(label, claim.paper or "n/a", "", "", NOT_RUN,
-                      f"needs {claim.row} and at least one other row with results in {claim.column}")]
+        return [
+            Check(
+                label,
+                claim.paper or "n/a",
+                "",
+                "",
+                NOT_RUN,
+                f"needs {claim.row} and at least one other row with results in {claim.column}",
+            )
+        ]
     pick = min if worst else max
     extreme = pick(cells, key=lambda r: cells[r]["mean"])
     rival = pick((r for r in cells if r != claim.row), key=lambda r: cells[r]["mean"])
@@ -338,8 +463,10 @@ def evaluate_best(claim: Claim, table: pd.DataFrame | None) -> list[Check]:
         verdict, delta, reason = compare(cells[rival], cells[claim.row], (rival, claim.row))
     else:
         verdict, delta, reason = compare(cells[claim.row], cells[rival], (claim.row, rival))
-    ours = (f"{claim.kind}: {extreme} ({_fmt_ours(**cells[extreme])}); {claim.row} {_fmt_ours(**cells[claim.row])} "
-            f"vs {'weakest' if worst else 'strongest'} other {rival} {_fmt_ours(**cells[rival])}")
+    ours = (
+        f"{claim.kind}: {extreme} ({_fmt_ours(**cells[extreme])}); {claim.row} {_fmt_ours(**cells[claim.row])} "
+        f"vs {'weakest' if worst else 'strongest'} other {rival} {_fmt_ours(**cells[rival])}"
+    )
     return [Check(label, claim.paper or "n/a", ours, delta, verdict, reason)]
 
 
@@ -348,13 +475,23 @@ def evaluate_spearman(claim: Claim, frame: pd.DataFrame | None) -> list[Check]:
     paper = claim.paper or "n/a"
     if frame is None:
         return [Check(label, paper, "", "", NOT_RUN, "figure data not found")]
-    groups = [(g[claim.x].to_list(), g[claim.y].to_list())
-              for _, g in frame.groupby("seed" if "seed" in frame.columns else lambda _: 0, sort=False)]
+    groups = [
+        (g[claim.x].to_list(), g[claim.y].to_list())
+        for _, g in frame.groupby("seed" if "seed" in frame.columns else lambda _: 0, sort=False)
+    ]
     n_points = sum(len(x) for x, _ in groups)
     rho, p_up = spearman_permutation_test(groups)
     if math.isnan(rho):
-        return [Check(label, paper, f"{n_points} points", "", INCONCLUSIVE,
-                      "fewer than 3 checkpoints per seed, or a constant series")]
+        return [
+            Check(
+                label,
+                paper,
+                f"{n_points} points",
+                "",
+                INCONCLUSIVE,
+                "fewer than 3 checkpoints per seed, or a constant series",
+            )
+        ]
     _, p_down = spearman_permutation_test([(x, [-v for v in y]) for x, y in groups])
     per_seed = [r for r in (spearman(x, y) for x, y in groups) if not math.isnan(r)]
     spread = f" ± {pd.Series(per_seed).std(ddof=1):.2f}" if len(per_seed) > 1 else ""
@@ -362,8 +499,16 @@ def evaluate_spearman(claim: Claim, frame: pd.DataFrame | None) -> list[Check]:
     if rho > 0 and p_up < claim.alpha:
         return [Check(label, paper, ours, f"p = {p_up:.4f}", HOLDS, f"one-sided permutation p < {claim.alpha}")]
     if rho < 0 and p_down < claim.alpha:
-        return [Check(label, paper, ours, f"p = {p_down:.4f} (for rho < 0)", FAILS,
-                      f"negative rank correlation, permutation p < {claim.alpha}")]
+        return [
+            Check(
+                label,
+                paper,
+                ours,
+                f"p = {p_down:.4f} (for rho < 0)",
+                FAILS,
+                f"negative rank correlation, permutation p < {claim.alpha}",
+            )
+        ]
     p = p_up if rho > 0 else p_down
     return [Check(label, paper, ours, f"p = {p:.4f}", INCONCLUSIVE, f"permutation p ≥ {claim.alpha}")]
 
@@ -405,32 +550,75 @@ def _read_curve_csv(path: Path, claim: Claim) -> pd.DataFrame:
 
 def results_frame(results: Sequence[ClaimResult]) -> pd.DataFrame:
     """One line per comparison (machine-readable claims.csv)."""
-    records = [{"claim": r.claim.id, "experiment": r.claim.experiment, "statement": r.claim.statement,
-                "claim_verdict": r.verdict, "paper_verdict": r.paper_verdict, "comparison": c.comparison,
-                "paper": c.paper, "ours": c.ours, "delta": c.delta, "verdict": c.verdict, "reason": c.reason}
-               for r in results for c in r.checks]
-    return pd.DataFrame(records, columns=["claim", "experiment", "statement", "claim_verdict", "paper_verdict",
-                                          "comparison", "paper", "ours", "delta", "verdict", "reason"])
+    records = [
+        {
+            "claim": r.claim.id,
+            "experiment": r.claim.experiment,
+            "statement": r.claim.statement,
+            "claim_verdict": r.verdict,
+            "paper_verdict": r.paper_verdict,
+            "comparison": c.comparison,
+            "paper": c.paper,
+            "ours": c.ours,
+            "delta": c.delta,
+            "verdict": c.verdict,
+            "reason": c.reason,
+        }
+        for r in results
+        for c in r.checks
+    ]
+    return pd.DataFrame(
+        records,
+        columns=[
+            "claim",
+            "experiment",
+            "statement",
+            "claim_verdict",
+            "paper_verdict",
+            "comparison",
+            "paper",
+            "ours",
+            "delta",
+            "verdict",
+            "reason",
+        ],
+    )
 
 
 def render_claims_markdown(results: Sequence[ClaimResult]) -> str:
     counts = {v: sum(r.verdict == v for r in results) for v in (HOLDS, FAILS, INCONCLUSIVE, NOT_RUN)}
-    lines = ["# Claims of the papers, checked on our results", "",
-             "Ours are means ± std (ddof=1) [seeds] from the table and figure CSVs. A comparison **holds** when the "
-             "difference exceeds one pooled std in the claimed direction, **does not hold** when it exceeds one "
-             "pooled std the other way, and is **inconclusive** within one pooled std or with fewer than 2 seeds "
-             "on a side. Spearman claims use a one-sided permutation test. **not run**: the result is missing.", "",
-             "Overall: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" (of {len(results)} claims).", "",
-             "| claim | experiment | statement | paper | ours |", "|---|---|---|---|---|"]
+    lines = [
+        "# Claims of the papers, checked on our results",
+        "",
+        "Ours are means ± std (ddof=1) [seeds] from the table and figure CSVs. A comparison **holds** when the "
+        "difference exceeds one pooled std in the claimed direction, **does not hold** when it exceeds one "
+        "pooled std the other way, and is **inconclusive** within one pooled std or with fewer than 2 seeds "
+        "on a side. Spearman claims use a one-sided permutation test. **not run**: the result is missing.",
+        "",
+        "Overall: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" (of {len(results)} claims).",
+        "",
+        "| claim | experiment | statement | paper | ours |",
+        "|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| `{r.claim.id}` | {r.claim.experiment} | {_md_cell(r.claim.statement)} | "
-                     f"{_md_cell(r.paper_verdict)} | **{r.verdict}** |")
+        lines.append(
+            f"| `{r.claim.id}` | {r.claim.experiment} | {_md_cell(r.claim.statement)} | "
+            f"{_md_cell(r.paper_verdict)} | **{r.verdict}** |"
+        )
     for r in results:
         n_not_run = sum(c.verdict == NOT_RUN for c in r.checks)
         ran = f" ({len(r.checks) - n_not_run} of {len(r.checks)} comparisons run)" if n_not_run else ""
-        lines += ["", f"## `{r.claim.id}`: {_md_cell(r.claim.statement)}", "",
-                  f"Experiment {r.claim.experiment}. Paper: {r.paper_verdict}. Ours: **{r.verdict}**{ran}.", "",
-                  "| comparison | paper | ours | Δ ours | verdict | why |", "|---|---|---|---|---|---|"]
-        lines += ["| " + " | ".join(_md_cell(t) for t in (c.comparison, c.paper, c.ours, c.delta, c.verdict, c.reason))
-                  + " |" for c in r.checks]
+        lines += [
+            "",
+            f"## `{r.claim.id}`: {_md_cell(r.claim.statement)}",
+            "",
+            f"Experiment {r.claim.experiment}. Paper: {r.paper_verdict}. Ours: **{r.verdict}**{ran}.",
+            "",
+            "| comparison | paper | ours | Δ ours | verdict | why |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            "| " + " | ".join(_md_cell(t) for t in (c.comparison, c.paper, c.ours, c.delta, c.verdict, c.reason)) + " |"
+            for c in r.checks
+        ]
     return "\n".join(lines) + "\n"

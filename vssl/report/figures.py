@@ -24,6 +24,7 @@ Four kinds, chosen by the experiment id (see ``paper.Experiment.figure_kind``):
 
 Image figures are not plotted from numbers, so they write no data CSV.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,8 @@ import re
 import sys
 import textwrap
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from vssl.report.paper import Experiment, FIGURE_IDS, experiment, file_stem
+from vssl.report.paper import FIGURE_IDS, Experiment, experiment, file_stem
 from vssl.report.records import (
     ReportError,
     aggregate,
@@ -58,8 +59,13 @@ from vssl.report.tables import TABLE_COLUMNS
 from vssl.utils.io import atomic_path, atomic_write_csv
 
 TRANSFORM_KEYS = ("original", "ss", "sp", "ts", "tp")
-TRANSFORM_NAMES = {"original": "original", "ss": "SS\nspatial scale", "sp": "SP\nspatial projection",
-                   "ts": "TS\ntemporal scale", "tp": "TP\ntemporal projection"}
+TRANSFORM_NAMES = {
+    "original": "original",
+    "ss": "SS\nspatial scale",
+    "sp": "SP\nspatial projection",
+    "ts": "TS\ntemporal scale",
+    "tp": "TP\ntemporal projection",
+}
 CURVE_COLUMNS = ("step", "seed", "rotation_acc", "action_acc")
 DPI = 150
 
@@ -113,8 +119,16 @@ def render_bars(exp: Experiment, observations, out_dir: Path, title: str | None 
         for h, (hue, color) in enumerate(zip(hues, palette)):
             sub = frame[frame["column"] == hue].set_index("row").reindex(levels)
             x = np.arange(len(levels)) + (h - (len(hues) - 1) / 2) * width
-            ax.bar(x, sub["ours_mean"], width, yerr=sub["ours_std"].fillna(0), color=color, label=hue,
-                   capsize=3, edgecolor="white")
+            ax.bar(
+                x,
+                sub["ours_mean"],
+                width,
+                yerr=sub["ours_std"].fillna(0),
+                color=color,
+                label=hue,
+                capsize=3,
+                edgecolor="white",
+            )
             for i, level in enumerate(levels):  # one dot per seed, so n is visible
                 values = [o.value for o in observations if o.row == level and o.column == hue]
                 ax.scatter(np.full(len(values), x[i]), values, s=10, color="black", zorder=3)
@@ -144,8 +158,9 @@ def read_curve(path: str | Path, action_metric: str = "top1_video") -> pd.DataFr
     has_acc, has_json = "action_acc" in raw.columns, "action_metrics" in raw.columns
     missing = [c for c in ("step", "rotation_acc") if c not in raw.columns]
     if missing or not (has_acc or has_json):
-        raise ReportError(f"{path}: needs columns step, rotation_acc and action_acc or action_metrics; "
-                          f"has {list(raw.columns)}")
+        raise ReportError(
+            f"{path}: needs columns step, rotation_acc and action_acc or action_metrics; has {list(raw.columns)}"
+        )
     key, scale = parse_metric(action_metric, f"{path}")
     records = []
     for i, line in raw.iterrows():
@@ -154,8 +169,9 @@ def read_curve(path: str | Path, action_metric: str = "top1_video") -> pd.DataFr
             step = float(line["step"])
             rotation = float(line["rotation_acc"])
         except ValueError:
-            raise ReportError(f"{where}: step and rotation_acc must be numbers, got "
-                              f"{line['step']!r}, {line['rotation_acc']!r}") from None
+            raise ReportError(
+                f"{where}: step and rotation_acc must be numbers, got {line['step']!r}, {line['rotation_acc']!r}"
+            ) from None
         if has_acc and line["action_acc"].strip():
             try:
                 action = float(line["action_acc"])
@@ -192,10 +208,14 @@ def curve_spearman(frame: pd.DataFrame) -> tuple[float, float, int]:
 def render_curve(exp: Experiment, frame: pd.DataFrame, out_dir: Path, title: str | None = None) -> dict[str, Path]:
     sns, style = _style()
     rho, rho_std, n = curve_spearman(frame)
-    rho_text = "n/a (< 3 checkpoints or constant)" if math.isnan(rho) else (
-        f"{rho:.2f}" + (f" ± {rho_std:.2f} over {n} seeds" if n > 1 else ""))
-    long = frame.melt(id_vars=["step", "seed"], value_vars=["rotation_acc", "action_acc"],
-                      var_name="accuracy", value_name="percent")
+    rho_text = (
+        "n/a (< 3 checkpoints or constant)"
+        if math.isnan(rho)
+        else (f"{rho:.2f}" + (f" ± {rho_std:.2f} over {n} seeds" if n > 1 else ""))
+    )
+    long = frame.melt(
+        id_vars=["step", "seed"], value_vars=["rotation_acc", "action_acc"], var_name="accuracy", value_name="percent"
+    )
     long["accuracy"] = long["accuracy"].map({"rotation_acc": "rotation recognition", "action_acc": "action (UCF101)"})
     with style:
         fig = Figure(figsize=(8.5, 3.8), layout="constrained")
@@ -206,8 +226,15 @@ def render_curve(exp: Experiment, frame: pd.DataFrame, out_dir: Path, title: str
         ax_steps.set_ylabel("accuracy (%)")
         ax_steps.legend(title=None, frameon=False, fontsize=8)
         multi_seed = frame["seed"].nunique() > 1
-        sns.scatterplot(data=frame, x="rotation_acc", y="action_acc", hue="seed" if multi_seed else None,
-                        ax=ax_scatter, s=30, legend=multi_seed)
+        sns.scatterplot(
+            data=frame,
+            x="rotation_acc",
+            y="action_acc",
+            hue="seed" if multi_seed else None,
+            ax=ax_scatter,
+            s=30,
+            legend=multi_seed,
+        )
         ax_scatter.set_xlabel("rotation recognition accuracy (%)")
         ax_scatter.set_ylabel("action recognition accuracy (%)")
         ax_scatter.set_title(f"Spearman ρ = {rho_text}", fontsize=9)
@@ -303,8 +330,11 @@ def _npz_panels(path: Path, arrays: dict[str, np.ndarray], n_frames: int) -> lis
         if maps.ndim != 5 or maps.shape[1] != frames.shape[0]:
             raise ReportError(f"{where}: maps must be (M,R,T,H,W) for (R,T,H,W,3) frames, got {maps.shape}")
         names = _strings(arrays, "labels", len(maps), "model")
-        return [(_strip(frames[r], maps[m, r], n_frames, where), f"{rotations[r]} · {names[m]}")
-                for r in range(frames.shape[0]) for m in range(len(maps))]
+        return [
+            (_strip(frames[r], maps[m, r], n_frames, where), f"{rotations[r]} · {names[m]}")
+            for r in range(frames.shape[0])
+            for m in range(len(maps))
+        ]
     raise ReportError(f"{where}: frames must be (T,H,W,3) or (R,T,H,W,3), got shape {frames.shape}")
 
 
@@ -342,11 +372,20 @@ def panel_labels(per_file: Sequence[list[str]], labels: Sequence[str] | None, im
         return [" · ".join(t for t in (label, sub) if t) for label, subs in zip(labels, per_file) for sub in subs]
     if len(labels) == total:
         return labels
-    raise ReportError(f"{len(labels)} labels for {len(images)} images ({total} panels); give one per image or per panel")
+    raise ReportError(
+        f"{len(labels)} labels for {len(images)} images ({total} panels); give one per image or per panel"
+    )
 
 
-def render_image_grid(exp: Experiment, images: Sequence[Path], labels: Sequence[str] | None, out_dir: Path,
-                      cols: int | None = None, title: str | None = None, n_frames: int = 4) -> dict[str, Path]:
+def render_image_grid(
+    exp: Experiment,
+    images: Sequence[Path],
+    labels: Sequence[str] | None,
+    out_dir: Path,
+    cols: int | None = None,
+    title: str | None = None,
+    n_frames: int = 4,
+) -> dict[str, Path]:
     if not images:
         raise ReportError(f"{exp.id}: give --images PATH [PATH ...]")
     loaded = [load_panels(p, n_frames) for p in images]
@@ -368,7 +407,7 @@ def render_image_grid(exp: Experiment, images: Sequence[Path], labels: Sequence[
         ax.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(label, fontsize=9)
         ax.axis("off")
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.axis("off")
     fig.suptitle(f"{title or exp.title} ({exp.paper}, {exp.ref})", fontsize=10)
     return save_figure(fig, out_dir, file_stem(exp.id))
@@ -393,8 +432,9 @@ def load_transforms(path: str | Path) -> dict[str, tuple[np.ndarray, str]]:
     for key in TRANSFORM_KEYS:
         clip = arrays[key]
         if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8 or clip.shape[0] == 0:
-            raise ReportError(f"{path}: array {key!r} must be non-empty (T,H,W,3) uint8, "
-                              f"got shape {clip.shape} {clip.dtype}")
+            raise ReportError(
+                f"{path}: array {key!r} must be non-empty (T,H,W,3) uint8, got shape {clip.shape} {clip.dtype}"
+            )
         label = TRANSFORM_NAMES[key]
         if f"{key}_label" in arrays:
             label = f"{label}\n{str(np.asarray(arrays[f'{key}_label']).reshape(-1)[0])}"
@@ -409,8 +449,9 @@ def frame_indices(length: int, count: int) -> list[int]:
     return [int(round(i)) for i in np.linspace(0, length - 1, count)]
 
 
-def render_transforms(exp: Experiment, path: Path, out_dir: Path, n_frames: int = 8,
-                      title: str | None = None) -> dict[str, Path]:
+def render_transforms(
+    exp: Experiment, path: Path, out_dir: Path, n_frames: int = 8, title: str | None = None
+) -> dict[str, Path]:
     if n_frames < 1:
         raise ReportError(f"{exp.id}: --frames must be at least 1")
     clips = load_transforms(path)
@@ -443,17 +484,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("results/figures"))
     parser.add_argument("--title", help="figure title (default: the experiment's)")
     bars = parser.add_argument_group("bars (rot-F4a)")
-    bars.add_argument("--entry", nargs=4, action="append", metavar=("ROW", "COLUMN", "METRIC", "PATH"),
-                      help="as in `vssl table`: ROW is the freeze level C1..C6, COLUMN the dataset")
+    bars.add_argument(
+        "--entry",
+        nargs=4,
+        action="append",
+        metavar=("ROW", "COLUMN", "METRIC", "PATH"),
+        help="as in `vssl table`: ROW is the freeze level C1..C6, COLUMN the dataset",
+    )
     bars.add_argument("--entries-file", action="append", type=Path, metavar="TSV")
     curve = parser.add_argument_group("curve (rot-F4b)")
-    curve.add_argument("--curve", type=Path, metavar="CSV",
-                       help="columns step, rotation_acc, and action_acc or action_metrics (JSON path); optional seed")
-    curve.add_argument("--action-metric", default="top1_video",
-                       help="key read from each action_metrics JSON (append *100 for a fraction)")
+    curve.add_argument(
+        "--curve",
+        type=Path,
+        metavar="CSV",
+        help="columns step, rotation_acc, and action_acc or action_metrics (JSON path); optional seed",
+    )
+    curve.add_argument(
+        "--action-metric",
+        default="top1_video",
+        help="key read from each action_metrics JSON (append *100 for a fraction)",
+    )
     grid = parser.add_argument_group("image grid (rot-F1/F3/F5/F6-F9, v3s-F5)")
-    grid.add_argument("--images", nargs="+", type=Path, metavar="PATH",
-                      help="PNG/JPEG, or .npz as written by `vssl attention` (may hold several panels)")
+    grid.add_argument(
+        "--images",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="PNG/JPEG, or .npz as written by `vssl attention` (may hold several panels)",
+    )
     grid.add_argument("--labels", nargs="+", metavar="LABEL", help="one title per image (or per panel)")
     grid.add_argument("--cols", type=int, help="panels per row (default: up to 4)")
     trans = parser.add_argument_group("transforms (v3s-F1/F2)")
@@ -475,8 +533,7 @@ def render(args: argparse.Namespace) -> dict[str, Path]:
             raise ReportError(f"{exp.id}: give --curve CSV")
         return render_curve(exp, read_curve(args.curve, args.action_metric), out_dir, args.title)
     if exp.figure_kind == "image-grid":
-        return render_image_grid(exp, args.images or [], args.labels, out_dir, args.cols, args.title,
-                                 args.frames or 4)
+        return render_image_grid(exp, args.images or [], args.labels, out_dir, args.cols, args.title, args.frames or 4)
     if exp.figure_kind == "transforms":
         if args.transforms is None:
             raise ReportError(f"{exp.id}: give --transforms NPZ")

@@ -19,15 +19,17 @@ entries file with the header ``row<TAB>column<TAB>metric<TAB>path`` (blank lines
 with ``#`` are skipped). Relative paths are resolved against the current directory, which is the
 workflow's working directory, in both forms.
 """
+
 from __future__ import annotations
 
 import csv
 import json
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -40,8 +42,18 @@ ENTRY_HEADER = ("row", "column", "metric", "path")
 CHECKPOINT_PREFIX = 12  # sha256 hex digits shown in tables: enough to tell checkpoints apart
 
 # Columns of the aggregated frame (one line per cell), shared by tables and figures.
-AGGREGATE_COLUMNS = ("row", "column", "metric", "ours_mean", "ours_std", "n_seeds", "seeds",
-                     "config", "checkpoint", "compute")
+AGGREGATE_COLUMNS = (
+    "row",
+    "column",
+    "metric",
+    "ours_mean",
+    "ours_std",
+    "n_seeds",
+    "seeds",
+    "config",
+    "checkpoint",
+    "compute",
+)
 
 
 class ReportError(ValueError):
@@ -126,13 +138,13 @@ def read_entries_file(path: str | Path) -> list[Entry]:
         origin = f"{path}:{lineno}"
         if not header_seen:
             if tuple(f.lower() for f in fields) != ENTRY_HEADER:
-                raise ReportError(f"{origin}: expected the header line {'<TAB>'.join(ENTRY_HEADER)!r}, "
-                                  f"got {fields!r}")
+                raise ReportError(f"{origin}: expected the header line {'<TAB>'.join(ENTRY_HEADER)!r}, got {fields!r}")
             header_seen = True
             continue
         if len(fields) != len(ENTRY_HEADER):
-            raise ReportError(f"{origin}: expected 4 tab-separated fields (row, column, metric, path), "
-                              f"got {len(fields)}: {fields!r}")
+            raise ReportError(
+                f"{origin}: expected 4 tab-separated fields (row, column, metric, path), got {len(fields)}: {fields!r}"
+            )
         row, column, metric_spec, file_path = fields
         if not (row and column and file_path):
             raise ReportError(f"{origin}: row, column and path must not be empty")
@@ -213,7 +225,8 @@ def provenance(data: dict[str, Any]) -> dict[str, str]:
         "seed": str(seed) if _is_number(seed) or (isinstance(seed, str) and seed.strip()) else UNKNOWN,
         "config": config or UNKNOWN,
         "checkpoint": _short_sha(sha),
-        "checkpoint_path": str(checkpoint_path) if isinstance(checkpoint_path, str) and checkpoint_path.strip()
+        "checkpoint_path": str(checkpoint_path)
+        if isinstance(checkpoint_path, str) and checkpoint_path.strip()
         else UNKNOWN,
         "git_commit": _text(data, "git_commit"),
         "vssl_version": _text(data, "vssl_version"),
@@ -225,8 +238,9 @@ def _init_text(init: Any) -> str:
     """``path (best.pt, step 60)`` for a finetuned row's pretrained start; empty for scratch rows."""
     if not isinstance(init, dict) or not init.get("path"):
         return ""
-    detail = ", ".join(str(x) for x in (init.get("selected"), f"step {init['step']}" if init.get("step") is not None
-                                        else None) if x)
+    detail = ", ".join(
+        str(x) for x in (init.get("selected"), f"step {init['step']}" if init.get("step") is not None else None) if x
+    )
     return f"{init['path']}" + (f" ({detail})" if detail else "")
 
 
@@ -291,21 +305,36 @@ def resolve_entries(entries: Sequence[Entry]) -> list[Observation]:
         cell = (entry.row, entry.column)
         used = seen.setdefault(cell, {})
         if str(key) in used:
-            raise ReportError(f"{entry.origin}: {entry.path} is listed twice for cell {cell} "
-                              f"(first at {used[str(key)]})")
+            raise ReportError(
+                f"{entry.origin}: {entry.path} is listed twice for cell {cell} (first at {used[str(key)]})"
+            )
         if prov["seed"] != UNKNOWN and f"seed:{prov['seed']}" in used:
-            raise ReportError(f"{entry.origin}: cell {cell} has seed {prov['seed']} twice "
-                              f"({entry.path} and the entry at {used['seed:' + prov['seed']]})")
+            raise ReportError(
+                f"{entry.origin}: cell {cell} has seed {prov['seed']} twice "
+                f"({entry.path} and the entry at {used['seed:' + prov['seed']]})"
+            )
         used[str(key)] = entry.origin
         if prov["seed"] != UNKNOWN:
             used[f"seed:{prov['seed']}"] = entry.origin
-        observations.append(Observation(
-            row=entry.row, column=entry.column, metric=entry.metric + (f"*{entry.scale:g}" if entry.scale != 1 else ""),
-            value=value, path=entry.path, seed=prov["seed"], config=prov["config"],
-            checkpoint=prov["checkpoint"], checkpoint_path=prov["checkpoint_path"],
-            git_commit=prov["git_commit"], vssl_version=prov["vssl_version"], compute=compute_info(data),
-            init=prov["init"], backbone_params=_int_or_none(data.get("backbone_params")), tap=_retrieval_tap(data),
-        ))
+        observations.append(
+            Observation(
+                row=entry.row,
+                column=entry.column,
+                metric=entry.metric + (f"*{entry.scale:g}" if entry.scale != 1 else ""),
+                value=value,
+                path=entry.path,
+                seed=prov["seed"],
+                config=prov["config"],
+                checkpoint=prov["checkpoint"],
+                checkpoint_path=prov["checkpoint_path"],
+                git_commit=prov["git_commit"],
+                vssl_version=prov["vssl_version"],
+                compute=compute_info(data),
+                init=prov["init"],
+                backbone_params=_int_or_none(data.get("backbone_params")),
+                tap=_retrieval_tap(data),
+            )
+        )
     return observations
 
 
@@ -358,20 +387,28 @@ def aggregate(observations: Sequence[Observation]) -> pd.DataFrame:
     records = []
     for (row, column), group in cells.items():
         mean, std = mean_std([o.value for o in group])
-        records.append({
-            "row": row, "column": column,
-            "metric": ";".join(dict.fromkeys(o.metric for o in group)),
-            "ours_mean": mean, "ours_std": std, "n_seeds": len(group),
-            "seeds": ";".join(o.seed for o in group),
-            "config": ";".join(o.config for o in group),
-            "checkpoint": ";".join(o.checkpoint for o in group),
-            "compute": format_compute([o.compute for o in group]),
-        })
-    return pd.DataFrame(records, columns=list(AGGREGATE_COLUMNS)).astype({"ours_mean": float, "ours_std": float,
-                                                                         "n_seeds": int})
+        records.append(
+            {
+                "row": row,
+                "column": column,
+                "metric": ";".join(dict.fromkeys(o.metric for o in group)),
+                "ours_mean": mean,
+                "ours_std": std,
+                "n_seeds": len(group),
+                "seeds": ";".join(o.seed for o in group),
+                "config": ";".join(o.config for o in group),
+                "checkpoint": ";".join(o.checkpoint for o in group),
+                "compute": format_compute([o.compute for o in group]),
+            }
+        )
+    return pd.DataFrame(records, columns=list(AGGREGATE_COLUMNS)).astype(
+        {"ours_mean": float, "ours_std": float, "n_seeds": int}
+    )
 
 
-def collect_entries(entry_args: Iterable[Sequence[str]] | None, entry_files: Iterable[str | Path] | None) -> list[Entry]:
+def collect_entries(
+    entry_args: Iterable[Sequence[str]] | None, entry_files: Iterable[str | Path] | None
+) -> list[Entry]:
     """All entries of one command: ``--entry`` items first, then each ``--entries-file`` in order."""
     entries = entries_from_args(entry_args)
     for path in entry_files or ():

@@ -1,8 +1,9 @@
 """Small statistics shared by tables, figures and claims (numpy/pandas only, no scipy)."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,9 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.clip(rx @ ry, -1.0, 1.0))
 
 
-def spearman_permutation_test(groups: Sequence[tuple[Sequence[float], Sequence[float]]],
-                              n_permutations: int = 10000, seed: int = 0) -> tuple[float, float]:
+def spearman_permutation_test(
+    groups: Sequence[tuple[Sequence[float], Sequence[float]]], n_permutations: int = 10000, seed: int = 0
+) -> tuple[float, float]:
     """Mean Spearman rho over groups (seeds) and its one-sided permutation p-value for rho > 0.
 
     The null shuffles y within each group independently; the p-value counts permuted statistics at

@@ -4,14 +4,15 @@ SUMMARY.md links every expected table and figure that exists and lists those tha
 line per table giving its headline cell (``paper.Experiment.headline``) ours vs the paper, how many of
 the paper's cells we computed, and the GPU-hours recorded. Links are relative to SUMMARY.md.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from vssl.report.claims import (
     FAILS,
@@ -53,8 +54,9 @@ def headline(exp: Experiment, table) -> str:
     return f"{row}/{column}: {ours} vs paper {paper}{delta}"
 
 
-def render_summary(tables_dir: Path, figures_dir: Path, out: Path, claims_md: Path,
-                   results: Sequence[ClaimResult]) -> str:
+def render_summary(
+    tables_dir: Path, figures_dir: Path, out: Path, claims_md: Path, results: Sequence[ClaimResult]
+) -> str:
     base = out.parent
     tables = [e for e in EXPERIMENTS.values() if e.kind == "table"]
     figures = [e for e in EXPERIMENTS.values() if e.kind == "figure"]
@@ -70,11 +72,16 @@ def render_summary(tables_dir: Path, figures_dir: Path, out: Path, claims_md: Pa
         paper_cells = ours[ours["paper"].notna()]
         computed = int((paper_cells["n_seeds"] > 0).sum())
         hours = total_gpu_hours(table)
-        files = [_link(tables_dir / f"{stem}.{ext}", base, ext) for ext in ("md", "csv", "tex")
-                 if (tables_dir / f"{stem}.{ext}").exists()]
-        table_lines.append(f"| {exp.id} | {exp.paper} {exp.ref} | {exp.title} | {headline(exp, table)} | "
-                           f"{computed}/{len(paper_cells)} | {'unknown' if hours is None else f'{hours:.3g}'} | "
-                           f"{' · '.join(files)} |")
+        files = [
+            _link(tables_dir / f"{stem}.{ext}", base, ext)
+            for ext in ("md", "csv", "tex")
+            if (tables_dir / f"{stem}.{ext}").exists()
+        ]
+        table_lines.append(
+            f"| {exp.id} | {exp.paper} {exp.ref} | {exp.title} | {headline(exp, table)} | "
+            f"{computed}/{len(paper_cells)} | {'unknown' if hours is None else f'{hours:.3g}'} | "
+            f"{' · '.join(files)} |"
+        )
     figure_lines, missing_figures = [], []
     for exp in figures:
         stem = file_stem(exp.id)
@@ -85,14 +92,22 @@ def render_summary(tables_dir: Path, figures_dir: Path, out: Path, claims_md: Pa
         files = [_link(figures_dir / f"{stem}.{ext}", base, ext) for ext in present]
         figure_lines.append(f"| {exp.id} | {exp.paper} {exp.ref} | {exp.title} | {' · '.join(files)} |")
     counts = {v: sum(r.verdict == v for r in results) for v in (HOLDS, FAILS, INCONCLUSIVE, NOT_RUN)}
-    lines = ["# vssl-bench results", "",
-             f"Tables: {len(table_lines)} of {len(tables)} written. Figures: {len(figure_lines)} of {len(figures)} "
-             f"written. Claims ({_link(claims_md, base, claims_md.name)}): "
-             + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", "",
-             "## Tables", "",
-             "Headline: ours mean ± std [seeds] vs the paper's number. Cells: paper cells computed / paper cells. "
-             "GPU-h: total recorded in the table's metrics files.", "",
-             "| id | paper | what | headline | cells | GPU-h | files |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# vssl-bench results",
+        "",
+        f"Tables: {len(table_lines)} of {len(tables)} written. Figures: {len(figure_lines)} of {len(figures)} "
+        f"written. Claims ({_link(claims_md, base, claims_md.name)}): "
+        + ", ".join(f"{n} {v}" for v, n in counts.items())
+        + ".",
+        "",
+        "## Tables",
+        "",
+        "Headline: ours mean ± std [seeds] vs the paper's number. Cells: paper cells computed / paper cells. "
+        "GPU-h: total recorded in the table's metrics files.",
+        "",
+        "| id | paper | what | headline | cells | GPU-h | files |",
+        "|---|---|---|---|---|---|---|",
+    ]
     lines += table_lines
     if missing_tables:
         lines += ["", "Missing tables: " + ", ".join(f"{e.id} ({e.paper} {e.ref})" for e in missing_tables) + "."]
@@ -100,13 +115,20 @@ def render_summary(tables_dir: Path, figures_dir: Path, out: Path, claims_md: Pa
     if missing_figures:
         lines += ["", "Missing figures: " + ", ".join(f"{e.id} ({e.paper} {e.ref})" for e in missing_figures) + "."]
     lines += ["", "## Claims", "", "| claim | experiment | paper | ours |", "|---|---|---|---|"]
-    lines += [f"| {r.claim.statement} (`{r.claim.id}`) | {r.claim.experiment} | {r.paper_verdict} | {r.verdict} |"
-              for r in results]
+    lines += [
+        f"| {r.claim.statement} (`{r.claim.id}`) | {r.claim.experiment} | {r.paper_verdict} | {r.verdict} |"
+        for r in results
+    ]
     return "\n".join(lines) + "\n"
 
 
-def write_summary(tables_dir: str | Path, figures_dir: str | Path, out: str | Path, claims_out: str | Path,
-                  claims_spec: str | Path | None = None) -> list[ClaimResult]:
+def write_summary(
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    out: str | Path,
+    claims_out: str | Path,
+    claims_spec: str | Path | None = None,
+) -> list[ClaimResult]:
     tables_dir, figures_dir, out, claims_out = map(Path, (tables_dir, figures_dir, out, claims_out))
     results = evaluate_claims(load_claims(claims_spec), tables_dir, figures_dir)
     atomic_write_text(claims_out, render_claims_markdown(results))
@@ -119,8 +141,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tables-dir", type=Path, default=Path("results/tables"))
     parser.add_argument("--figures-dir", type=Path, default=Path("results/figures"))
     parser.add_argument("--out", type=Path, default=Path("results/SUMMARY.md"))
-    parser.add_argument("--claims-out", type=Path, default=Path("results/tables/claims.md"),
-                        help="claims Markdown; a CSV with the same stem is written beside it")
+    parser.add_argument(
+        "--claims-out",
+        type=Path,
+        default=Path("results/tables/claims.md"),
+        help="claims Markdown; a CSV with the same stem is written beside it",
+    )
     parser.add_argument("--claims-spec", type=Path, help="JSON/YAML list of claims (default: the built-in list)")
 
 

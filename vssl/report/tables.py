@@ -9,20 +9,20 @@ Row order: the paper's computed rows in the paper's order, then rows we computed
 a paper number get a blank paper value. An entry that targets a cited row is an error: cited numbers
 are constants from other work, and our own run of such a method needs its own row name.
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import pandas as pd
 
-from vssl.report.paper import Experiment, experiment, file_stem, paper_values, TABLE_IDS
+from vssl.report.paper import TABLE_IDS, Experiment, experiment, file_stem, paper_values
 from vssl.report.records import (
     Observation,
     ReportError,
@@ -33,8 +33,20 @@ from vssl.report.records import (
 )
 from vssl.utils.io import atomic_write_csv, atomic_write_text
 
-TABLE_COLUMNS = ("row", "column", "ours_mean", "ours_std", "n_seeds", "seeds", "paper", "diff", "source",
-                 "config", "checkpoint", "compute")
+TABLE_COLUMNS = (
+    "row",
+    "column",
+    "ours_mean",
+    "ours_std",
+    "n_seeds",
+    "seeds",
+    "paper",
+    "diff",
+    "source",
+    "config",
+    "checkpoint",
+    "compute",
+)
 DASH = "—"
 
 
@@ -48,7 +60,8 @@ def build_table(experiment_id: str, observations: Sequence[Observation]) -> pd.D
         if obs.row in cited_rows:
             raise ReportError(
                 f"{obs.path}: row {obs.row!r} of {exp.id} is a cited row ({cited_rows[obs.row].source}); "
-                f"cited numbers are constants -- give our own run of it another row name, e.g. {obs.row + '-ours'!r}")
+                f"cited numbers are constants -- give our own run of it another row name, e.g. {obs.row + '-ours'!r}"
+            )
     ours = aggregate(observations)
     ours_by_cell = {(r.row, r.column): r for r in ours.itertuples(index=False)}
     paper = paper_values(exp.id)
@@ -77,11 +90,14 @@ def _record(row: str, column: str, ours, paper: float | None, source: str) -> di
     mean = ours.ours_mean if ours is not None else math.nan
     paper_value = paper if paper is not None else math.nan
     return {
-        "row": row, "column": column, "ours_mean": mean,
+        "row": row,
+        "column": column,
+        "ours_mean": mean,
         "ours_std": ours.ours_std if ours is not None else math.nan,
         "n_seeds": ours.n_seeds if ours is not None else 0,
         "seeds": ours.seeds if ours is not None else "",
-        "paper": paper_value, "diff": mean - paper_value,
+        "paper": paper_value,
+        "diff": mean - paper_value,
         "source": source,
         "config": ours.config if ours is not None else "",
         "checkpoint": ours.checkpoint if ours is not None else "",
@@ -133,8 +149,9 @@ class Grid:
     cited: list[list[str]]
 
 
-def build_grid(exp: Experiment, table: pd.DataFrame, label_fn, cell_fn,
-               ours_attrs: Mapping[str, Mapping[str, str]] | None = None) -> Grid:
+def build_grid(
+    exp: Experiment, table: pd.DataFrame, label_fn, cell_fn, ours_attrs: Mapping[str, Mapping[str, str]] | None = None
+) -> Grid:
     """Lay the long table out as rows × columns (transposed when the paper prints methods as columns).
 
     ``ours_attrs`` (row -> {column name: text}) adds descriptive columns we measured, after the paper's.
@@ -157,8 +174,10 @@ def build_grid(exp: Experiment, table: pd.DataFrame, label_fn, cell_fn,
     header = ["Method"] + attr_names + columns
     if exp.transpose and not cited:
         n_attr = len(attr_names)
-        header, body = ([""] + [line[0] for line in body],
-                        [[columns[j]] + [line[1 + n_attr + j] for line in body] for j in range(len(columns))])
+        header, body = (
+            [""] + [line[0] for line in body],
+            [[columns[j]] + [line[1 + n_attr + j] for line in body] for j in range(len(columns))],
+        )
     return Grid(header, body, cited)
 
 
@@ -166,13 +185,15 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(exp: Experiment, table: pd.DataFrame, observations: Sequence[Observation],
-                    title: str | None = None) -> str:
+def render_markdown(
+    exp: Experiment, table: pd.DataFrame, observations: Sequence[Observation], title: str | None = None
+) -> str:
     """Readable Markdown: cells "ours ± std [n] (paper, Δ)", cited rows below a separator, footnotes."""
     # Footnotes are numbered in the order the rows appear in the table.
     observed_rows = {o.row for o in observations}
-    footnote_ids = {key: i for i, key in enumerate(
-        (k for k in dict.fromkeys(table["row"]) if k in observed_rows), start=1)}
+    footnote_ids = {
+        key: i for i, key in enumerate((k for k in dict.fromkeys(table["row"]) if k in observed_rows), start=1)
+    }
 
     def label(row_key: str, spec, cited: bool) -> str:
         if spec is None:
@@ -183,12 +204,22 @@ def render_markdown(exp: Experiment, table: pd.DataFrame, observations: Sequence
             text += f" [^{footnote_ids[row_key]}]"
         return text
 
-    grid = build_grid(exp, table, label, lambda line, cited: cell_text(line, exp.decimals, cited),
-                      ours_attrs=_params_ours(exp, observations))
-    lines = [f"# {exp.id}: {title or exp.title}", "",
-             f"{exp.paper}, {exp.ref}. Metric: {exp.metric}.", "",
-             "Cells: ours mean ± std [number of seeds] (paper, Δ = ours − paper); std with ddof=1; "
-             f"{DASH} = not available. Cited rows are numbers quoted by the paper from other work.", ""]
+    grid = build_grid(
+        exp,
+        table,
+        label,
+        lambda line, cited: cell_text(line, exp.decimals, cited),
+        ours_attrs=_params_ours(exp, observations),
+    )
+    lines = [
+        f"# {exp.id}: {title or exp.title}",
+        "",
+        f"{exp.paper}, {exp.ref}. Metric: {exp.metric}.",
+        "",
+        "Cells: ours mean ± std [number of seeds] (paper, Δ = ours − paper); std with ddof=1; "
+        f"{DASH} = not available. Cited rows are numbers quoted by the paper from other work.",
+        "",
+    ]
     width = len(grid.header)
     lines.append("| " + " | ".join(grid.header) + " |")
     lines.append("|" + "|".join(["---"] * width) + "|")
@@ -211,8 +242,9 @@ def _notes(exp: Experiment, table: pd.DataFrame, observations: Sequence[Observat
     for obs in observations:
         metrics.setdefault(obs.column, {})[obs.metric] = None
     if metrics:
-        notes.append("Metrics: " + "; ".join(f"{col} ← " + ", ".join(f"`{m}`" for m in ms)
-                                               for col, ms in metrics.items()) + ".")
+        notes.append(
+            "Metrics: " + "; ".join(f"{col} ← " + ", ".join(f"`{m}`" for m in ms) for col, ms in metrics.items()) + "."
+        )
     taps = _feature_taps(observations)
     if taps:
         notes.append("Features: " + ", ".join(f"`{t}`" for t in taps) + " (the retrieval tap, config `retrieval.tap`).")
@@ -275,16 +307,34 @@ def _provenance_text(row_key: str, observations: Sequence[Observation]) -> str:
     parts = []
     for column in dict.fromkeys(o.column for o in observations if o.row == row_key):
         seeds = [o for o in observations if o.row == row_key and o.column == column]
-        items = "; ".join(f"seed {o.seed}: config `{o.config}`, checkpoint `{o.checkpoint}`, "
-                          + (f"init `{o.init}`, " if o.init else "")
-                          + f"commit `{o.git_commit}`, file `{o.path}`" for o in seeds)
+        items = "; ".join(
+            f"seed {o.seed}: config `{o.config}`, checkpoint `{o.checkpoint}`, "
+            + (f"init `{o.init}`, " if o.init else "")
+            + f"commit `{o.git_commit}`, file `{o.path}`"
+            for o in seeds
+        )
         parts.append(f"{column}: {items}")
     return " · ".join(parts)
 
 
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "°": r"$^\circ$", "×": r"$\times$", "±": r"$\pm$", "—": "---", "−": "$-$", "Δ": r"$\Delta$"}
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "°": r"$^\circ$",
+    "×": r"$\times$",
+    "±": r"$\pm$",
+    "—": "---",
+    "−": "$-$",
+    "Δ": r"$\Delta$",
+}
 
 
 def tex_escape(text: str) -> str:
@@ -306,14 +356,22 @@ def render_latex(exp: Experiment, table: pd.DataFrame, title: str | None = None)
     width = len(grid.header)
     n_text = 1 + (0 if exp.transpose and not grid.cited else len(exp.attr_names))
     spec = "l" * n_text + "c" * (width - n_text)
-    caption = (tex_escape(f"{title or exp.title} ({exp.paper}, {exp.ref}). {exp.metric}.")
-               + r" Cells: ours mean $\pm$ std [seeds] (paper, $\Delta$ = ours $-$ paper).")
-    out = ["% Generated by `vssl table`; needs \\usepackage{booktabs}.",
-           "\\begin{table}[t]", "\\centering", "\\small",
-           f"\\caption{{{caption}}}",
-           f"\\label{{tab:{file_stem(exp.id)}}}",
-           f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
-           " & ".join(tex_escape(h) for h in grid.header) + " \\\\", "\\midrule"]
+    caption = (
+        tex_escape(f"{title or exp.title} ({exp.paper}, {exp.ref}). {exp.metric}.")
+        + r" Cells: ours mean $\pm$ std [seeds] (paper, $\Delta$ = ours $-$ paper)."
+    )
+    out = [
+        "% Generated by `vssl table`; needs \\usepackage{booktabs}.",
+        "\\begin{table}[t]",
+        "\\centering",
+        "\\small",
+        f"\\caption{{{caption}}}",
+        f"\\label{{tab:{file_stem(exp.id)}}}",
+        f"\\begin{{tabular}}{{{spec}}}",
+        "\\toprule",
+        " & ".join(tex_escape(h) for h in grid.header) + " \\\\",
+        "\\midrule",
+    ]
     out += [" & ".join(_tex_cell(c) for c in line) + " \\\\" for line in grid.body]
     if grid.cited:
         out += ["\\midrule", f"\\multicolumn{{{width}}}{{l}}{{\\textit{{cited}}}} \\\\"]
@@ -325,12 +383,15 @@ def render_latex(exp: Experiment, table: pd.DataFrame, title: str | None = None)
 def unit_warnings(table: pd.DataFrame) -> list[str]:
     """Cells whose value looks like a fraction next to a percent paper number (missing ``*100``)."""
     suspect = table[(table["ours_mean"].abs() <= 1) & (table["paper"] > 1)]
-    return [f"{r}/{c}: ours {m:.4g} vs paper {p:g} -- is the metric a fraction? append *100 to METRIC"
-            for r, c, m, p in zip(suspect["row"], suspect["column"], suspect["ours_mean"], suspect["paper"])]
+    return [
+        f"{r}/{c}: ours {m:.4g} vs paper {p:g} -- is the metric a fraction? append *100 to METRIC"
+        for r, c, m, p in zip(suspect["row"], suspect["column"], suspect["ours_mean"], suspect["paper"])
+    ]
 
 
-def write_table(experiment_id: str, observations: Sequence[Observation], out_dir: str | Path,
-                title: str | None = None) -> dict[str, Path]:
+def write_table(
+    experiment_id: str, observations: Sequence[Observation], out_dir: str | Path, title: str | None = None
+) -> dict[str, Path]:
     """Build and write ``<stem>.csv``, ``<stem>.md`` and (where the paper has a table) ``<stem>.tex``."""
     exp = experiment(experiment_id)
     table = build_table(experiment_id, observations)
@@ -350,8 +411,9 @@ def read_table_csv(path: str | Path) -> pd.DataFrame:
     """Read a table CSV written by :func:`write_table`, checking its columns."""
     path = Path(path)
     try:
-        frame = pd.read_csv(path, dtype={"row": str, "column": str, "seeds": str, "source": str},
-                            keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(
+            path, dtype={"row": str, "column": str, "seeds": str, "source": str}, keep_default_na=False, na_values=[""]
+        )
     except FileNotFoundError:
         raise ReportError(f"{path}: table CSV does not exist") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -382,11 +444,21 @@ def total_gpu_hours(table: pd.DataFrame) -> float | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help=f"experiment id, one of: {', '.join(TABLE_IDS)}")
-    parser.add_argument("--entry", nargs=4, action="append", metavar=("ROW", "COLUMN", "METRIC", "PATH"),
-                        help="metric METRIC (append *100 for a fraction) of metrics JSON PATH is our value for "
-                        "(ROW, COLUMN); repeat per seed and cell")
-    parser.add_argument("--entries-file", action="append", type=Path, metavar="TSV",
-                        help="tab-separated entries with header row/column/metric/path (repeatable)")
+    parser.add_argument(
+        "--entry",
+        nargs=4,
+        action="append",
+        metavar=("ROW", "COLUMN", "METRIC", "PATH"),
+        help="metric METRIC (append *100 for a fraction) of metrics JSON PATH is our value for "
+        "(ROW, COLUMN); repeat per seed and cell",
+    )
+    parser.add_argument(
+        "--entries-file",
+        action="append",
+        type=Path,
+        metavar="TSV",
+        help="tab-separated entries with header row/column/metric/path (repeatable)",
+    )
     parser.add_argument("--out-dir", type=Path, default=Path("results/tables"))
     parser.add_argument("--title", help="table title (default: the experiment's)")
 
@@ -409,10 +481,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"vssl table: warning: {args.id} {message}", file=sys.stderr)
     unknown_rows = sorted({o.row for o in observations if exp.row(o.row) is None})
     if unknown_rows:
-        print(f"vssl table: note: rows not in the paper's {args.id} (paper blank): {', '.join(unknown_rows)}; "
-              f"paper rows: {', '.join(exp.row_keys)}", file=sys.stderr)
+        print(
+            f"vssl table: note: rows not in the paper's {args.id} (paper blank): {', '.join(unknown_rows)}; "
+            f"paper rows: {', '.join(exp.row_keys)}",
+            file=sys.stderr,
+        )
     ours = table[table["source"] == "ours"]
-    print(f"{args.id}: {int((ours['n_seeds'] > 0).sum())} cells computed from {len(observations)} entries, "
-          f"{int((ours['n_seeds'] == 0).sum())} paper cells not computed, "
-          f"{int((table['source'] == 'cited').sum())} cited -> " + ", ".join(str(p) for p in paths.values()))
+    print(
+        f"{args.id}: {int((ours['n_seeds'] > 0).sum())} cells computed from {len(observations)} entries, "
+        f"{int((ours['n_seeds'] == 0).sum())} paper cells not computed, "
+        f"{int((table['source'] == 'cited').sum())} cited -> " + ", ".join(str(p) for p in paths.values())
+    )
     return 0

@@ -3,15 +3,16 @@
 Output directory, log file, GPU slot and device, seed, start time: in that order, because the slot
 must be taken before anything initialises CUDA, and the log must be open to record which slot.
 """
+
 from __future__ import annotations
 
 import argparse
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
@@ -29,8 +30,9 @@ class CommandContext:
 
 
 @contextlib.contextmanager
-def command_context(args: argparse.Namespace, name: str,
-                    user_errors: tuple[type[BaseException], ...] = USER_ERRORS) -> Iterator[CommandContext]:
+def command_context(
+    args: argparse.Namespace, name: str, user_errors: tuple[type[BaseException], ...] = USER_ERRORS
+) -> Iterator[CommandContext]:
     """Create ``args.out``, log to ``args.log`` (default ``OUT/<name>.log``), take a GPU slot, seed."""
     started = time.time()
     out = Path(args.out)

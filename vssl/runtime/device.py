@@ -14,13 +14,15 @@ more than ``slow_factor`` times slower, we warn (and suggest
 ``--channels-last``). The measured times and the cuDNN version go to the log
 and run.json. CPU runs skip the check.
 """
+
 from __future__ import annotations
 
 import contextlib
 import logging
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, ContextManager
+from typing import Any
 
 import torch
 
@@ -37,7 +39,9 @@ class DeviceChoice:
     description: str
 
 
-def resolve_device(requested: str, *, gpus: int = 1, gpu_wait: float = 3600.0, log: logging.Logger | None = None) -> DeviceChoice:
+def resolve_device(
+    requested: str, *, gpus: int = 1, gpu_wait: float = 3600.0, log: logging.Logger | None = None
+) -> DeviceChoice:
     """``auto``: GPU slots, then CUDA if available, else CPU. ``cuda`` without a GPU is an error."""
     log = log or logging.getLogger(__name__)
     assignment = None
@@ -65,7 +69,7 @@ def configure_backends(device: torch.device, *, deterministic: bool) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
-def autocast_context(device: torch.device, amp: str) -> ContextManager[Any]:
+def autocast_context(device: torch.device, amp: str) -> AbstractContextManager[Any]:
     """bf16/fp16 autocast on CUDA; fp32 (a null context) on CPU or with ``amp="none"``."""
     if amp == "none" or device.type != "cuda":
         return contextlib.nullcontext()
@@ -86,7 +90,9 @@ def _time_conv(conv: torch.nn.Module, x: torch.Tensor, reps: int) -> float:
 
 def check_cudnn_bf16_conv3d(device: torch.device, *, slow_factor: float = 2.0, reps: int = 5) -> dict[str, Any]:
     """Time a tiny bf16 Conv3d in contiguous vs channels_last_3d layout (see module docstring)."""
-    result: dict[str, Any] = {"cudnn_version": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None}
+    result: dict[str, Any] = {
+        "cudnn_version": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    }
     if device.type != "cuda":
         result["checked"] = False
         return result

@@ -22,6 +22,7 @@ time each job's wall clock, but their memory and CPU columns then see only the s
 
 Standard library only at import: the client side runs in every ``vssl`` process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,23 @@ from pathlib import Path
 
 ENV_VAR = "VSSL_FORK_SERVER"
 # The commands of the DAG's many jobs: imported once by the server so no child pays for them.
-PRELOAD = ("torch", "vssl.finetune_and_test", "vssl.train.pretrain", "vssl.eval.test", "vssl.eval.rotation",
-           "vssl.eval.retrieval", "vssl.eval.aslan", "vssl.eval.attention", "vssl.eval.fuse", "vssl.eval.illustrate",
-           "vssl.report.curve", "vssl.report.average", "vssl.report.tables", "vssl.report.figures", "vssl.report.summary")
+PRELOAD = (
+    "torch",
+    "vssl.finetune_and_test",
+    "vssl.train.pretrain",
+    "vssl.eval.test",
+    "vssl.eval.rotation",
+    "vssl.eval.retrieval",
+    "vssl.eval.aslan",
+    "vssl.eval.attention",
+    "vssl.eval.fuse",
+    "vssl.eval.illustrate",
+    "vssl.report.curve",
+    "vssl.report.average",
+    "vssl.report.tables",
+    "vssl.report.figures",
+    "vssl.report.summary",
+)
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A server that accepts but never forks (stopped, swapping) must not hang its jobs: past this wait
 # for the child's pid, the client runs the command itself.
@@ -57,8 +72,12 @@ def run_via_server(path: str, argv: list[str]) -> int | None:
         from vssl.utils.proc import seconds_since_process_start
 
         since = seconds_since_process_start()
-        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
-                   "started": None if since is None else time.time() - since}
+        request = {
+            "argv": argv,
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "started": None if since is None else time.time() - since,
+        }
         sock.sendall(json.dumps(request).encode() + b"\n")
         replies = sock.makefile("rb")
         started = replies.readline()
@@ -134,7 +153,9 @@ def _child(conn: socket.socket) -> None:
         os.setsid()  # the client forwards signals; a terminal's Ctrl-C must not reach us twice
         _, fds, _, _ = socket.recv_fds(conn, 1, 3)
         request = json.loads(conn.makefile("rb").readline())
-        print(f"{os.getpid()}: vssl {' '.join(request['argv'][:1])} in {request['cwd']}", flush=True)  # the server's log
+        print(
+            f"{os.getpid()}: vssl {' '.join(request['argv'][:1])} in {request['cwd']}", flush=True
+        )  # the server's log
         _adopt(fds, request)
         conn.sendall(f"pid {os.getpid()}\n".encode())
         _exit_when_client_leaves(conn)
@@ -162,10 +183,19 @@ def _adopt(fds: list[int], request: dict) -> None:
     unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
     # New stream objects: the server's were made for its own descriptors (a log file's block buffering).
     sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
-    sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False), line_buffering=unbuffered or os.isatty(1),  # noqa: SIM115
-                                  write_through=unbuffered, encoding="utf-8", errors="backslashreplace")
-    sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), line_buffering=True,  # noqa: SIM115
-                                  encoding="utf-8", errors="backslashreplace")
+    sys.stdout = io.TextIOWrapper(
+        open(1, "wb", closefd=False),
+        line_buffering=unbuffered or os.isatty(1),  # noqa: SIM115
+        write_through=unbuffered,
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
+    sys.stderr = io.TextIOWrapper(
+        open(2, "wb", closefd=False),
+        line_buffering=True,  # noqa: SIM115
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
     sys.argv = ["vssl", *request["argv"]]
     if request.get("started") is not None:
         from vssl.utils import proc
@@ -203,9 +233,14 @@ def start(log: Path, *, parent_pid: int) -> str | None:
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(log, "ab") as out:
-            subprocess.Popen([sys.executable, "-m", "vssl.runtime.forkserver", "--socket", str(path),
-                              "--parent", str(parent_pid)], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                             env=env, start_new_session=True)
+            subprocess.Popen(
+                [sys.executable, "-m", "vssl.runtime.forkserver", "--socket", str(path), "--parent", str(parent_pid)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env=env,
+                start_new_session=True,
+            )
     except OSError:
         return None
     return str(path)

@@ -5,13 +5,14 @@ on ``vssl`` reaches all of them; it does not propagate to the root logger, so a 
 another process (tests, benchmarks) adds nothing there. Under Snakemake, stderr goes to the rule's
 file in ``logs/`` and the log file to the job's output directory.
 """
+
 from __future__ import annotations
 
 import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from vssl.utils.errors import USER_ERRORS
 
@@ -45,8 +46,9 @@ def close_logging() -> None:
 
 
 @contextlib.contextmanager
-def command_logging(log_path: Path, *, console_level: int = logging.INFO,
-                    user_errors: tuple[type[BaseException], ...] = USER_ERRORS) -> Iterator[logging.Logger]:
+def command_logging(
+    log_path: Path, *, console_level: int = logging.INFO, user_errors: tuple[type[BaseException], ...] = USER_ERRORS
+) -> Iterator[logging.Logger]:
     """Log a command to ``log_path`` and stderr, including the error that ends it, if any.
 
     The error is re-raised marked ``vssl_logged``, so the caller does not print it a second time.

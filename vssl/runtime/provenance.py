@@ -3,6 +3,7 @@
 `vssl.report.records` reads ``seed``, ``vssl_version`` and ``git_commit`` from these files into
 every table footnote, so a file without them prints commit ``unknown``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,8 +23,14 @@ PROVENANCE_KEYS = ("vssl_version", "git_commit", "torch_version", "python_versio
 def git_commit() -> str:
     """HEAD of the repository this package runs from, or ``unknown`` outside a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(vssl.__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(vssl.__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (out.stdout.strip() or "unknown") if out.returncode == 0 else "unknown"

@@ -1,4 +1,5 @@
 """One seeding function for every command."""
+
 from __future__ import annotations
 
 import random

@@ -18,6 +18,7 @@ drops flock locks when the descriptors close. The claimed ids go into
 
 This module imports only the standard library (and `vssl.utils.locks`) so it can run before torch.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,9 +27,9 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from vssl.utils.locks import try_lock
 

@@ -35,6 +35,7 @@ Layout written by the training loops (``vssl.train.loop``)::
       "seed": int, "config": dict, "metrics": dict,
     }
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,9 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -105,7 +107,9 @@ def _sha256_file(path: Path) -> tuple[int, str]:
 def _read_sidecar(path: Path) -> dict:
     side = sidecar_path(path)
     if not side.exists():
-        raise CheckpointError(f"{path}: integrity sidecar {side.name} is missing; refusing to load an unverified checkpoint")
+        raise CheckpointError(
+            f"{path}: integrity sidecar {side.name} is missing; refusing to load an unverified checkpoint"
+        )
     try:
         record = json.loads(side.read_text())
         int(record["size"])
@@ -162,8 +166,10 @@ def link_checkpoint(source: str | os.PathLike, target: str | os.PathLike) -> Pat
         except OSError:
             shutil.copyfile(source, tmp)
         size = os.path.getsize(tmp)
-        atomic_write_json(sidecar_path(target), {"file": target.name, "size": size, "sha256": data_sha,
-                                                 "format_version": FORMAT_VERSION})
+        atomic_write_json(
+            sidecar_path(target),
+            {"file": target.name, "size": size, "sha256": data_sha, "format_version": FORMAT_VERSION},
+        )
     return target
 
 
@@ -193,7 +199,8 @@ def _read_verified(path: Path) -> bytes:
         )
     if len(data) != int(record["size"]):
         raise CheckpointError(
-            f"{path}: checkpoint size {len(data)} bytes does not match its sidecar ({record['size']} bytes); refusing to load it"
+            f"{path}: checkpoint size {len(data)} bytes does not match its sidecar ({record['size']} bytes);"
+            " refusing to load it"
         )
     raise CheckpointError(
         f"{path}: SHA-256 mismatch (file {sha[:16]}..., sidecar {str(record['sha256'])[:16]}...): "
@@ -214,7 +221,10 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     except Exception as exc:  # the hash matched, so this is a foreign or incompatible file
         raise CheckpointError(f"{path}: cannot unpickle checkpoint with weights_only=True ({exc})") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a vssl checkpoint (format={state.get('format') if isinstance(state, dict) else type(state).__name__})")
+        raise CheckpointError(
+            f"{path}: not a vssl checkpoint"
+            f" (format={state.get('format') if isinstance(state, dict) else type(state).__name__})"
+        )
     if int(state.get("format_version", -1)) > FORMAT_VERSION:
         raise CheckpointError(
             f"{path}: checkpoint format version {state['format_version']} is newer than this vssl ({FORMAT_VERSION})"

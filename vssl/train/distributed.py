@@ -14,6 +14,7 @@ Launch modes, in order of precedence:
 The backend is NCCL on CUDA and gloo on CPU (which is what the CPU tests use).
 Only rank 0 writes files; every rank takes part in collectives.
 """
+
 from __future__ import annotations
 
 import os

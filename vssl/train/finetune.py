@@ -19,13 +19,15 @@
 The optimisation, schedule, checkpoint, resume and metrics machinery is
 `vssl.train.loop`, shared with pretraining.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -45,8 +47,16 @@ def device_flip(clips: Tensor, generator: torch.Generator, p: float = 0.5) -> Te
     return crop(clips, 0, 0, (clips.shape[2], clips.shape[3]), flip=flip, layout="bthwc")
 
 
-def clips_to_inputs(clip: Tensor, *, device: torch.device, mean: list[float], std: list[float], modality: str,
-                    channels_last: bool, flip_generator: torch.Generator | None = None) -> Tensor:
+def clips_to_inputs(
+    clip: Tensor,
+    *,
+    device: torch.device,
+    mean: list[float],
+    std: list[float],
+    modality: str,
+    channels_last: bool,
+    flip_generator: torch.Generator | None = None,
+) -> Tensor:
     """uint8 loader clips -> normalised model inputs on ``device`` (flip first when a generator is given)."""
     from vssl.kernels.augment import apply_modality, to_float
 
@@ -71,7 +81,9 @@ class FinetuneTask(Task):
         if config.shots is not None:
             train = few_shot(train, config.shots, config.shots_seed)
         if train.empty:
-            raise ValueError(f"{manifest.attrs['source']}: no usable videos with {config.split_column} == {config.split!r}")
+            raise ValueError(
+                f"{manifest.attrs['source']}: no usable videos with {config.split_column} == {config.split!r}"
+            )
         if (train["label"].isna()).any():
             raise ValueError(f"{manifest.attrs['source']}: finetuning rows must be labelled")
         self.train_rows = train
@@ -85,9 +97,16 @@ class FinetuneTask(Task):
             kwargs = dict(spec.get("kwargs", {}))
             # The architecture comes with the weights; record it in the config so run.json tells the truth.
             if (config.model, config.width, config.small_input) != (
-                    spec["name"], float(kwargs.get("width", config.width)), bool(kwargs.get("small_input", False))):
-                self.log.warning("backbone architecture taken from %s: %s %s (overrides --model/--width/--small-input)",
-                              config.init, spec["name"], kwargs)
+                spec["name"],
+                float(kwargs.get("width", config.width)),
+                bool(kwargs.get("small_input", False)),
+            ):
+                self.log.warning(
+                    "backbone architecture taken from %s: %s %s (overrides --model/--width/--small-input)",
+                    config.init,
+                    spec["name"],
+                    kwargs,
+                )
             config.model = spec["name"]
             config.width = float(kwargs.get("width", config.width))
             config.small_input = bool(kwargs.get("small_input", config.small_input))
@@ -102,12 +121,26 @@ class FinetuneTask(Task):
 
         c = self.config
         frames = frames_for_modality(c.clip_length, c.modality)
-        train = ClipDataset(c.store, self.train_rows, sampler=RandomConsecutive(frames), seed=c.seed,
-                            crop=c.crop, crop_mode="random", frame_cache_mb=c.frame_cache_mb)
+        train = ClipDataset(
+            c.store,
+            self.train_rows,
+            sampler=RandomConsecutive(frames),
+            seed=c.seed,
+            crop=c.crop,
+            crop_mode="random",
+            frame_cache_mb=c.frame_cache_mb,
+        )
         val = None
         if self.val_rows is not None and len(self.val_rows):
-            val = ClipDataset(c.store, self.val_rows, sampler=EvenlySpaced(1, frames), seed=c.seed,
-                              crop=c.crop, crop_mode="center", frame_cache_mb=c.frame_cache_mb)
+            val = ClipDataset(
+                c.store,
+                self.val_rows,
+                sampler=EvenlySpaced(1, frames),
+                seed=c.seed,
+                crop=c.crop,
+                crop_mode="center",
+                frame_cache_mb=c.frame_cache_mb,
+            )
         return train, val
 
     def loader_batch_size(self, world_size: int) -> int:
@@ -125,7 +158,10 @@ class FinetuneTask(Task):
         backbone = get_model(c.model, **kwargs)
         head_kwargs = {"in_features": backbone.out_features, "num_classes": len(self.classes), "dropout": c.dropout}
         head = LinearClassifier(**head_kwargs)
-        spec = {"backbone": {"name": c.model, "kwargs": kwargs}, "head": {"type": "LinearClassifier", "kwargs": head_kwargs}}
+        spec = {
+            "backbone": {"name": c.model, "kwargs": kwargs},
+            "head": {"type": "LinearClassifier", "kwargs": head_kwargs},
+        }
         return ModelParts(backbone, head, spec)
 
     def after_model_built(self, parts: ModelParts, log: logging.Logger) -> None:
@@ -133,36 +169,63 @@ class FinetuneTask(Task):
 
         if self.init_state is not None:
             parts.backbone.load_state_dict(self.init_state["weights"]["backbone"])
-            log.info("backbone initialised from %s (sha256 %s, step %s)", self.config.init,
-                     self.init_state["sha256"][:12], self.init_state.get("progress", {}).get("step"))
+            log.info(
+                "backbone initialised from %s (sha256 %s, step %s)",
+                self.config.init,
+                self.init_state["sha256"][:12],
+                self.init_state.get("progress", {}).get("step"),
+            )
             pre_modality = (self.init_state.get("config") or {}).get("modality")
             if pre_modality and pre_modality != self.config.modality:
-                log.warning("backbone was pretrained on %s input but finetuning uses --modality %s",
-                            pre_modality, self.config.modality)
-            self.init_state = {"sha256": self.init_state["sha256"], "path": self.init_state["path"],
-                               "step": self.init_state.get("progress", {}).get("step"),
-                               "selected": _selected_from(Path(self.init_state["path"]))}
+                log.warning(
+                    "backbone was pretrained on %s input but finetuning uses --modality %s",
+                    pre_modality,
+                    self.config.modality,
+                )
+            self.init_state = {
+                "sha256": self.init_state["sha256"],
+                "path": self.init_state["path"],
+                "step": self.init_state.get("progress", {}).get("step"),
+                "selected": _selected_from(Path(self.init_state["path"])),
+            }
         frozen = freeze_before(parts.backbone, self.config.freeze_before)
         if frozen:
             log.info("frozen stages: %s", ", ".join(frozen))
 
-    def prepare(self, batch: Mapping[str, Any], generator: torch.Generator, *, train: bool, device: torch.device,
-                channels_last: bool) -> tuple[Tensor, dict[str, Tensor]]:
+    def prepare(
+        self,
+        batch: Mapping[str, Any],
+        generator: torch.Generator,
+        *,
+        train: bool,
+        device: torch.device,
+        channels_last: bool,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         c = self.config
         clip = batch["clip"]
         if clip.ndim == 6:  # the validation sampler gives one clip per video as (B, 1, T, H, W, C)
             clip = clip.flatten(0, 1)
-        x = clips_to_inputs(clip, device=device, mean=c.mean, std=c.std, modality=c.modality,
-                            channels_last=channels_last,
-                            flip_generator=generator if (train and c.hflip is not False) else None)
+        x = clips_to_inputs(
+            clip,
+            device=device,
+            mean=c.mean,
+            std=c.std,
+            modality=c.modality,
+            channels_last=channels_last,
+            flip_generator=generator if (train and c.hflip is not False) else None,
+        )
         return x, {"action": batch["label"].to(device, non_blocking=True)}
 
     def checkpoint_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"classes": list(self.classes), "pretext": None}
         if self.config.init:
             state = self.init_state or {}
-            fields["init"] = {"path": str(self.config.init), "sha256": state.get("sha256"),
-                              "step": state.get("step"), "selected": state.get("selected")}
+            fields["init"] = {
+                "path": str(self.config.init),
+                "sha256": state.get("sha256"),
+                "step": state.get("step"),
+                "selected": state.get("selected"),
+            }
         return fields
 
 

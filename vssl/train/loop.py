@@ -26,6 +26,7 @@ Non-finite losses are detected without a per-step host sync: a device-side
 before every checkpoint; checkpoints also refuse non-finite weights. The run
 then stops naming the step, keeps the last good checkpoint, and exits non-zero.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,8 +38,9 @@ import os
 import sys
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -64,8 +66,22 @@ EXIT_NONFINITE = 3
 
 # Settings that may change between a run and its resumption without changing the result.
 RESUME_MUTABLE = frozenset(
-    {"resume", "on_change", "workers", "frame_cache_mb", "log", "progress", "device", "gpus", "gpu_wait", "compile", "ckpt_every",
-     "keep_every", "log_every", "run_file"}
+    {
+        "resume",
+        "on_change",
+        "workers",
+        "frame_cache_mb",
+        "log",
+        "progress",
+        "device",
+        "gpus",
+        "gpu_wait",
+        "compile",
+        "ckpt_every",
+        "keep_every",
+        "log_every",
+        "run_file",
+    }
 )
 
 
@@ -97,7 +113,9 @@ class ShardedEpochSampler(Sampler[int]):
     the first ``start_batch`` batches without loading them.
     """
 
-    def __init__(self, n: int, *, batch_size: int, seed: int, shuffle: bool = True, rank: int = 0, world: int = 1) -> None:
+    def __init__(
+        self, n: int, *, batch_size: int, seed: int, shuffle: bool = True, rank: int = 0, world: int = 1
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
@@ -173,8 +191,15 @@ class Task(ABC):
     def build_model(self) -> ModelParts: ...
 
     @abstractmethod
-    def prepare(self, batch: Mapping[str, Any], generator: torch.Generator, *, train: bool,
-                device: torch.device, channels_last: bool) -> tuple[Tensor, dict[str, Tensor]]:
+    def prepare(
+        self,
+        batch: Mapping[str, Any],
+        generator: torch.Generator,
+        *,
+        train: bool,
+        device: torch.device,
+        channels_last: bool,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """Loaded CPU batch -> (device inputs (B, C, T, H, W), device targets per head)."""
 
     def outputs_by_head(self, outputs: Tensor | Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -199,7 +224,7 @@ class Task(ABC):
         """Extra checkpoint entries (pretext spec, classes)."""
         return {}
 
-    def after_model_built(self, parts: ModelParts, log: logging.Logger) -> None:
+    def after_model_built(self, parts: ModelParts, log: logging.Logger) -> None:  # noqa: B027 (optional hook)
         """Hook: load init weights, freeze stages."""
 
     @property
@@ -209,7 +234,9 @@ class Task(ABC):
             names.append(f"mae_{name}" if kind == "regression" else f"acc_{name}")
         return names
 
-    def loss(self, outputs: Tensor | Mapping[str, Tensor], targets: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    def loss(
+        self, outputs: Tensor | Mapping[str, Tensor], targets: Mapping[str, Tensor]
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """Sum of per-head losses (V3S: L = L_S + L_T) and per-head metric sums (`vssl.kernels.losses`)."""
         by_head = self.outputs_by_head(outputs)
         total: Tensor | None = None
@@ -228,9 +255,18 @@ class Task(ABC):
         return total, stats
 
 
-def train_step(model: nn.Module, task: Task, batch: Mapping[str, Any], optimizer: SGD, *,
-               generator: torch.Generator, device: torch.device, amp: str = "none", channels_last: bool = False,
-               scaler: "torch.amp.GradScaler | None" = None) -> tuple[Tensor, dict[str, Tensor], int]:
+def train_step(
+    model: nn.Module,
+    task: Task,
+    batch: Mapping[str, Any],
+    optimizer: SGD,
+    *,
+    generator: torch.Generator,
+    device: torch.device,
+    amp: str = "none",
+    channels_last: bool = False,
+    scaler: torch.amp.GradScaler | None = None,
+) -> tuple[Tensor, dict[str, Tensor], int]:
     """One optimizer step on a loaded batch; returns (detached loss, metric sums, network inputs).
 
     The same function runs in `run_training` and in ``bench/train.py``, so the
@@ -333,7 +369,7 @@ def _unwrap(model: nn.Module) -> nn.Module:
 EXIT_USAGE = 2  # bad settings or inputs (vssl.utils.errors.USER_ERRORS): one line, no traceback
 
 
-def run_command(body: "Callable[[], int]") -> int:
+def run_command(body: Callable[[], int]) -> int:
     """Run a training command; bad settings or inputs print one clear line and exit 2 (no traceback)."""
     from vssl.train.runfile import RunFileError
 
@@ -404,17 +440,17 @@ class Run:
     parts: ModelParts
     model: nn.Module
     optimizer: SGD
-    scaler: "torch.amp.GradScaler | None"
+    scaler: torch.amp.GradScaler | None
     schedule: Schedule
     train_set: Dataset
     val_set: Dataset | None
-    sampler: "ShardedEpochSampler"
+    sampler: ShardedEpochSampler
     per_rank_batch: int
     total_steps: int
     kernel_gen: torch.Generator  # CPU: the kernels' per-clip draws cause no host sync (vssl.kernels._random)
     nonfinite_step: Tensor  # device-side first non-finite step (-1: none), read without a per-step sync
     cudnn_report: dict[str, Any]
-    metrics: "MetricsCSV | None" = None
+    metrics: MetricsCSV | None = None
 
     @property
     def main(self) -> bool:
@@ -457,15 +493,25 @@ class Interval:
         self.steps, self.t0, self.data_wait = 0, time.perf_counter(), 0.0
 
 
-def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo,
-         log: logging.Logger) -> int:
+def _run(
+    config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo, log: logging.Logger
+) -> int:
     prepare_out(config, out, info.is_main, log)
     run = build_run(config, task, out, device, info, log)
     state = LoopState(last_good=str(run.last_path) if run.last_path.exists() else None)
     resumed_from = resume(run, state)
     wrap_model(run)
-    columns = ["phase", "step", "epoch", "loss", *task.metric_names, "lr", "clips_per_s", "data_wait_frac",
-               "wall_time_s"]
+    columns = [
+        "phase",
+        "step",
+        "epoch",
+        "loss",
+        *task.metric_names,
+        "lr",
+        "clips_per_s",
+        "data_wait_frac",
+        "wall_time_s",
+    ]
     run.metrics = MetricsCSV(out / "metrics.csv", columns, keep_through_step=resumed_from) if run.main else None
     run_info = run_record(run, resumed_from)
     if run.main:
@@ -489,15 +535,24 @@ def _run(config: TrainConfig, task: Task, out: Path, device: torch.device, info:
         if run.metrics is not None:
             run.metrics.close()
         if run.main:
-            run_info.update(status=status, finished=_dt.datetime.now().isoformat(timespec="seconds"),
-                            steps_done=state.step, wall_time_s=state.wall_time(), best=state.best,
-                            first_step_after_s=state.first_step_s)
+            run_info.update(
+                status=status,
+                finished=_dt.datetime.now().isoformat(timespec="seconds"),
+                steps_done=state.step,
+                wall_time_s=state.wall_time(),
+                best=state.best,
+                first_step_after_s=state.first_step_s,
+            )
             atomic_write_json(out / "run.json", run_info)
     if info.enabled:
         _check_replicas(run.parts, log)
     best = state.best
-    log.info("done: %d steps, final checkpoint %s%s", state.step, out / "final.pt",
-             f", best {out / 'best.pt'} (step {best['step']})" if best and run.val_set is not None else "")
+    log.info(
+        "done: %d steps, final checkpoint %s%s",
+        state.step,
+        out / "final.pt",
+        f", best {out / 'best.pt'} (step {best['step']})" if best and run.val_set is not None else "",
+    )
     return 0
 
 
@@ -509,7 +564,9 @@ def prepare_out(config: TrainConfig, out: Path, main: bool, log: logging.Logger)
     out.mkdir(parents=True, exist_ok=True)
     last_path = out / "last.pt"
     if last_path.exists() and not config.resume:
-        raise FileExistsError(f"{out} already holds a run ({last_path.name}); pass --resume to continue it or use another --out")
+        raise FileExistsError(
+            f"{out} already holds a run ({last_path.name}); pass --resume to continue it or use another --out"
+        )
     if config.resume and config.on_change == "restart" and last_path.exists():
         if main:
             _supersede_if_changed(out, last_path, config, log)
@@ -522,24 +579,33 @@ def _check_cudnn(config: TrainConfig, device: torch.device, log: logging.Logger)
     if device.type != "cuda" or config.amp != "bf16":
         return {}
     report = check_cudnn_bf16_conv3d(device)
-    log.info("cuDNN %s bf16 Conv3d: contiguous %.2f ms, channels_last_3d %.2f ms", report.get("cudnn_version"),
-             report.get("contiguous_ms", float("nan")), report.get("channels_last_ms", float("nan")))
+    log.info(
+        "cuDNN %s bf16 Conv3d: contiguous %.2f ms, channels_last_3d %.2f ms",
+        report.get("cudnn_version"),
+        report.get("contiguous_ms", float("nan")),
+        report.get("channels_last_ms", float("nan")),
+    )
     if report.get("contiguous_slow") and not config.channels_last:
-        log.warning("this cuDNN build runs contiguous bf16 Conv3d off its fast path (%.1fx slower than "
-                    "channels_last_3d); pass --channels-last", report["contiguous_ms"] / report["channels_last_ms"])
+        log.warning(
+            "this cuDNN build runs contiguous bf16 Conv3d off its fast path (%.1fx slower than "
+            "channels_last_3d); pass --channels-last",
+            report["contiguous_ms"] / report["channels_last_ms"],
+        )
     return report
 
 
-def build_run(config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo,
-              log: logging.Logger) -> Run:
+def build_run(
+    config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo, log: logging.Logger
+) -> Run:
     """Seed, data, sampler, model, optimizer and schedule: the run before its first step."""
     configure_backends(device, deterministic=config.deterministic)
     seed_everything(config.seed)
     cudnn_report = _check_cudnn(config, device, log)
     train_set, val_set = task.datasets()
     per_rank_batch = task.loader_batch_size(info.world_size)
-    sampler = ShardedEpochSampler(len(train_set), batch_size=per_rank_batch, seed=config.seed, rank=info.rank,
-                                  world=info.world_size)
+    sampler = ShardedEpochSampler(
+        len(train_set), batch_size=per_rank_batch, seed=config.seed, rank=info.rank, world=info.world_size
+    )
     if sampler.batches_per_epoch < 1:
         raise ValueError(
             f"{len(train_set)} training videos give no full batch of {per_rank_batch} per process "
@@ -555,20 +621,48 @@ def build_run(config: TrainConfig, task: Task, out: Path, device: torch.device, 
     model: nn.Module = BackboneWithHead(parts.backbone, parts.head).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last_3d)
-    optimizer = SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr, momentum=config.momentum,
-                    weight_decay=config.weight_decay, nesterov=config.nesterov)
+    optimizer = SGD(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        nesterov=config.nesterov,
+    )
     scaler = torch.amp.GradScaler("cuda") if (config.amp == "fp16" and device.type == "cuda") else None
     unit_total = None
     if config.schedule == "cosine":
         unit_total = total_steps if config.schedule_unit == "iter" else math.ceil(total_steps / batches_per_epoch)
-    schedule = Schedule(base_lr=config.lr, kind=config.schedule, unit=config.schedule_unit, gamma=config.gamma,
-                        step_size=config.step_size, milestones=tuple(config.milestones), total=unit_total,
-                        warmup_iters=config.warmup_iters)
-    return Run(config=config, task=task, out=out, device=device, info=info, log=log, parts=parts, model=model,
-               optimizer=optimizer, scaler=scaler, schedule=schedule, train_set=train_set, val_set=val_set,
-               sampler=sampler, per_rank_batch=per_rank_batch, total_steps=total_steps,
-               kernel_gen=torch.Generator(), nonfinite_step=torch.full((), -1, dtype=torch.long, device=device),
-               cudnn_report=cudnn_report)
+    schedule = Schedule(
+        base_lr=config.lr,
+        kind=config.schedule,
+        unit=config.schedule_unit,
+        gamma=config.gamma,
+        step_size=config.step_size,
+        milestones=tuple(config.milestones),
+        total=unit_total,
+        warmup_iters=config.warmup_iters,
+    )
+    return Run(
+        config=config,
+        task=task,
+        out=out,
+        device=device,
+        info=info,
+        log=log,
+        parts=parts,
+        model=model,
+        optimizer=optimizer,
+        scaler=scaler,
+        schedule=schedule,
+        train_set=train_set,
+        val_set=val_set,
+        sampler=sampler,
+        per_rank_batch=per_rank_batch,
+        total_steps=total_steps,
+        kernel_gen=torch.Generator(),
+        nonfinite_step=torch.full((), -1, dtype=torch.long, device=device),
+        cudnn_report=cudnn_report,
+    )
 
 
 def resume(run: Run, state: LoopState) -> int | None:
@@ -592,8 +686,9 @@ def resume(run: Run, state: LoopState) -> int | None:
     state.wall_before = float(progress.get("wall_time_s", 0.0))
     state.best = progress.get("best")
     restore_rng_state(saved["rng"], run.kernel_gen)
-    log.info("resumed from %s at step %d (epoch %d, batch %d)", run.last_path, state.step, state.epoch,
-             state.batch_in_epoch)
+    log.info(
+        "resumed from %s at step %d (epoch %d, batch %d)", run.last_path, state.step, state.epoch, state.batch_in_epoch
+    )
     return state.step
 
 
@@ -648,8 +743,13 @@ def checkpoint_state(run: Run, state: LoopState) -> dict[str, Any]:
         "weights": {"backbone": run.parts.backbone.state_dict(), "head": run.parts.head.state_dict()},
         "optimizer": run.optimizer.state_dict(),
         "scaler": run.scaler.state_dict() if run.scaler is not None else None,
-        "progress": {"step": state.step, "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch,
-                     "wall_time_s": state.wall_time(), "best": state.best},
+        "progress": {
+            "step": state.step,
+            "epoch": state.epoch,
+            "batch_in_epoch": state.batch_in_epoch,
+            "wall_time_s": state.wall_time(),
+            "best": state.best,
+        },
         "rng": capture_rng_state(run.kernel_gen),
         "seed": run.config.seed,
         "config": config_to_dict(run.config),
@@ -684,14 +784,22 @@ def save(run: Run, state: LoopState, path: Path) -> None:
 
 
 def evaluate(run: Run) -> dict[str, float]:
-    """Loss and metrics on the hold-out: fixed clips (epoch 0) and fixed kernel draws, so scores compare across epochs."""
+    """Loss and metrics on the hold-out.
+
+    Fixed clips (epoch 0) and fixed kernel draws, so scores compare across epochs.
+    """
     config, task, device, world = run.config, run.task, run.device, run.info.world_size
     eval_model = _unwrap(run.model)
     eval_model.eval()
     run.val_set.set_epoch(0)
-    val_loader = DataLoader(run.val_set, batch_size=run.per_rank_batch,
-                            sampler=ShardSampler(len(run.val_set), rank=run.info.rank, world=world),
-                            num_workers=config.workers, pin_memory=device.type == "cuda", generator=torch.Generator())
+    val_loader = DataLoader(
+        run.val_set,
+        batch_size=run.per_rank_batch,
+        sampler=ShardSampler(len(run.val_set), rank=run.info.rank, world=world),
+        num_workers=config.workers,
+        pin_memory=device.type == "cuda",
+        generator=torch.Generator(),
+    )
     gen = torch.Generator()
     sums = metric_sums(task, device)
     with torch.no_grad():
@@ -729,12 +837,17 @@ def validate(run: Run, state: LoopState) -> None:
     scores = ", ".join(f"{k}={v:.4f}" for k, v in result.items())
     run.log.info("validation epoch %d step %d: %s", state.epoch, state.step, scores)
     if run.metrics is not None:
-        run.metrics.write({"phase": "val", "step": state.step, "epoch": state.epoch,
-                           "wall_time_s": state.wall_time(), **result})
+        run.metrics.write(
+            {"phase": "val", "step": state.step, "epoch": state.epoch, "wall_time_s": state.wall_time(), **result}
+        )
     score = selection_score(result, run.task.metric_names, getattr(run.config, "select_by", "acc"))
     if state.best is None or score > state.best["score"]:
-        state.best = {"score": score, "step": state.step, "epoch": state.epoch,
-                      **{f"val_{k}": v for k, v in result.items()}}
+        state.best = {
+            "score": score,
+            "step": state.step,
+            "epoch": state.epoch,
+            **{f"val_{k}": v for k, v in result.items()},
+        }
         save(run, state, run.out / "best.pt")
         run.log.info("new best checkpoint at step %d (%s)", state.step, scores)
 
@@ -750,11 +863,17 @@ def log_interval(run: Run, state: LoopState, interval: Interval, bar) -> None:
     elapsed = time.perf_counter() - interval.t0
     count = max(values.pop("count"), 1.0)
     targets = max(values.pop("targets"), 1.0)
-    row = {"phase": "train", "step": state.step, "epoch": state.epoch,
-           "loss": values.pop("loss") / max(interval.steps, 1),
-           **{k: v / targets for k, v in values.items()},
-           "lr": run.optimizer.param_groups[0]["lr"], "clips_per_s": count / max(elapsed, 1e-9),
-           "data_wait_frac": interval.data_wait / max(elapsed, 1e-9), "wall_time_s": state.wall_time()}
+    row = {
+        "phase": "train",
+        "step": state.step,
+        "epoch": state.epoch,
+        "loss": values.pop("loss") / max(interval.steps, 1),
+        **{k: v / targets for k, v in values.items()},
+        "lr": run.optimizer.param_groups[0]["lr"],
+        "clips_per_s": count / max(elapsed, 1e-9),
+        "data_wait_frac": interval.data_wait / max(elapsed, 1e-9),
+        "wall_time_s": state.wall_time(),
+    }
     if run.metrics is not None:
         run.metrics.write(row)
     if bar is not None:
@@ -768,9 +887,16 @@ def train(run: Run, state: LoopState, bar) -> None:
     interval = Interval(run.task, run.device)
     # Persistent workers survive epochs: the sampler is iterated in this process
     # and ClipDataset keeps its epoch in shared memory, so set_epoch reaches them.
-    loader = DataLoader(run.train_set, batch_size=run.per_rank_batch, sampler=run.sampler,
-                        num_workers=run.config.workers, pin_memory=run.device.type == "cuda", drop_last=True,
-                        generator=torch.Generator(), persistent_workers=run.config.workers > 0)
+    loader = DataLoader(
+        run.train_set,
+        batch_size=run.per_rank_batch,
+        sampler=run.sampler,
+        num_workers=run.config.workers,
+        pin_memory=run.device.type == "cuda",
+        drop_last=True,
+        generator=torch.Generator(),
+        persistent_workers=run.config.workers > 0,
+    )
     while state.step < run.total_steps:
         if state.batch_in_epoch >= run.batches_per_epoch:
             state.epoch, state.batch_in_epoch = state.epoch + 1, 0
@@ -795,9 +921,17 @@ def train_one_epoch(run: Run, state: LoopState, loader: DataLoader, interval: In
         lr = run.schedule.lr(state.step, state.epoch)
         for group in run.optimizer.param_groups:
             group["lr"] = lr
-        loss, stats, n_inputs = train_step(run.model, run.task, batch, run.optimizer, generator=run.kernel_gen,
-                                           device=run.device, amp=config.amp, channels_last=config.channels_last,
-                                           scaler=run.scaler)
+        loss, stats, n_inputs = train_step(
+            run.model,
+            run.task,
+            batch,
+            run.optimizer,
+            generator=run.kernel_gen,
+            device=run.device,
+            amp=config.amp,
+            channels_last=config.channels_last,
+            scaler=run.scaler,
+        )
         _note_nonfinite(run.nonfinite_step, loss, state.step)
         state.step += 1
         state.batch_in_epoch += 1
@@ -815,8 +949,9 @@ def train_one_epoch(run: Run, state: LoopState, loader: DataLoader, interval: In
 
 def _note_nonfinite(first_bad: Tensor, loss: Tensor, step: int) -> None:
     """Record the first step whose loss is not finite, on the device (no host sync)."""
-    first_bad.copy_(torch.where((first_bad < 0) & ~torch.isfinite(loss), torch.full_like(first_bad, step + 1),
-                                first_bad))
+    first_bad.copy_(
+        torch.where((first_bad < 0) & ~torch.isfinite(loss), torch.full_like(first_bad, step + 1), first_bad)
+    )
 
 
 def after_step(run: Run, state: LoopState, interval: Interval, bar) -> None:
@@ -826,8 +961,12 @@ def after_step(run: Run, state: LoopState, interval: Interval, bar) -> None:
         log_interval(run, state, interval, bar)
     # The last batch of an epoch is checkpointed after the epoch-end validation instead,
     # so a resume never skips a validation (and best-checkpoint choice).
-    if (config.ckpt_every and step % config.ckpt_every == 0 and step < run.total_steps
-            and state.batch_in_epoch < run.batches_per_epoch):
+    if (
+        config.ckpt_every
+        and step % config.ckpt_every == 0
+        and step < run.total_steps
+        and state.batch_in_epoch < run.batches_per_epoch
+    ):
         save(run, state, run.last_path)
     if config.keep_every and step % config.keep_every == 0:
         save(run, state, run.out / "checkpoints" / f"step_{step:08d}.pt")
@@ -836,8 +975,9 @@ def after_step(run: Run, state: LoopState, interval: Interval, bar) -> None:
 def end_epoch(run: Run, state: LoopState, interval: Interval, bar) -> None:
     if interval.steps:
         log_interval(run, state, interval, bar)
-    run.log.info("epoch %d done (step %d/%d): %s", state.epoch, state.step, run.total_steps,
-                 _epoch_summary(interval.epoch_rows))
+    run.log.info(
+        "epoch %d done (step %d/%d): %s", state.epoch, state.step, run.total_steps, _epoch_summary(interval.epoch_rows)
+    )
     if run.val_set is not None and (state.epoch + 1) % run.config.val_every == 0:
         validate(run, state)
     state.epoch, state.batch_in_epoch = state.epoch + 1, 0
@@ -867,9 +1007,11 @@ def _epoch_summary(rows: list[dict[str, Any]]) -> str:
 
 
 def _resume_diffs(stored: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
-    return [f"{k}: checkpoint {stored.get(k)!r} vs now {current.get(k)!r}"
-            for k in sorted(set(stored) | set(current))
-            if k not in RESUME_MUTABLE and stored.get(k) != current.get(k)]
+    return [
+        f"{k}: checkpoint {stored.get(k)!r} vs now {current.get(k)!r}"
+        for k in sorted(set(stored) | set(current))
+        if k not in RESUME_MUTABLE and stored.get(k) != current.get(k)
+    ]
 
 
 def _check_resume_config(stored: Mapping[str, Any], current: Mapping[str, Any], path: Path) -> None:
@@ -897,15 +1039,23 @@ def _supersede_if_changed(out: Path, last_path: Path, config: TrainConfig, log: 
         if item == target or item.name.startswith("superseded-") or item.resolve() == log_file.resolve():
             continue
         item.rename(target / item.name)
-    log.warning("%s was made with other settings (%s); moved the old run to %s and starting afresh",
-                last_path, "; ".join(diffs), target)
+    log.warning(
+        "%s was made with other settings (%s); moved the old run to %s and starting afresh",
+        last_path,
+        "; ".join(diffs),
+        target,
+    )
 
 
 def _check_replicas(parts: ModelParts, log: logging.Logger) -> None:
     """DDP sanity check: every rank ends with the same weights (one all-gather of a checksum)."""
     with torch.no_grad():
         local = torch.stack([p.detach().double().sum() for p in parts.backbone.parameters()]).sum().reshape(1)
-    gathered = [torch.zeros_like(local) for _ in range(torch.distributed.get_world_size())] if torch.distributed.is_initialized() else [local]
+    gathered = (
+        [torch.zeros_like(local) for _ in range(torch.distributed.get_world_size())]
+        if torch.distributed.is_initialized()
+        else [local]
+    )
     if torch.distributed.is_initialized():
         torch.distributed.all_gather(gathered, local)
     values = [float(t.item()) for t in gathered]

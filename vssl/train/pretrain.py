@@ -26,12 +26,14 @@ gives the papers' heads: 512 -> 64 -> K for the rotation pretexts (3DRotNet
 classification head, ``--regression-loss`` (L1 or L2) for rotation360; the
 total is their sum (V3S: L = L_S + L_T).
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -82,12 +84,14 @@ class PretrainTask(Task):
             try:
                 rows = random_subset(rows, c.max_videos, c.data_seed)
             except ValueError as exc:  # name the run (the table row) and the store with the counts
-                raise ValueError(f"{Path(c.out).name}: {exc} ({manifest.attrs['source']}, "
-                                 f"{c.split_column} == {c.split!r})") from None
+                raise ValueError(
+                    f"{Path(c.out).name}: {exc} ({manifest.attrs['source']}, {c.split_column} == {c.split!r})"
+                ) from None
         train_rows, val_rows = holdout_split(rows, c.holdout, c.data_seed)
         if train_rows.empty:
-            raise ValueError(f"{manifest.attrs['source']}: no usable videos for pretraining "
-                             f"({c.split_column} == {c.split!r})")
+            raise ValueError(
+                f"{manifest.attrs['source']}: no usable videos for pretraining ({c.split_column} == {c.split!r})"
+            )
         return train_rows, val_rows
 
     @property
@@ -109,13 +113,13 @@ class PretrainTask(Task):
 
         c = self.config
         train_rows, val_rows = self.select_rows()
-        train = ClipDataset(c.store, train_rows, sampler=self._sampler(), seed=c.seed,
-                            frame_cache_mb=c.frame_cache_mb)
+        train = ClipDataset(c.store, train_rows, sampler=self._sampler(), seed=c.seed, frame_cache_mb=c.frame_cache_mb)
         val = None
         if len(val_rows):
             # Validation clips and transforms are fixed (epoch 0, fixed generator) so scores compare across epochs.
-            val = ClipDataset(c.store, val_rows, sampler=self._sampler(), seed=c.seed + 1,
-                              frame_cache_mb=c.frame_cache_mb)
+            val = ClipDataset(
+                c.store, val_rows, sampler=self._sampler(), seed=c.seed + 1, frame_cache_mb=c.frame_cache_mb
+            )
         return train, val
 
     def loader_batch_size(self, world_size: int) -> int:
@@ -123,8 +127,10 @@ class PretrainTask(Task):
         copies = self.pretext.outputs_per_clip
         clips = c.batch_size // copies if c.batch_unit == "inputs" else c.batch_size
         if c.batch_unit == "inputs" and c.batch_size % copies:
-            raise ValueError(f"--batch-size {c.batch_size} counts network inputs and must be a multiple of the "
-                             f"{copies} copies per clip of pretext {c.pretext!r}")
+            raise ValueError(
+                f"--batch-size {c.batch_size} counts network inputs and must be a multiple of the "
+                f"{copies} copies per clip of pretext {c.pretext!r}"
+            )
         if clips % world_size:
             raise ValueError(f"{clips} clips per step are not divisible by {world_size} processes")
         return clips // world_size
@@ -148,12 +154,21 @@ class PretrainTask(Task):
             hidden = ROTATION_HIDDEN if c.pretext.startswith("rotation") else 0
         head_kwargs = {"in_features": backbone.out_features, **self.pretext.head_kwargs(hidden or None)}
         head = getattr(head_types, self.pretext.head_type)(**head_kwargs)
-        spec = {"backbone": {"name": c.model, "kwargs": kwargs},
-                "head": {"type": self.pretext.head_type, "kwargs": head_kwargs}}
+        spec = {
+            "backbone": {"name": c.model, "kwargs": kwargs},
+            "head": {"type": self.pretext.head_type, "kwargs": head_kwargs},
+        }
         return ModelParts(backbone, head, spec)
 
-    def prepare(self, batch: Mapping[str, Any], generator: torch.Generator, *, train: bool, device: torch.device,
-                channels_last: bool) -> tuple[Tensor, dict[str, Tensor]]:
+    def prepare(
+        self,
+        batch: Mapping[str, Any],
+        generator: torch.Generator,
+        *,
+        train: bool,
+        device: torch.device,
+        channels_last: bool,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         from vssl.kernels.augment import to_float
 
         c = self.config

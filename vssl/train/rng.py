@@ -4,6 +4,7 @@ Python's and NumPy's Mersenne-Twister states are tuples holding large int
 arrays; they are stored as int64 tensors (every word is < 2**32) plus plain
 ints/floats so ``torch.load(weights_only=True)`` accepts them.
 """
+
 from __future__ import annotations
 
 import random
@@ -26,7 +27,9 @@ def capture_rng_state(kernel_generator: torch.Generator | None = None) -> dict[s
             "cached_gaussian": float(np_cached),
         },
         "torch": torch.get_rng_state(),
-        "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() and torch.cuda.is_initialized() else [],
+        "cuda": [s for s in torch.cuda.get_rng_state_all()]
+        if torch.cuda.is_available() and torch.cuda.is_initialized()
+        else [],
         "kernel": kernel_generator.get_state() if kernel_generator is not None else None,
     }
     return state

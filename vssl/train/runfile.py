@@ -8,6 +8,7 @@ field default < run file < flags given on the command line.
 Bad run files fail with the file name and line: unknown keys (with the valid
 ones listed), values of the wrong type, YAML syntax errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,17 +24,32 @@ C = TypeVar("C")
 MISSING_REQUIRED = object()
 
 
-def setting(default: Any = MISSING_REQUIRED, help: str = "", *, choices: typing.Sequence[Any] | None = None,
-            metavar: str | None = None, cli: bool = True, minimum: float | None = None,
-            maximum: float | None = None, above: float | None = None) -> Any:
+def setting(
+    default: Any = MISSING_REQUIRED,
+    help: str = "",
+    *,
+    choices: typing.Sequence[Any] | None = None,
+    metavar: str | None = None,
+    cli: bool = True,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+) -> Any:
     """A config field with its CLI help. ``default`` omitted = required (flag or run file).
 
     ``minimum`` / ``maximum`` bound the value inclusively, ``above`` exclusively; `build_config`
     enforces them and `json_schema` exports them, so the workflow's config schema checks the same
     ranges before any job starts.
     """
-    metadata = {"help": help, "choices": tuple(choices) if choices else None, "metavar": metavar, "cli": cli,
-                "minimum": minimum, "maximum": maximum, "above": above}
+    metadata = {
+        "help": help,
+        "choices": tuple(choices) if choices else None,
+        "metavar": metavar,
+        "cli": cli,
+        "minimum": minimum,
+        "maximum": maximum,
+        "above": above,
+    }
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=metadata)
     if default is MISSING_REQUIRED:
@@ -62,8 +78,13 @@ def _base_type(tp: Any) -> tuple[Any, bool]:
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """One flag per CLI-exposed field of dataclass ``cls``; absent flags stay absent (SUPPRESS)."""
     hints = typing.get_type_hints(cls)
-    parser.add_argument("--run-file", type=Path, default=argparse.SUPPRESS, metavar="YAML",
-                        help="YAML file of settings (keys = flag names); flags given here override it")
+    parser.add_argument(
+        "--run-file",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="YAML",
+        help="YAML file of settings (keys = flag names); flags given here override it",
+    )
     for f in dataclasses.fields(cls):
         if not f.metadata.get("cli", True):
             continue
@@ -169,8 +190,9 @@ def read_run_file(path: str | Path) -> dict[str, tuple[Any, int]]:
     return {str(k): (v, lines.get(str(k), 1)) for k, v in data.items()}
 
 
-def build_config(cls: type[C], args: argparse.Namespace | None = None, run_file: str | Path | None = None,
-                 **overrides: Any) -> C:
+def build_config(
+    cls: type[C], args: argparse.Namespace | None = None, run_file: str | Path | None = None, **overrides: Any
+) -> C:
     """Defaults < run file < ``args`` (only flags actually given) < ``overrides``."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -208,6 +230,7 @@ def build_config(cls: type[C], args: argparse.Namespace | None = None, run_file:
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """Plain JSON/checkpoint-safe dict of a config (Paths -> str, tuples -> lists)."""
+
     def plain(v: Any) -> Any:
         if isinstance(v, Path):
             return str(v)
@@ -227,15 +250,21 @@ def check_range(f: dataclasses.Field, value: Any) -> None:
         if not isinstance(item, (int, float)) or isinstance(item, bool):
             continue
         low, high, above = (f.metadata.get(k) for k in ("minimum", "maximum", "above"))
-        if (low is not None and item < low) or (high is not None and item > high) or \
-                (above is not None and item <= above):
+        if (
+            (low is not None and item < low)
+            or (high is not None and item > high)
+            or (above is not None and item <= above)
+        ):
             raise RunFileError(f"{_flag(f.name)} {item!r}: {range_text(f)}")
 
 
 def range_text(f: dataclasses.Field) -> str:
     low, high, above = (f.metadata.get(k) for k in ("minimum", "maximum", "above"))
-    parts = ([f"> {above:g}"] if above is not None else []) + ([f">= {low:g}"] if low is not None else []) + \
-        ([f"<= {high:g}"] if high is not None else [])
+    parts = (
+        ([f"> {above:g}"] if above is not None else [])
+        + ([f">= {low:g}"] if low is not None else [])
+        + ([f"<= {high:g}"] if high is not None else [])
+    )
     return "must be " + " and ".join(parts)
 
 
@@ -244,8 +273,10 @@ def _json_type(tp: Any) -> dict[str, Any]:
     origin = typing.get_origin(inner)
     if origin in (list, tuple):
         args = typing.get_args(inner)
-        return {"type": ["array", "number"] if args and args[0] in (int, float) else "array",
-                **({"items": _json_type(args[0])} if args and args[0] is not Any else {})}
+        return {
+            "type": ["array", "number"] if args and args[0] in (int, float) else "array",
+            **({"items": _json_type(args[0])} if args and args[0] is not Any else {}),
+        }
     kind = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(inner)
     if origin is dict:
         kind = "object"
@@ -278,7 +309,8 @@ def json_schema(*classes: type) -> dict[str, Any]:
                 spec["description"] = f.metadata["help"]
             previous = properties.get(f.name)
             if previous is not None and previous.get("type") != spec.get("type"):
-                raise ValueError(f"{f.name}: {cls.__name__} types it {spec.get('type')}, another class "
-                                 f"{previous.get('type')}")
+                raise ValueError(
+                    f"{f.name}: {cls.__name__} types it {spec.get('type')}, another class {previous.get('type')}"
+                )
             properties.setdefault(f.name, spec)
     return properties

@@ -21,6 +21,7 @@ Kinds:
 - ``cosine``: half-cosine from base to 0 over ``total`` units.
 An optional linear warm-up over ``warmup_iters`` iterations multiplies any kind.
 """
+
 from __future__ import annotations
 
 import bisect

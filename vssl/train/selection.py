@@ -3,6 +3,7 @@
 All draws are seeded and independent of row order on disk (rows are sorted
 by ``video`` first), so the same seed picks the same videos on any machine.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,10 @@ def split_rows(frame: pd.DataFrame, split_column: str, split: str | None) -> pd.
     if split is None:
         return frame.reset_index(drop=True)
     if split_column not in frame.columns:
-        raise ValueError(f"{frame.attrs.get('source', 'manifest')}: no split column {split_column!r} "
-                         f"(columns: {', '.join(frame.columns)})")
+        raise ValueError(
+            f"{frame.attrs.get('source', 'manifest')}: no split column {split_column!r} "
+            f"(columns: {', '.join(frame.columns)})"
+        )
     rows = frame[frame[split_column].astype(str) == split].reset_index(drop=True)
     rows.attrs.update(frame.attrs)
     return rows
@@ -46,8 +49,10 @@ def random_subset(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
         raise ValueError(f"--max-videos must be >= 1, got {n}")
     if n >= len(frame):
         # Silently using the whole pool made rot-T4's "400k" row train on the same data as "all".
-        raise ValueError(f"--max-videos {n} asks for a subset of {n:,} videos, but the pool holds only "
-                         f"{len(frame):,}: that is the whole pool, not a subset")
+        raise ValueError(
+            f"--max-videos {n} asks for a subset of {n:,} videos, but the pool holds only "
+            f"{len(frame):,}: that is the whole pool, not a subset"
+        )
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.choice(len(frame), size=n, replace=False))
     out = frame.iloc[keep].reset_index(drop=True)
@@ -97,7 +102,8 @@ def class_names(frame: pd.DataFrame) -> list[str]:
     names = [""] * n
     for label, name in zip(labels[labels.notna()].astype(int), labelled.get("class", labelled["label"]).astype(str)):
         if names[label] and names[label] != name:
-            raise ValueError(f"{frame.attrs.get('source', 'manifest')}: label {label} names two classes "
-                             f"({names[label]!r}, {name!r})")
+            raise ValueError(
+                f"{frame.attrs.get('source', 'manifest')}: label {label} names two classes ({names[label]!r}, {name!r})"
+            )
         names[label] = name
     return [name or str(i) for i, name in enumerate(names)]

@@ -8,6 +8,7 @@ the foreach path elsewhere, as torch picks them), reads and writes torch's state
 checkpoints resume across both, and `tests/test_train_sgd.py` holds it to torch's parameters and
 state bit for bit.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -23,18 +24,29 @@ _TORCH_GROUP_DEFAULTS = {"dampening": 0, "maximize": False, "foreach": None, "di
 class SGD:
     """The subset of `torch.optim.SGD` the training loop uses: one or more param groups, float lr."""
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], *, lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        *,
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         if lr < 0 or momentum < 0 or weight_decay < 0:
             raise ValueError(f"SGD needs lr, momentum and weight_decay >= 0 (got {lr}, {momentum}, {weight_decay})")
         if nesterov and momentum <= 0:
             raise ValueError("Nesterov momentum requires a momentum")
-        self.defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov,
-                         **_TORCH_GROUP_DEFAULTS}
+        self.defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            **_TORCH_GROUP_DEFAULTS,
+        }
         params = list(params)
         groups = params if params and isinstance(params[0], dict) else [{"params": params}]
-        self.param_groups: list[dict[str, Any]] = [{**self.defaults, **g, "params": list(g["params"])}
-                                                   for g in groups]
+        self.param_groups: list[dict[str, Any]] = [{**self.defaults, **g, "params": list(g["params"])} for g in groups]
         self.state: dict[Tensor, dict[str, Tensor]] = {}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -115,7 +127,8 @@ class SGD:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         saved = state_dict["param_groups"]
         if len(saved) != len(self.param_groups) or any(
-                len(s["params"]) != len(g["params"]) for s, g in zip(saved, self.param_groups)):
+            len(s["params"]) != len(g["params"]) for s, g in zip(saved, self.param_groups)
+        ):
             raise ValueError("the optimizer state does not match this model's parameter groups")
         self.state = {}
         for group, saved_group in zip(self.param_groups, saved):
@@ -124,4 +137,3 @@ class SGD:
                 entry = state_dict["state"].get(i)
                 if entry and entry.get("momentum_buffer") is not None:
                     self.state[p] = {"momentum_buffer": entry["momentum_buffer"].to(p.device, p.dtype)}
-

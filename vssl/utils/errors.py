@@ -7,6 +7,7 @@ torch, `OSError` (missing or unreadable path, full disk), `ValueError` (bad valu
 2, logged in the command's log file as well; everything else is a bug and keeps its traceback
 (``vssl --debug`` shows one for user errors as well).
 """
+
 from __future__ import annotations
 
 

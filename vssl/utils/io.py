@@ -1,12 +1,14 @@
 """Atomic writes: every result file appears whole or not at all."""
+
 from __future__ import annotations
 
 import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 def _current_umask() -> int:

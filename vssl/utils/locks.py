@@ -4,6 +4,7 @@ A lock belongs to the open file description: the kernel drops it when the holder
 ``kill -9``, so a dead holder never leaves a lock behind. The file's content (pid and host) is only
 for the message that names the holder.
 """
+
 from __future__ import annotations
 
 import errno

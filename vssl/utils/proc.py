@@ -1,4 +1,5 @@
 """How long this process has existed: start-up costs, measured from ``exec`` rather than from ``main``."""
+
 from __future__ import annotations
 
 import os

@@ -69,8 +69,9 @@ def check_store_references():
     problems = []
     for name, spec in config["stores"].items():
         if spec["dataset"] not in config["datasets"]:
-            problems.append(f"stores.{name}.dataset: {spec['dataset']!r} is not in datasets "
-                            f"({', '.join(config['datasets'])})")
+            problems.append(
+                f"stores.{name}.dataset: {spec['dataset']!r} is not in datasets " f"({', '.join(config['datasets'])})"
+            )
     refs = {f"rotnet.pools.{k}": v for k, v in config["rotnet"]["pools"].items()}
     refs.update({f"rotnet.datasets.{k}": v for k, v in config["rotnet"]["datasets"].items()})
     refs.update({f"v3s.datasets.{k}": v for k, v in config["v3s"]["datasets"].items()})

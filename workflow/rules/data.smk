@@ -4,15 +4,15 @@
 rule synth:
     output:
         SYNTH_MARKER,
-    params:
-        out=lambda wc, output: os.path.dirname(output[0]),
-        seed=SYNTHETIC["seed"],
-        scale=SYNTHETIC["scale"],
-    threads: workflow.cores
     log:
         "logs/data/synth.log",
     benchmark:
         "benchmarks/data/synth.tsv"
+    threads: workflow.cores
+    params:
+        out=lambda wc, output: os.path.dirname(output[0]),
+        seed=SYNTHETIC["seed"],
+        scale=SYNTHETIC["scale"],
     shell:
         "vssl synth {params.out:q} --seed {params.seed} --scale {params.scale} --jobs {threads} > {log:q} 2>&1"
 
@@ -23,6 +23,11 @@ rule extract:
     output:
         manifest=f"{config['data_dir']}/stores/{{store}}/manifest.csv",
         failures=f"{config['data_dir']}/stores/{{store}}/failures.csv",
+    log:
+        "logs/data/extract_{store}.log",
+    benchmark:
+        "benchmarks/data/extract_{store}.tsv"
+    threads: workflow.cores
     params:
         dataset=lambda wc: config["datasets"][config["stores"][wc.store]["dataset"]]["format"],
         root=lambda wc: config["datasets"][config["stores"][wc.store]["dataset"]]["root"],
@@ -32,11 +37,6 @@ rule extract:
         min_frames=config["extract"]["min_frames"],
         skip_missing="--skip-missing" if config["extract"]["skip_missing"] else "",
         out=lambda wc: store_dir(wc.store),
-    threads: workflow.cores
-    log:
-        "logs/data/extract_{store}.log",
-    benchmark:
-        "benchmarks/data/extract_{store}.tsv"
     shell:
         "vssl extract --dataset {params.dataset} --root {params.root:q}"
         " {params.splits}"

@@ -9,18 +9,18 @@ rule eval_rotation:
         eval_inputs("rotation"),
     output:
         "results/eval/rotation/{key}/metrics.json",
-    params:
-        flags=lambda wc: eval_flags(eval_job("rotation", wc)),
-        runtime=runtime_flags(),
-    threads: RUNTIME["threads"]
-    resources:
-        gpu=RUNTIME["gpus"],
     log:
         "logs/eval/rotation/{key}.log",
     benchmark:
         "benchmarks/eval/rotation/{key}.tsv"
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
+    params:
+        flags=lambda wc: eval_flags(eval_job("rotation", wc)),
+        runtime=runtime_flags(),
     shell:
-        "OMP_NUM_THREADS={threads} vssl eval-rotation {params.flags} --out \"$(dirname {output:q})\""
+        'OMP_NUM_THREADS={threads} vssl eval-rotation {params.flags} --out "$(dirname {output:q})"'
         " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
@@ -30,18 +30,18 @@ rule rotation_series:
     output:
         metrics="results/eval/curve/{key}/metrics.json",
         table="results/eval/curve/{key}/rotation.csv",
-    params:
-        flags=lambda wc: eval_flags(eval_job("curve", wc)),
-        runtime=runtime_flags(),
-    threads: RUNTIME["threads"]
-    resources:
-        gpu=RUNTIME["gpus"],
     log:
         "logs/eval/curve/{key}.log",
     benchmark:
         "benchmarks/eval/curve/{key}.tsv"
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
+    params:
+        flags=lambda wc: eval_flags(eval_job("curve", wc)),
+        runtime=runtime_flags(),
     shell:
-        "OMP_NUM_THREADS={threads} vssl eval-rotation {params.flags} --out \"$(dirname {output.metrics:q})\""
+        'OMP_NUM_THREADS={threads} vssl eval-rotation {params.flags} --out "$(dirname {output.metrics:q})"'
         " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
@@ -50,14 +50,14 @@ rule fuse:
         lambda wc: eval_job("fuse", wc).inputs,
     output:
         "results/eval/fuse/{key}/metrics.json",
-    params:
-        flags=lambda wc: eval_flags(eval_job("fuse", wc)),
     log:
         "logs/eval/fuse/{key}.log",
     benchmark:
         "benchmarks/eval/fuse/{key}.tsv"
+    params:
+        flags=lambda wc: eval_flags(eval_job("fuse", wc)),
     shell:
-        "vssl fuse {params.flags} --out \"$(dirname {output:q})\" > {log:q} 2>&1"
+        'vssl fuse {params.flags} --out "$(dirname {output:q})" > {log:q} 2>&1'
 
 
 rule mean_over_splits:
@@ -65,10 +65,10 @@ rule mean_over_splits:
         lambda wc: eval_job("mean", wc).inputs,
     output:
         "results/eval/mean/{key}/metrics.json",
-    params:
-        flags=lambda wc: eval_flags(eval_job("mean", wc)),
     log:
         "logs/eval/mean/{key}.log",
+    params:
+        flags=lambda wc: eval_flags(eval_job("mean", wc)),
     shell:
         "vssl average {params.flags} --out {output:q} > {log:q} 2>&1"
 
@@ -78,18 +78,18 @@ rule retrieve:
         eval_inputs("retrieval"),
     output:
         "results/eval/retrieval/{key}/metrics.json",
-    params:
-        flags=lambda wc: eval_flags(eval_job("retrieval", wc)),
-        runtime=runtime_flags(),
-    threads: RUNTIME["threads"]
-    resources:
-        gpu=RUNTIME["gpus"],
     log:
         "logs/eval/retrieval/{key}.log",
     benchmark:
         "benchmarks/eval/retrieval/{key}.tsv"
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
+    params:
+        flags=lambda wc: eval_flags(eval_job("retrieval", wc)),
+        runtime=runtime_flags(),
     shell:
-        "OMP_NUM_THREADS={threads} vssl retrieve {params.flags} --out \"$(dirname {output:q})\""
+        'OMP_NUM_THREADS={threads} vssl retrieve {params.flags} --out "$(dirname {output:q})"'
         " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
@@ -99,18 +99,18 @@ rule aslan:
         pairs=synth_input_for(config["v3s"]["aslan"]["pairs"]),
     output:
         "results/eval/aslan/{key}/metrics.json",
-    params:
-        flags=lambda wc: eval_flags(eval_job("aslan", wc)),
-        runtime=runtime_flags(),
-    threads: RUNTIME["threads"]
-    resources:
-        gpu=RUNTIME["gpus"],
     log:
         "logs/eval/aslan/{key}.log",
     benchmark:
         "benchmarks/eval/aslan/{key}.tsv"
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
+    params:
+        flags=lambda wc: eval_flags(eval_job("aslan", wc)),
+        runtime=runtime_flags(),
     shell:
-        "OMP_NUM_THREADS={threads} vssl aslan {params.flags} --out \"$(dirname {output:q})\""
+        'OMP_NUM_THREADS={threads} vssl aslan {params.flags} --out "$(dirname {output:q})"'
         " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
@@ -119,16 +119,16 @@ rule attention:
         eval_inputs("attention"),
     output:
         "results/eval/attention/{key}/metrics.json",
-    params:
-        flags=lambda wc: eval_flags(eval_job("attention", wc)),
-        runtime=runtime_flags(workers=False),
-    threads: RUNTIME["threads"]
     log:
         "logs/eval/attention/{key}.log",
     benchmark:
         "benchmarks/eval/attention/{key}.tsv"
+    threads: RUNTIME["threads"]
+    params:
+        flags=lambda wc: eval_flags(eval_job("attention", wc)),
+        runtime=runtime_flags(workers=False),
     shell:
-        "OMP_NUM_THREADS={threads} vssl attention {params.flags} --out \"$(dirname {output:q})\""
+        'OMP_NUM_THREADS={threads} vssl attention {params.flags} --out "$(dirname {output:q})"'
         " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
@@ -137,9 +137,9 @@ rule illustrate:
         eval_inputs("illustrate"),
     output:
         "results/eval/illustrate/{key}/transforms.npz",
-    params:
-        flags=lambda wc: eval_flags(eval_job("illustrate", wc)),
     log:
         "logs/eval/illustrate/{key}.log",
+    params:
+        flags=lambda wc: eval_flags(eval_job("illustrate", wc)),
     shell:
         "vssl illustrate {params.flags} --out {output:q} > {log:q} 2>&1"

@@ -9,6 +9,14 @@ rule finetune:
         checkpoint="results/finetune/{name}/seed{seed}/final.pt",
         metrics="results/finetune/{name}/seed{seed}/test/metrics.json",
         scores="results/finetune/{name}/seed{seed}/test/scores.csv",
+    log:
+        "logs/finetune/{name}/seed{seed}.log",
+    benchmark:
+        "benchmarks/finetune/{name}/seed{seed}.tsv"
+    priority: 10
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
     params:
         flags=lambda wc: finetune_flags(finetune_job(wc)),
         test=lambda wc: test_flags(finetune_job(wc)),
@@ -16,14 +24,6 @@ rule finetune:
         out=lambda wc, output: os.path.dirname(output.checkpoint),
         test_out=lambda wc, output: os.path.dirname(output.metrics),
         runtime=runtime_flags(train=True),
-    threads: RUNTIME["threads"]
-    priority: 10
-    resources:
-        gpu=RUNTIME["gpus"],
-    log:
-        "logs/finetune/{name}/seed{seed}.log",
-    benchmark:
-        "benchmarks/finetune/{name}/seed{seed}.tsv"
     shell:
         "OMP_NUM_THREADS={threads} vssl finetune {params.flags} --store {params.store:q} --out {params.out:q}"
         " --seed {wildcards.seed} --resume --on-change restart {params.runtime}"

@@ -8,20 +8,20 @@ rule pretrain:
         # selected.pt (best.pt with a hold-out, else final.pt) is what downstream jobs read.
         checkpoint="results/pretrain/{name}/seed{seed}/selected.pt",
         final="results/pretrain/{name}/seed{seed}/final.pt",
+    log:
+        "logs/pretrain/{name}/seed{seed}.log",
+    benchmark:
+        "benchmarks/pretrain/{name}/seed{seed}.tsv"
+    # Most of the DAG waits on pretraining: start it first.
+    priority: 20
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
     params:
         command=lambda wc: pretrain_command(pretrain_job(wc)),
         store=lambda wc: store_dir(pretrain_job(wc).store),
         out=lambda wc, output: os.path.dirname(output.checkpoint),
         runtime=runtime_flags(train=True),
-    threads: RUNTIME["threads"]
-    # Most of the DAG waits on pretraining: start it first.
-    priority: 20
-    resources:
-        gpu=RUNTIME["gpus"],
-    log:
-        "logs/pretrain/{name}/seed{seed}.log",
-    benchmark:
-        "benchmarks/pretrain/{name}/seed{seed}.tsv"
     shell:
         # --resume: a killed job continues from OUT/last.pt instead of starting over.
         "OMP_NUM_THREADS={threads} {params.command} --store {params.store:q} --out {params.out:q}"

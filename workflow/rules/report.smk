@@ -1,22 +1,27 @@
 # Tables, figures, the claims table, SUMMARY.md and the `snakemake --report` entries.
 # One named target rule per experiment id (`snakemake rot_T3`, `snakemake rot_8_360`).
 
+
 rule table:
     input:
         lambda wc: PLAN.table_inputs(table_id(wc)),
     output:
         csv="results/tables/{stem}.csv",
-        md=report("results/tables/{stem}.md", caption="../report/table.rst", category="Tables",
-                  labels=lambda wc: {"experiment": STEM_TO_ID[wc.stem]}),
+        md=report(
+            "results/tables/{stem}.md",
+            caption="../report/table.rst",
+            category="Tables",
+            labels=lambda wc: {"experiment": STEM_TO_ID[wc.stem]},
+        ),
+    log:
+        "logs/report/table_{stem}.log",
+    wildcard_constraints:
+        stem="|".join(vssl_plan.file_stem(i) for i in vssl_plan.TABLE_IDS),
     params:
         id=table_id,
         entries=lambda wc: vssl_plan.table_args(PLAN, table_id(wc)),
-    wildcard_constraints:
-        stem="|".join(vssl_plan.file_stem(i) for i in vssl_plan.TABLE_IDS),
-    log:
-        "logs/report/table_{stem}.log",
     shell:
-        "vssl table {params.id:q} {params.entries} --out-dir \"$(dirname {output.csv:q})\" > {log:q} 2>&1"
+        'vssl table {params.id:q} {params.entries} --out-dir "$(dirname {output.csv:q})" > {log:q} 2>&1'
 
 
 rule rotation_curve_points:
@@ -24,10 +29,10 @@ rule rotation_curve_points:
         lambda wc: PLAN.curve.inputs,
     output:
         "results/figures/data/rot-F4b_points.csv",
-    params:
-        args=lambda wc: PLAN.curve.args,
     log:
         "logs/report/rotation_curve_points.log",
+    params:
+        args=lambda wc: PLAN.curve.args,
     shell:
         "vssl curve {params.args} > {log:q} 2>&1"
 
@@ -36,18 +41,22 @@ rule figure:
     input:
         lambda wc: PLAN.figures[table_id(wc)].inputs,
     output:
-        png=report("results/figures/{stem}.png", caption="../report/figure.rst", category="Figures",
-                   labels=lambda wc: {"experiment": STEM_TO_ID[wc.stem]}),
+        png=report(
+            "results/figures/{stem}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels=lambda wc: {"experiment": STEM_TO_ID[wc.stem]},
+        ),
         pdf="results/figures/{stem}.pdf",
+    log:
+        "logs/report/figure_{stem}.log",
+    wildcard_constraints:
+        stem="|".join(vssl_plan.file_stem(i) for i in vssl_plan.FIGURE_IDS),
     params:
         id=table_id,
         args=lambda wc: PLAN.figures[table_id(wc)].args,
-    wildcard_constraints:
-        stem="|".join(vssl_plan.file_stem(i) for i in vssl_plan.FIGURE_IDS),
-    log:
-        "logs/report/figure_{stem}.log",
     shell:
-        "vssl figure {params.id} {params.args} --out-dir \"$(dirname {output.png:q})\" > {log:q} 2>&1"
+        'vssl figure {params.id} {params.args} --out-dir "$(dirname {output.png:q})" > {log:q} 2>&1'
 
 
 rule summary:
@@ -68,6 +77,6 @@ for _experiment_id in vssl_plan.EXPERIMENT_IDS:
     rule:
         name:
             vssl_plan.rule_name(_experiment_id)
+        default_target: False
         input:
             experiment_outputs(_experiment_id),
-        default_target: False

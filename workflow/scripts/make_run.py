@@ -16,6 +16,7 @@ imports it again (about 3 s each, ~300 jobs); the server exits with Snakemake.
 
 Usage: ``python workflow/scripts/make_run.py [--fork-server] SNAKEMAKE [ARGS...]`` from the workflow directory.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,10 @@ def take_run_lock(state_dir: Path) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     fd = try_lock(state_dir / LOCK_NAME)
     if fd is None:
-        sys.exit(f"make run: another run is using {state_dir.parent.resolve()} (pid {holder(state_dir / LOCK_NAME)}); "
-                 "wait for it or stop it first")
+        sys.exit(
+            f"make run: another run is using {state_dir.parent.resolve()} (pid {holder(state_dir / LOCK_NAME)}); "
+            "wait for it or stop it first"
+        )
     return fd
 
 
@@ -64,8 +67,10 @@ def clear_stale_locks(workdir: Path) -> list[Path]:
         return []
     alive = live_snakemake_here(workdir)
     if alive:
-        sys.exit(f"make run: Snakemake (pid {', '.join(map(str, alive))}) is running in {workdir.resolve()}; "
-                 "wait for it or stop it first")
+        sys.exit(
+            f"make run: Snakemake (pid {', '.join(map(str, alive))}) is running in {workdir.resolve()}; "
+            "wait for it or stop it first"
+        )
     for lock in locks:
         lock.unlink(missing_ok=True)
     return locks
@@ -103,8 +108,12 @@ def main(argv: list[str]) -> None:
     fd = take_run_lock(workdir / ".snakemake")
     removed = clear_stale_locks(workdir)
     if removed:
-        print(f"make run: removed {len(removed)} stale Snakemake lock(s) left by a killed run; "
-              "incomplete jobs will be rerun", file=sys.stderr, flush=True)
+        print(
+            f"make run: removed {len(removed)} stale Snakemake lock(s) left by a killed run; "
+            "incomplete jobs will be rerun",
+            file=sys.stderr,
+            flush=True,
+        )
     if fork_server:
         start_fork_server(workdir)
     os.set_inheritable(fd, True)  # Snakemake holds the run lock until it exits

@@ -6,6 +6,7 @@ Configs are merged over config.yaml as Snakemake does. Video counts are the offi
 of the real releases (``PAPER_VIDEOS``); training inputs / throughput gives GPU-hours, where the
 throughput is what ``make bench`` measures on the target GPU (``bench/train.py``'s r3d18_fast row).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,12 @@ import plan  # noqa: E402
 _UCF = {"train": 9537, "test": 3783, "all": 13320, "classes": 101}
 _HMDB = {"train": 3570, "test": 1530, "all": 6766, "classes": 51}
 PAPER_VIDEOS = {
-    "ucf101": _UCF, "ucf101_rot": _UCF, "ucf101_256": _UCF, "hmdb51": _HMDB, "hmdb51_rot": _HMDB, "hmdb51_256": _HMDB,
+    "ucf101": _UCF,
+    "ucf101_rot": _UCF,
+    "ucf101_256": _UCF,
+    "hmdb51": _HMDB,
+    "hmdb51_rot": _HMDB,
+    "hmdb51_256": _HMDB,
     "kinetics": {"train": 240_000, "test": 0, "all": 240_000},
     "kinetics_rot": {"train": 240_000, "test": 0, "all": 240_000},
     "mit_rot": {"train": 802_264, "test": 0, "all": 802_264},
@@ -38,13 +44,17 @@ def merge(base: dict, over: dict) -> dict:
 
 
 def markdown(costs: dict[str, dict[str, float]], clips_per_s: float) -> str:
-    lines = ["| table | pretrain jobs | pretrain inputs | finetune jobs | finetune inputs | test clips | GPU-hours |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| table | pretrain jobs | pretrain inputs | finetune jobs | finetune inputs | test clips | GPU-hours |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, c in costs.items():
         total = c["pretrain_inputs"] + c["finetune_inputs"] + c["test_clips"] / 3  # a test pass ~ 1/3 of a step
-        lines.append(f"| {name.replace('_total', '**all (each job once)**')} | {c['pretrain_jobs']} | "
-                     f"{c['pretrain_inputs'] / 1e6:.1f}M | {c['finetune_jobs']} | {c['finetune_inputs'] / 1e6:.1f}M | "
-                     f"{c['test_clips'] / 1e6:.2f}M | {total / clips_per_s / 3600:,.0f} |")
+        lines.append(
+            f"| {name.replace('_total', '**all (each job once)**')} | {c['pretrain_jobs']} | "
+            f"{c['pretrain_inputs'] / 1e6:.1f}M | {c['finetune_jobs']} | {c['finetune_inputs'] / 1e6:.1f}M | "
+            f"{c['test_clips'] / 1e6:.2f}M | {total / clips_per_s / 3600:,.0f} |"
+        )
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ A manifest has one row per video, sorted by ``video``:
 videos dropped under ``missing="skip"``). :func:`read_manifest` reads a
 manifest CSV back with these dtypes.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -25,12 +26,20 @@ from vssl.data.datasets.common import SPLIT_VALUES, VIDEO_EXTENSIONS, SplitFileE
 
 DATASETS: tuple[str, ...] = ("ucf101", "hmdb51", "kinetics", "mit", "aslan", "folder")
 
-__all__ = ["DATASETS", "SPLIT_VALUES", "VIDEO_EXTENSIONS", "SplitFileError", "load_aslan_pairs", "load_manifest",
-           "read_manifest"]
+__all__ = [
+    "DATASETS",
+    "SPLIT_VALUES",
+    "VIDEO_EXTENSIONS",
+    "SplitFileError",
+    "load_aslan_pairs",
+    "load_manifest",
+    "read_manifest",
+]
 
 
-def load_manifest(dataset: str, root: str | Path, splits: str | Path | None = None, *,
-                  missing: str = "error") -> pd.DataFrame:
+def load_manifest(
+    dataset: str, root: str | Path, splits: str | Path | None = None, *, missing: str = "error"
+) -> pd.DataFrame:
     """Parse ``dataset``'s official layout under ``root`` into a manifest.
 
     ``splits`` is the split/annotation directory (ASLAN: ``View2.mat`` or its

@@ -18,6 +18,7 @@ class-disjoint). An id maps to the video whose file stem is that number
 With ``missing="skip"`` ids without a video are dropped from the manifest but
 stay in the pairs table: consumers drop the pairs that name them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -83,16 +84,20 @@ def load_aslan_pairs(path: str | Path) -> pd.DataFrame:
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3 or array.shape[1] != len(PAIR_COLUMNS) or array.shape[0] == 0 or array.shape[2] == 0:
-        raise SplitFileError(path, f"{VARIABLE} must be pairs x 5 x splits (600 x 5 x 10 in the release), "
-                                   f"got shape {array.shape}")
+        raise SplitFileError(
+            path, f"{VARIABLE} must be pairs x 5 x splits (600 x 5 x 10 in the release), got shape {array.shape}"
+        )
     if not np.issubdtype(array.dtype, np.number):
         raise SplitFileError(path, f"{VARIABLE} must be numeric, got dtype {array.dtype}")
     values = array.astype(np.float64)
     bad = ~np.isfinite(values) | (values != np.round(values))
     if bad.any():
         pair, column, split = np.argwhere(bad)[0]
-        raise SplitFileError(path, f"{PAIR_COLUMNS[column]} = {values[pair, column, split]} is not an integer",
-                             where=f"split {split + 1}, pair {pair + 1}")
+        raise SplitFileError(
+            path,
+            f"{PAIR_COLUMNS[column]} = {values[pair, column, split]} is not an integer",
+            where=f"split {split + 1}, pair {pair + 1}",
+        )
     n_pairs, _, n_splits = values.shape
     table = values.astype(np.int64).transpose(2, 0, 1).reshape(-1, len(PAIR_COLUMNS))  # split-major rows
     frame = pd.DataFrame(table, columns=list(PAIR_COLUMNS))
@@ -106,8 +111,11 @@ def load_aslan_pairs(path: str | Path) -> pd.DataFrame:
     for mask, message in checks:
         if mask.any():
             row = frame[mask].iloc[0]
-            raise SplitFileError(path, f"{message}; got {row[list(PAIR_COLUMNS)].to_dict()}",
-                                 where=f"split {row['split']}, pair {row['pair']}")
+            raise SplitFileError(
+                path,
+                f"{message}; got {row[list(PAIR_COLUMNS)].to_dict()}",
+                where=f"split {row['split']}, pair {row['pair']}",
+            )
     frame.attrs["source"] = str(path)
     return frame
 
@@ -128,8 +136,7 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
     if splits is None:
         candidates = [d / MAT_NAME for d in (root, root.parent) if (d / MAT_NAME).is_file()]
         if not candidates:
-            raise not_found(f"ASLAN {MAT_NAME} (also looked in {root.parent}; pass splits/--splits)",
-                            root / MAT_NAME)
+            raise not_found(f"ASLAN {MAT_NAME} (also looked in {root.parent}; pass splits/--splits)", root / MAT_NAME)
         mat = candidates[0]
     else:
         mat = resolve_mat(splits)
@@ -146,18 +153,30 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
             video_id, action = int(record[f"id{side}"]), int(record[f"action{side}"])
             first = actions.setdefault(video_id, (action, where))
             if first[0] != action:
-                raise SplitFileError(mat, f"video {video_id} has action {action} here but {first[0]} at {first[1]}",
-                                     where=where)
+                raise SplitFileError(
+                    mat, f"video {video_id} has action {action} here but {first[0]} at {first[1]}", where=where
+                )
             in_splits.setdefault(video_id, set()).add(split)
             if video_id not in files and video_id not in reported:
                 reported.add(video_id)
-                missing_log.add(SplitFileError(mat, f"video id {video_id} ({video_id:04d}.avi or another video "
-                                                    f"extension) not found in {root}", where=where))
+                missing_log.add(
+                    SplitFileError(
+                        mat,
+                        f"video id {video_id} ({video_id:04d}.avi or another video extension) not found in {root}",
+                        where=where,
+                    )
+                )
     skipped = missing_log.finish()
     rows = [
-        {"video": files[video_id], "label": action - 1, "class": str(action), "id": video_id,
-         "split": ";".join(str(s) for s in sorted(in_splits[video_id]))}
-        for video_id, (action, _) in actions.items() if video_id in files
+        {
+            "video": files[video_id],
+            "label": action - 1,
+            "class": str(action),
+            "id": video_id,
+            "split": ";".join(str(s) for s in sorted(in_splits[video_id])),
+        }
+        for video_id, (action, _) in actions.items()
+        if video_id in files
     ]
     frame = build_manifest(rows, [], dataset="aslan", root=root, missing=skipped, extra_columns=["split", "id"])
     frame["id"] = frame["id"].astype("int64")

@@ -1,4 +1,5 @@
 """`vssl manifest`: parse a dataset's official layout into a manifest CSV."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,11 +15,18 @@ SHOWN_MISSING = 10
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--root", required=True, type=Path, help="video root of the official layout")
-    parser.add_argument("--splits", type=Path, default=None,
-                        help="split/annotation directory (ASLAN: View2.mat); default depends on the dataset")
+    parser.add_argument(
+        "--splits",
+        type=Path,
+        default=None,
+        help="split/annotation directory (ASLAN: View2.mat); default depends on the dataset",
+    )
     parser.add_argument("--out", required=True, type=Path, help="manifest CSV to write")
-    parser.add_argument("--skip-missing", action="store_true",
-                        help="drop listed videos that are not on disk (with a warning) instead of failing")
+    parser.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="drop listed videos that are not on disk (with a warning) instead of failing",
+    )
 
 
 def summary_lines(frame) -> list[str]:
@@ -35,8 +43,7 @@ def summary_lines(frame) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        frame = load_manifest(args.dataset, args.root, args.splits,
-                              missing="skip" if args.skip_missing else "error")
+        frame = load_manifest(args.dataset, args.root, args.splits, missing="skip" if args.skip_missing else "error")
     except (SplitFileError, FileNotFoundError, NotADirectoryError) as error:
         print(f"vssl manifest: error: {error}", file=sys.stderr)
         return 1

@@ -4,15 +4,17 @@ Everything here works on exact names from ``os.scandir`` listings and exact
 path joins: video names in HMDB51 and Kinetics contain ``( ) ! # & ' [ ]``,
 which a shell or an unescaped glob would mangle, so neither is ever used.
 """
+
 from __future__ import annotations
 
 import codecs
 import errno
 import logging
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 import pandas as pd
 
@@ -33,8 +35,9 @@ class SplitFileError(ValueError):
     for binary files such as ASLAN's ``View2.mat``.
     """
 
-    def __init__(self, path: str | os.PathLike, message: str, line: int | None = None,
-                 where: str | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike, message: str, line: int | None = None, where: str | None = None
+    ) -> None:
         self.path = Path(path)
         self.line = line
         self.where = where
@@ -79,8 +82,9 @@ def first_existing_dir(candidates: Sequence[Path], what: str) -> Path:
         if candidate.is_dir():
             return candidate
     tried = " or ".join(str(c) for c in candidates)
-    raise FileNotFoundError(errno.ENOENT, f"{what} not found (looked for {tried}); pass it explicitly",
-                            str(candidates[0]))
+    raise FileNotFoundError(
+        errno.ENOENT, f"{what} not found (looked for {tried}); pass it explicitly", str(candidates[0])
+    )
 
 
 def read_lines(path: Path) -> list[tuple[int, str]]:
@@ -94,7 +98,7 @@ def read_lines(path: Path) -> list[tuple[int, str]]:
     """
     data = path.read_bytes()
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     lines = []
     for number, raw in enumerate(data.splitlines(), start=1):
         text = os.fsdecode(raw).strip()
@@ -119,15 +123,19 @@ def video_names(directory: Path, names: Iterable[str]) -> list[str]:
         if is_video_name(name):
             videos.append(name)
         elif name != name.rstrip() and is_video_name(name.rstrip()):
-            log.warning("skipped %r: whitespace after its video extension (rename the file to use it)",
-                        str(directory / name))
+            log.warning(
+                "skipped %r: whitespace after its video extension (rename the file to use it)", str(directory / name)
+            )
     return sorted(videos)
 
 
 def warn_unreadable(error: OSError) -> None:
     """Warn that a directory could not be listed: its videos are missing from the manifest."""
-    log.warning("skipped directory %s: cannot list it (%s); its videos are not in the manifest",
-                error.filename, error.strerror or error)
+    log.warning(
+        "skipped directory %s: cannot list it (%s); its videos are not in the manifest",
+        error.filename,
+        error.strerror or error,
+    )
 
 
 class DirIndex:
@@ -170,7 +178,7 @@ class DirIndex:
         folded = self._folded.get(directory)
         if folded is None:  # built on the first miss only; most lookups are exact
             folded = self._folded[directory] = {}
-            for entry, entry_is_dir in listing.items():
+            for entry in listing:
                 folded.setdefault(entry.casefold(), []).append(entry)
         return sorted(n for n in folded.get(name.casefold(), ()) if listing[n] is is_dir)
 
@@ -181,13 +189,25 @@ class DirIndex:
         return video_names(directory, (n for n, d in self.entries(directory).items() if not d))
 
 
-def resolve_one(index: DirIndex, directory: Path, name: str, *, is_dir: bool,
-                path: Path, line: int | None = None, where: str | None = None) -> str | None:
+def resolve_one(
+    index: DirIndex,
+    directory: Path,
+    name: str,
+    *,
+    is_dir: bool,
+    path: Path,
+    line: int | None = None,
+    where: str | None = None,
+) -> str | None:
     """The on-disk spelling of ``name`` in ``directory``; None if absent; error if ambiguous."""
     matches = index.find(directory, name, is_dir=is_dir)
     if len(matches) > 1:
-        raise SplitFileError(path, f"{name!r} matches several entries of {directory} "
-                                   f"that differ only in case: {matches}", line=line, where=where)
+        raise SplitFileError(
+            path,
+            f"{name!r} matches several entries of {directory} that differ only in case: {matches}",
+            line=line,
+            where=where,
+        )
     return matches[0] if matches else None
 
 
@@ -218,8 +238,15 @@ class MissingLog:
         return tuple(str(e) for e in self.errors)
 
 
-def build_manifest(rows: Iterable[dict], split_columns: Sequence[str], *, dataset: str, root: Path,
-                   missing: tuple[str, ...] = (), extra_columns: Sequence[str] = ()) -> pd.DataFrame:
+def build_manifest(
+    rows: Iterable[dict],
+    split_columns: Sequence[str],
+    *,
+    dataset: str,
+    root: Path,
+    missing: tuple[str, ...] = (),
+    extra_columns: Sequence[str] = (),
+) -> pd.DataFrame:
     """The manifest DataFrame: fixed column order and dtypes, rows sorted by video.
 
     ``label`` is pandas nullable ``Int64`` (NA when unlabelled), ``class`` is a

@@ -7,6 +7,7 @@ A directory that cannot be listed, or a name with whitespace after its video
 extension, is skipped with a warning naming it.
 There are no split columns.
 """
+
 from __future__ import annotations
 
 import os

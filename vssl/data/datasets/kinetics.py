@@ -31,6 +31,7 @@ Dead YouTube links make listed-but-absent videos normal here; with
 ``missing="error"`` the error says how many are missing and suggests
 ``--skip-missing``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -114,8 +115,9 @@ def read_annotations(path: Path, subset: str) -> list[Row]:
             if not any(f.strip() for f in fields):
                 continue
             if len(fields) != len(header):
-                raise SplitFileError(path, f"expected {len(header)} fields ({','.join(header)}), got {len(fields)}",
-                                     line=line)
+                raise SplitFileError(
+                    path, f"expected {len(header)} fields ({','.join(header)}), got {len(fields)}", line=line
+                )
             youtube_id = fields[col["youtube_id"]].strip()
             if not youtube_id:
                 raise SplitFileError(path, "empty youtube_id", line=line)
@@ -155,26 +157,14 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
     annotations = {s: _annotation_file(splits_dir, names) for s, (names, _, _) in SUBSETS.items()}
     if not any(annotations.values()):
         raise not_found("Kinetics annotation CSVs (train.csv, validate.csv/val.csv, test.csv)", splits_dir)
-    subset_dirs = {s: next((root / d for d in dirs if (root / d).is_dir()), None)
-                   for s, (_, dirs, _) in SUBSETS.items()}
+    subset_dirs = {
+        s: next((root / d for d in dirs if (root / d).is_dir()), None) for s, (_, dirs, _) in SUBSETS.items()
+    }
     if not any(subset_dirs.values()):
         raise not_found("Kinetics video directories (train/, val/, test/)", root)
 
     rows = {s: read_annotations(p, s) for s, p in annotations.items() if p is not None}
-    label_rows: dict[str, Row] = {}
-    for subset_rows in rows.values():
-        for row in subset_rows:
-            if row.label:
-                label_rows.setdefault(row.label, row)
-    class_names = sorted(label_rows)
-    label_of = {name: i for i, name in enumerate(class_names)}
-    key_to_class: dict[str, str] = {}
-    for name in class_names:
-        other = key_to_class.setdefault(class_key(name), name)
-        if other != name:
-            first = label_rows[name]
-            raise SplitFileError(first.path, f"labels {other!r} and {name!r} normalise to the same class folder "
-                                             f"key {class_key(name)!r}", line=first.line)
+    _, label_of, key_to_class = _classes(rows)
 
     index = DirIndex()
     missing_log = MissingLog(missing, hint=SKIP_HINT)
@@ -191,32 +181,87 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
                 if (first.subset, first.label) == (row.subset, row.label):
                     log.warning("%s:%d: duplicate of line %d, ignored", row.path, row.line, first.line)
                     continue
-                raise SplitFileError(row.path, f"{row.stem} is already listed at {first.path}:{first.line}",
-                                     line=row.line)
+                raise SplitFileError(
+                    row.path, f"{row.stem} is already listed at {first.path}:{first.line}", line=row.line
+                )
             seen[row.stem] = row
-            candidates = on_disk.get(row.stem, [])
-            if row.label:
-                wanted = class_key(row.label)
-                fitting = [c for c in candidates if c[0] is None or class_key(c[0]) == wanted]
-                if candidates and not fitting:
-                    raise SplitFileError(row.path, f"{row.stem} is only in class folder(s) "
-                                                   f"{sorted({c[0] for c in candidates})} under {directory}, which do "
-                                                   f"not match label {row.label!r}", line=row.line)
-                candidates = fitting
-            elif len({c[0] for c in candidates}) > 1:
-                raise SplitFileError(row.path, f"unlabelled {row.stem} is in several class folders under "
-                                               f"{directory}: {sorted({str(c[0]) for c in candidates})}", line=row.line)
+            candidates = _fitting_candidates(row, on_disk.get(row.stem, []), directory)
             if not candidates:
                 where = directory if directory is not None else f"{root / dir_name} (directory does not exist)"
                 missing_log.add(SplitFileError(row.path, f"video {row.stem}.mp4 not found in {where}", line=row.line))
                 continue
             folder, name = candidates[0]
             video = f"{dir_name}/{folder}/{name}" if folder is not None else f"{dir_name}/{name}"
-            videos[video] = {"video": video, "label": label_of[row.label] if row.label else None,
-                             "class": row.label, "split1": SUBSETS[subset][2], "subset": subset}
+            videos[video] = {
+                "video": video,
+                "label": label_of[row.label] if row.label else None,
+                "class": row.label,
+                "split1": SUBSETS[subset][2],
+                "subset": subset,
+            }
     skipped = missing_log.finish()
 
-    # Videos on disk that no CSV lists: kept as unused, labelled by folder when it names a class.
+    _add_unlisted(videos, on_disk_by_subset, subset_dirs, seen, key_to_class, label_of)
+    return build_manifest(
+        videos.values(), ["split1"], dataset="kinetics", root=root, missing=skipped, extra_columns=["subset"]
+    )
+
+
+def _classes(rows: dict[str, list[Row]]) -> tuple[list[str], dict[str, int], dict[str, str]]:
+    """Sorted class names, their labels, and folder key -> class; two labels with one folder key raise."""
+    label_rows: dict[str, Row] = {}
+    for subset_rows in rows.values():
+        for row in subset_rows:
+            if row.label:
+                label_rows.setdefault(row.label, row)
+    class_names = sorted(label_rows)
+    label_of = {name: i for i, name in enumerate(class_names)}
+    key_to_class: dict[str, str] = {}
+    for name in class_names:
+        other = key_to_class.setdefault(class_key(name), name)
+        if other != name:
+            first = label_rows[name]
+            raise SplitFileError(
+                first.path,
+                f"labels {other!r} and {name!r} normalise to the same class folder key {class_key(name)!r}",
+                line=first.line,
+            )
+    return class_names, label_of, key_to_class
+
+
+def _fitting_candidates(row: Row, candidates: list, directory: Path | None) -> list:
+    """The on-disk copies of ``row``'s video that may be it: in its label's class folder, or unfoldered."""
+    if row.label:
+        wanted = class_key(row.label)
+        fitting = [c for c in candidates if c[0] is None or class_key(c[0]) == wanted]
+        if candidates and not fitting:
+            raise SplitFileError(
+                row.path,
+                f"{row.stem} is only in class folder(s) "
+                f"{sorted({c[0] for c in candidates})} under {directory}, which do "
+                f"not match label {row.label!r}",
+                line=row.line,
+            )
+        candidates = fitting
+    elif len({c[0] for c in candidates}) > 1:
+        raise SplitFileError(
+            row.path,
+            f"unlabelled {row.stem} is in several class folders under "
+            f"{directory}: {sorted({str(c[0]) for c in candidates})}",
+            line=row.line,
+        )
+    return candidates
+
+
+def _add_unlisted(
+    videos: dict,
+    on_disk_by_subset: dict,
+    subset_dirs: dict,
+    seen: dict,
+    key_to_class: dict[str, str],
+    label_of: dict[str, int],
+) -> None:
+    """Videos on disk that no CSV lists: kept as unused, labelled by folder when it names a class."""
     for subset, on_disk in on_disk_by_subset.items():
         directory = subset_dirs[subset]
         for stem, candidates in on_disk.items():
@@ -225,7 +270,10 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
                 if stem in seen or video in videos:
                     continue
                 class_name = key_to_class.get(class_key(folder)) if folder is not None else None
-                videos[video] = {"video": video, "label": label_of.get(class_name), "class": class_name or "",
-                                 "split1": "unused", "subset": subset}
-    return build_manifest(videos.values(), ["split1"], dataset="kinetics", root=root, missing=skipped,
-                          extra_columns=["subset"])
+                videos[video] = {
+                    "video": video,
+                    "label": label_of.get(class_name),
+                    "class": class_name or "",
+                    "split1": "unused",
+                    "subset": subset,
+                }

@@ -13,6 +13,7 @@ Release files (default directory: ``root``):
 public MiT test set has no labels) and ``unused`` for videos on disk that
 neither CSV lists; ``subset`` keeps ``training``/``validation``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,8 +57,9 @@ def read_categories(path: Path) -> list[str]:
         except ValueError:
             raise SplitFileError(path, f"category id {raw_id.strip()!r} is not an integer", line=line) from None
         if category_id in by_id:
-            raise SplitFileError(path, f"category id {category_id} already used at line {by_id[category_id][1]}",
-                                 line=line)
+            raise SplitFileError(
+                path, f"category id {category_id} already used at line {by_id[category_id][1]}", line=line
+            )
         if name in names:
             raise SplitFileError(path, f"category {name!r} listed twice", line=line)
         by_id[category_id] = (name, line)
@@ -91,8 +93,9 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
                 if line == 1 and fields[0].strip().lower() == "filename":
                     continue
                 if len(fields) < 2:
-                    raise SplitFileError(path, f"expected '<category>/<file>,<label>,...', got {','.join(fields)!r}",
-                                         line=line)
+                    raise SplitFileError(
+                        path, f"expected '<category>/<file>,<label>,...', got {','.join(fields)!r}", line=line
+                    )
                 filename, label = fields[0].strip(), fields[1].strip()
                 parts = PurePosixPath(filename.replace("\\", "/")).parts
                 if len(parts) != 2:
@@ -102,18 +105,27 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
                 if parts[0] != label:
                     raise SplitFileError(path, f"path folder {parts[0]!r} disagrees with label {label!r}", line=line)
                 folder = resolve_one(index, subset_dir, parts[0], is_dir=True, path=path, line=line)
-                name = (resolve_one(index, subset_dir / folder, parts[1], is_dir=False, path=path, line=line)
-                        if folder is not None else None)
+                name = (
+                    resolve_one(index, subset_dir / folder, parts[1], is_dir=False, path=path, line=line)
+                    if folder is not None
+                    else None
+                )
                 if name is None:
                     missing_log.add(SplitFileError(path, f"video {filename!r} not found in {subset_dir}", line=line))
                     continue
                 video = f"{subset}/{folder}/{name}"
                 if video in seen:
-                    raise SplitFileError(path, f"{video!r} is already listed at {seen[video][0]}:{seen[video][1]}",
-                                         line=line)
+                    raise SplitFileError(
+                        path, f"{video!r} is already listed at {seen[video][0]}:{seen[video][1]}", line=line
+                    )
                 seen[video] = (path, line)
-                videos[video] = {"video": video, "label": label_of[label], "class": label,
-                                 "split1": SUBSETS[subset][1], "subset": subset}
+                videos[video] = {
+                    "video": video,
+                    "label": label_of[label],
+                    "class": label,
+                    "split1": SUBSETS[subset][1],
+                    "subset": subset,
+                }
     skipped = missing_log.finish()
 
     for subset in SUBSETS:
@@ -124,7 +136,13 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
                 log.warning("%s: folder %r is not a category; its videos are unlabelled", root / subset, folder)
             for name in orphans:
                 video = f"{subset}/{folder}/{name}"
-                videos[video] = {"video": video, "label": label_of.get(class_name), "class": class_name or "",
-                                 "split1": "unused", "subset": subset}
-    return build_manifest(videos.values(), ["split1"], dataset="mit", root=root, missing=skipped,
-                          extra_columns=["subset"])
+                videos[video] = {
+                    "video": video,
+                    "label": label_of.get(class_name),
+                    "class": class_name or "",
+                    "split1": "unused",
+                    "subset": subset,
+                }
+    return build_manifest(
+        videos.values(), ["split1"], dataset="mit", root=root, missing=skipped, extra_columns=["subset"]
+    )

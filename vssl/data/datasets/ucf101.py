@@ -21,6 +21,7 @@ Quirks handled:
 Split columns are ``split<k>`` for every ``k`` with both a train and a test
 list (1..3 in the release).
 """
+
 from __future__ import annotations
 
 import re
@@ -99,8 +100,9 @@ def find_split_lists(splits_dir: Path) -> dict[int, dict[str, Path]]:
     for number, kinds in sorted(found.items()):
         for kind in ("train", "test"):
             if kind not in kinds:
-                raise FileNotFoundError(2, f"split {number} has no {kind} list",
-                                        str(splits_dir / f"{kind}list{number:02d}.txt"))
+                raise FileNotFoundError(
+                    2, f"split {number} has no {kind} list", str(splits_dir / f"{kind}list{number:02d}.txt")
+                )
     if not found:
         raise FileNotFoundError(2, "no trainlistNN.txt/testlistNN.txt files", str(splits_dir))
     return found
@@ -109,8 +111,9 @@ def find_split_lists(splits_dir: Path) -> dict[int, dict[str, Path]]:
 def load(root: str | Path, splits: str | Path | None = None, *, missing: MissingPolicy = "error") -> pd.DataFrame:
     root = require_dir(root, "UCF101 video root (the UCF-101 directory)")
     if splits is None:
-        splits_dir = first_existing_dir([root.parent / "ucfTrainTestlist", root / "ucfTrainTestlist"],
-                                        "UCF101 split directory (ucfTrainTestlist)")
+        splits_dir = first_existing_dir(
+            [root.parent / "ucfTrainTestlist", root / "ucfTrainTestlist"], "UCF101 split directory (ucfTrainTestlist)"
+        )
     else:
         splits_dir = require_dir(splits, "UCF101 split directory (ucfTrainTestlist)")
     classes = ClassIndex(require_file(splits_dir / "classInd.txt", "UCF101 classInd.txt"))
@@ -143,19 +146,27 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
                     except ValueError:
                         raise SplitFileError(path, f"class id {tokens[1]!r} is not an integer", line=line) from None
                     if listed != label + 1:
-                        raise SplitFileError(path, f"class id {listed} disagrees with {classes.path.name}, "
-                                                   f"which gives {class_name!r} id {label + 1}", line=line)
+                        raise SplitFileError(
+                            path,
+                            f"class id {listed} disagrees with {classes.path.name}, "
+                            f"which gives {class_name!r} id {label + 1}",
+                            line=line,
+                        )
                 disk_folder = resolve_one(index, root, folder, is_dir=True, path=path, line=line)
-                disk_file = (resolve_one(index, root / disk_folder, filename, is_dir=False, path=path, line=line)
-                             if disk_folder is not None else None)
+                disk_file = (
+                    resolve_one(index, root / disk_folder, filename, is_dir=False, path=path, line=line)
+                    if disk_folder is not None
+                    else None
+                )
                 if disk_file is None:
                     missing_log.add(SplitFileError(path, f"video {tokens[0]!r} not found under {root}", line=line))
                     continue
                 video = f"{disk_folder}/{disk_file}"
                 if (video, number) in seen:
                     first_path, first_line = seen[video, number]
-                    raise SplitFileError(path, f"{video!r} is already listed for split {number} "
-                                               f"at {first_path}:{first_line}", line=line)
+                    raise SplitFileError(
+                        path, f"{video!r} is already listed for split {number} at {first_path}:{first_line}", line=line
+                    )
                 seen[video, number] = (path, line)
                 row = videos.setdefault(video, {"video": video, "label": label, "class": class_name})
                 row[column] = kind
@@ -169,5 +180,6 @@ def load(root: str | Path, splits: str | Path | None = None, *, missing: Missing
         for name in orphans:
             video = f"{folder}/{name}"
             videos[video] = {"video": video, "label": known[1] if known else None, "class": known[0] if known else ""}
-    return build_manifest(videos.values(), [f"split{k}" for k in sorted(lists)], dataset="ucf101", root=root,
-                          missing=skipped)
+    return build_manifest(
+        videos.values(), [f"split{k}" for k in sorted(lists)], dataset="ucf101", root=root, missing=skipped
+    )

@@ -11,6 +11,7 @@ Public API: :func:`generate` (returns the ``synth.json`` content),
 and :func:`plan_video` / :func:`render_frames` to inspect a single video, and the
 CLI hooks :func:`add_arguments` / :func:`run`.
 """
+
 from vssl.data.synth.generate import (
     MANIFEST,
     SCALES,
@@ -30,8 +31,29 @@ from vssl.data.synth.motions import MOTION_BY_KEY, MOTIONS, SPEED, Canvas, Motio
 from vssl.data.synth.render import VideoPlan, VideoSpec, plan_video, render_frames, without_nuisance
 
 __all__ = [
-    "DATASETS", "MANIFEST", "MOTIONS", "MOTION_BY_KEY", "SCALES", "SPEED", "SYNTH_VERSION", "Canvas",
-    "Motion", "RunStats", "SynthConfig", "VideoPlan", "VideoSpec", "add_arguments", "generate",
-    "generate_config", "plan_specs", "plan_video", "render_frames", "render_one", "resolve_config", "run",
-    "simulate", "track_speed", "without_nuisance",
+    "DATASETS",
+    "MANIFEST",
+    "MOTIONS",
+    "MOTION_BY_KEY",
+    "SCALES",
+    "SPEED",
+    "SYNTH_VERSION",
+    "Canvas",
+    "Motion",
+    "RunStats",
+    "SynthConfig",
+    "VideoPlan",
+    "VideoSpec",
+    "add_arguments",
+    "generate",
+    "generate_config",
+    "plan_specs",
+    "plan_video",
+    "render_frames",
+    "render_one",
+    "resolve_config",
+    "run",
+    "simulate",
+    "track_speed",
+    "without_nuisance",
 ]

@@ -6,10 +6,11 @@ when this PyAV build lacks libx264). Encoders run single-threaded: parallelism
 comes from rendering many videos at once, and x264's output depends on its
 thread count, which would break bit-for-bit determinism across machines.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import av
 import numpy as np
@@ -25,8 +26,9 @@ def kinetics_codec() -> str:
     return "libx264" if "libx264" in av.codecs_available else "mpeg4"
 
 
-def write_video(path: Path, frames: Iterable[np.ndarray], *, height: int, width: int,
-                codec: str, container: str, fps: int = FPS) -> int:
+def write_video(
+    path: Path, frames: Iterable[np.ndarray], *, height: int, width: int, codec: str, container: str, fps: int = FPS
+) -> int:
     """Encode uint8 RGB frames (H, W, 3) to ``path``; returns the number of frames written.
 
     The file is written to a temporary name beside ``path`` and renamed on success,
@@ -49,12 +51,18 @@ def write_video(path: Path, frames: Iterable[np.ndarray], *, height: int, width:
                 # Same bytes in every process: with its own thread count, CRF rate control, adaptive
                 # quantisation, psy-RD and macroblock-tree, x264 wrote different bytes for the same
                 # frames in pool workers than in the parent process; without them it does not.
-                stream.options = {"qp": "18", "preset": "veryfast", "threads": "1",
-                                  "x264-params": "threads=1:aq-mode=0:no-psy=1:no-mbtree=1"}
+                stream.options = {
+                    "qp": "18",
+                    "preset": "veryfast",
+                    "threads": "1",
+                    "x264-params": "threads=1:aq-mode=0:no-psy=1:no-mbtree=1",
+                }
             for image in frames:
                 if image.shape != (height, width, 3) or image.dtype != np.uint8:
-                    raise ValueError(f"{path}: frame {count} has shape {image.shape} {image.dtype}, "
-                                     f"expected ({height}, {width}, 3) uint8")
+                    raise ValueError(
+                        f"{path}: frame {count} has shape {image.shape} {image.dtype}, "
+                        f"expected ({height}, {width}, 3) uint8"
+                    )
                 for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                     out.mux(packet)
                 count += 1

@@ -1,4 +1,5 @@
 """Scales, the ``generate`` entry point and the ``vssl synth`` command."""
+
 from __future__ import annotations
 
 import argparse
@@ -61,23 +62,40 @@ class SynthConfig:
         if HMDB in self.datasets and self.hmdb_videos_per_class < 2:
             raise ValueError(f"hmdb_videos_per_class must be >= 2, got {self.hmdb_videos_per_class}")
         if ASLAN in self.datasets:  # raises on an infeasible pair design
-            layouts.aslan_pairs(self.seed, self.aslan_tempos, self.aslan_videos_per_class,
-                                self.aslan_pairs_per_split)
+            layouts.aslan_pairs(self.seed, self.aslan_tempos, self.aslan_videos_per_class, self.aslan_pairs_per_split)
 
 
 SCALES: dict[str, SynthConfig] = {
     # unit tests of other modules: seconds to generate
-    "tiny": SynthConfig(scale="tiny", size=(32, 32), frames=48, videos_per_class=4, groups=4,
-                        hmdb_videos_per_class=4, pool_size=20, aslan_videos_per_class=3,
-                        aslan_tempos=(0.75, 1.35), aslan_pairs_per_split=6),
+    "tiny": SynthConfig(
+        scale="tiny",
+        size=(32, 32),
+        frames=48,
+        videos_per_class=4,
+        groups=4,
+        hmdb_videos_per_class=4,
+        pool_size=20,
+        aslan_videos_per_class=3,
+        aslan_tempos=(0.75, 1.35),
+        aslan_pairs_per_split=6,
+    ),
     # the embedded default: every experiment at toy scale on a 2-core CPU
     "small": SynthConfig(scale="small"),
-    "medium": SynthConfig(scale="medium", size=(112, 112), frames=128, videos_per_class=60, groups=25,
-                          hmdb_videos_per_class=40, pool_size=4000, aslan_videos_per_class=6,
-                          aslan_pairs_per_split=60),
+    "medium": SynthConfig(
+        scale="medium",
+        size=(112, 112),
+        frames=128,
+        videos_per_class=60,
+        groups=25,
+        hmdb_videos_per_class=40,
+        pool_size=4000,
+        aslan_videos_per_class=6,
+        aslan_pairs_per_split=60,
+    ),
     # loader benchmark: UCF101-shaped files only
-    "ucf": SynthConfig(scale="ucf", size=(240, 320), frames=180, datasets=(UCF,), videos_per_class=3,
-                       groups=3, pool_size=0),
+    "ucf": SynthConfig(
+        scale="ucf", size=(240, 320), frames=180, datasets=(UCF,), videos_per_class=3, groups=3, pool_size=0
+    ),
 }
 
 
@@ -117,8 +135,14 @@ def render_one(out_dir: Path, spec: VideoSpec) -> float:
     """Render and write one video atomically; returns the seconds it took."""
     start = time.perf_counter()
     plan = plan_video(spec)
-    written = write_video(out_dir / spec.relpath, iter_frames(plan), height=spec.height, width=spec.width,
-                          codec=spec.codec, container=spec.container)
+    written = write_video(
+        out_dir / spec.relpath,
+        iter_frames(plan),
+        height=spec.height,
+        width=spec.width,
+        codec=spec.codec,
+        container=spec.container,
+    )
     if written != spec.frames:
         raise RuntimeError(f"{out_dir / spec.relpath}: wrote {written} frames, expected {spec.frames}")
     return time.perf_counter() - start
@@ -149,11 +173,11 @@ def _check_existing(out_dir: Path, record: dict[str, Any]) -> None:
         if path.exists():
             previous = _read_json(path).get("config")
             if previous != record:
-                diff = sorted(k for k in set(record) | set(previous or {})
-                              if (previous or {}).get(k) != record.get(k))
+                diff = sorted(k for k in set(record) | set(previous or {}) if (previous or {}).get(k) != record.get(k))
                 raise ValueError(
                     f"{path}: {out_dir} holds a synthetic dataset generated with other settings "
-                    f"(differs in {', '.join(diff)}); use another directory or delete it")
+                    f"(differs in {', '.join(diff)}); use another directory or delete it"
+                )
 
 
 def _remove_stale_temps(out_dir: Path, datasets: Sequence[str]) -> None:
@@ -167,11 +191,18 @@ def _remove_stale_temps(out_dir: Path, datasets: Sequence[str]) -> None:
 
 def _class_table(config: SynthConfig) -> list[dict[str, Any]]:
     canvas = Canvas(*config.size)
-    return [{
-        "key": m.key, "ucf101": m.ucf_name, "hmdb51": m.hmdb_name, "kinetics": m.label,
-        "description": m.description, "orientation_cue": m.orientation_cue or None,
-        "speed": speed_profile(m.key, canvas, frames=config.frames, seed=config.seed),
-    } for m in MOTIONS]
+    return [
+        {
+            "key": m.key,
+            "ucf101": m.ucf_name,
+            "hmdb51": m.hmdb_name,
+            "kinetics": m.label,
+            "description": m.description,
+            "orientation_cue": m.orientation_cue or None,
+            "speed": speed_profile(m.key, canvas, frames=config.frames, seed=config.seed),
+        }
+        for m in MOTIONS
+    ]
 
 
 @dataclass(frozen=True)
@@ -184,13 +215,24 @@ class RunStats:
     seconds: float
 
 
-def generate(out_dir: str | os.PathLike, *, seed: int = 0, scale: str = "small", jobs: int | None = None,
-             progress: bool = False, size: tuple[int, int] | None = None, frames: int | None = None,
-             datasets: Sequence[str] | None = None, videos_per_class: int | None = None,
-             groups: int | None = None, hmdb_videos_per_class: int | None = None,
-             pool_size: int | None = None, aslan_videos_per_class: int | None = None,
-             aslan_tempos: Sequence[float] | None = None,
-             aslan_pairs_per_split: int | None = None) -> dict[str, Any]:
+def generate(
+    out_dir: str | os.PathLike,
+    *,
+    seed: int = 0,
+    scale: str = "small",
+    jobs: int | None = None,
+    progress: bool = False,
+    size: tuple[int, int] | None = None,
+    frames: int | None = None,
+    datasets: Sequence[str] | None = None,
+    videos_per_class: int | None = None,
+    groups: int | None = None,
+    hmdb_videos_per_class: int | None = None,
+    pool_size: int | None = None,
+    aslan_videos_per_class: int | None = None,
+    aslan_tempos: Sequence[float] | None = None,
+    aslan_pairs_per_split: int | None = None,
+) -> dict[str, Any]:
     """Generate the synthetic datasets under ``out_dir``; returns the ``synth.json`` content.
 
     Deterministic in ``seed`` (independent of ``jobs``). Videos that already exist
@@ -199,16 +241,26 @@ def generate(out_dir: str | os.PathLike, *, seed: int = 0, scale: str = "small",
     defaults (see :data:`SCALES`); None keeps the default.
     """
     config = resolve_config(
-        scale, seed=seed, size=size, frames=frames, datasets=datasets, videos_per_class=videos_per_class,
-        groups=groups, hmdb_videos_per_class=hmdb_videos_per_class, pool_size=pool_size,
-        aslan_videos_per_class=aslan_videos_per_class, aslan_tempos=aslan_tempos,
-        aslan_pairs_per_split=aslan_pairs_per_split)
+        scale,
+        seed=seed,
+        size=size,
+        frames=frames,
+        datasets=datasets,
+        videos_per_class=videos_per_class,
+        groups=groups,
+        hmdb_videos_per_class=hmdb_videos_per_class,
+        pool_size=pool_size,
+        aslan_videos_per_class=aslan_videos_per_class,
+        aslan_tempos=aslan_tempos,
+        aslan_pairs_per_split=aslan_pairs_per_split,
+    )
     manifest, _ = generate_config(out_dir, config, jobs=jobs, progress=progress)
     return manifest
 
 
-def generate_config(out_dir: str | os.PathLike, config: SynthConfig, *, jobs: int | None = None,
-                    progress: bool = False) -> tuple[dict[str, Any], RunStats]:
+def generate_config(
+    out_dir: str | os.PathLike, config: SynthConfig, *, jobs: int | None = None, progress: bool = False
+) -> tuple[dict[str, Any], RunStats]:
     """:func:`generate` for a resolved config; also returns what the run did."""
     wall = time.perf_counter()
     config.validate()
@@ -251,8 +303,9 @@ def generate_config(out_dir: str | os.PathLike, config: SynthConfig, *, jobs: in
     if KINETICS in config.datasets:
         layouts.write_kinetics_index(out_dir, config.seed, config.pool_size, config.frames)
     if ASLAN in config.datasets:
-        layouts.write_aslan_index(out_dir, config.seed, config.aslan_tempos, config.aslan_videos_per_class,
-                                  config.aslan_pairs_per_split)
+        layouts.write_aslan_index(
+            out_dir, config.seed, config.aslan_tempos, config.aslan_videos_per_class, config.aslan_pairs_per_split
+        )
 
     counts = Counter(s.dataset for s in specs)
     manifest: dict[str, Any] = {
@@ -266,18 +319,21 @@ def generate_config(out_dir: str | os.PathLike, config: SynthConfig, *, jobs: in
         "frames": config.frames,
         "counts": {name: counts.get(name, 0) for name in config.datasets},
         "classes": _class_table(config),
-        "physics": {"speed_px_per_frame": round(SPEED * Canvas(*config.size).unit, 4),
-                    "speed_spread": SPEED_SPREAD, "reference_size_px": REFERENCE_SIZE},
+        "physics": {
+            "speed_px_per_frame": round(SPEED * Canvas(*config.size).unit, 4),
+            "speed_spread": SPEED_SPREAD,
+            "reference_size_px": REFERENCE_SIZE,
+        },
         "objects": {"kinds": list(KINDS), "upright": sorted(UPRIGHT_KINDS)},
     }
     if ASLAN in config.datasets:
         manifest["aslan_actions"] = [
             {"id": a.id, "name": a.name, "motion": a.motion, "tempo": a.tempo, "split": a.split}
-            for a in layouts.aslan_actions(config.aslan_tempos)]
+            for a in layouts.aslan_actions(config.aslan_tempos)
+        ]
     atomic_write_json(out_dir / MANIFEST, manifest)
     (out_dir / _IN_PROGRESS).unlink(missing_ok=True)
-    stats = RunStats(rendered=len(todo), reused=len(specs) - len(todo), jobs=jobs,
-                     seconds=time.perf_counter() - wall)
+    stats = RunStats(rendered=len(todo), reused=len(specs) - len(todo), jobs=jobs, seconds=time.perf_counter() - wall)
     return json.loads(json.dumps(manifest)), stats
 
 
@@ -298,21 +354,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pool-size", type=int, default=None, help="Kinetics pretraining clips")
     parser.add_argument("--aslan-videos-per-class", type=int, default=None)
     parser.add_argument("--aslan-pairs-per-split", type=int, default=None)
-    parser.add_argument("--aslan-tempos", type=float, nargs="+", default=None,
-                        help="tempos that multiply the ten motions into ASLAN actions")
+    parser.add_argument(
+        "--aslan-tempos",
+        type=float,
+        nargs="+",
+        default=None,
+        help="tempos that multiply the ten motions into ASLAN actions",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     config = resolve_config(
-        args.scale, seed=args.seed, size=args.size, frames=args.frames, datasets=args.datasets,
-        videos_per_class=args.videos_per_class, groups=args.groups,
-        hmdb_videos_per_class=args.hmdb_videos_per_class, pool_size=args.pool_size,
-        aslan_videos_per_class=args.aslan_videos_per_class, aslan_tempos=args.aslan_tempos,
-        aslan_pairs_per_split=args.aslan_pairs_per_split)
+        args.scale,
+        seed=args.seed,
+        size=args.size,
+        frames=args.frames,
+        datasets=args.datasets,
+        videos_per_class=args.videos_per_class,
+        groups=args.groups,
+        hmdb_videos_per_class=args.hmdb_videos_per_class,
+        pool_size=args.pool_size,
+        aslan_videos_per_class=args.aslan_videos_per_class,
+        aslan_tempos=args.aslan_tempos,
+        aslan_pairs_per_split=args.aslan_pairs_per_split,
+    )
     manifest, stats = generate_config(args.out_dir, config, jobs=args.jobs, progress=not args.quiet)
     counts = ", ".join(f"{k} {v}" for k, v in manifest["counts"].items())
-    print(f"synth: {sum(manifest['counts'].values())} videos ({counts}); rendered {stats.rendered}, "
-          f"reused {stats.reused}; {stats.seconds:.1f} s with {stats.jobs} jobs -> {args.out_dir}",
-          flush=True)
+    print(
+        f"synth: {sum(manifest['counts'].values())} videos ({counts}); rendered {stats.rendered}, "
+        f"reused {stats.reused}; {stats.seconds:.1f} s with {stats.jobs} jobs -> {args.out_dir}",
+        flush=True,
+    )
     return 0

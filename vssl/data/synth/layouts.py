@@ -14,7 +14,8 @@ synthetic and real data:
 * **HMDB51**: ``hmdb51/videos/<class>/<name>.avi`` with HMDB's name grammar
   ``<source>_<class>_<body>_<camera>_<people>_<view>_<quality>_<clip>.avi`` and some
   source titles carrying ``( ) ! # & '``. Clips of one source video share a scene and
-  a split; scenes come from a pool of `HMDB_SCENE_POOL` that every class draws from. ``testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt`` lines are
+  a split; scenes come from a pool of `HMDB_SCENE_POOL` that every class draws from.
+  ``testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt`` lines are
   ``name.avi tag `` (1 train, 2 test, 0 unused; the real files end each line with a
   space before the LF, and so do these). About 30 % of a class is tagged test and
   ~8 % unused. The tags are not decorative: ``cm`` adds hand-held camera drift,
@@ -36,6 +37,7 @@ motions, and every action belongs to exactly one split, so classes are disjoint
 across splits as in the real protocol. Each split has as many same as not-same
 pairs (drawn without replacement); the pair count is scaled down from 600.
 """
+
 from __future__ import annotations
 
 import csv
@@ -109,11 +111,22 @@ def plan_ucf(seed: int, shape: Shape, videos_per_class: int, groups: int) -> lis
         name = motion.ucf_name
         for g, clips in enumerate(ucf_clips_per_group(seed, ci, videos_per_class, groups), start=1):
             for c in range(1, clips + 1):
-                specs.append(VideoSpec(
-                    relpath=f"{UCF}/UCF-101/{name}/v_{name}_g{g:02d}_c{c:02d}.avi", dataset=UCF,
-                    motion=motion.key, label=name, scene_seed=ucf_scene_seed(seed, g),
-                    clip_seed=(seed, _STREAM[UCF], ci, g, c), height=shape.height, width=shape.width,
-                    frames=shape.frames, codec="mpeg4", container="avi", profile=UCF))
+                specs.append(
+                    VideoSpec(
+                        relpath=f"{UCF}/UCF-101/{name}/v_{name}_g{g:02d}_c{c:02d}.avi",
+                        dataset=UCF,
+                        motion=motion.key,
+                        label=name,
+                        scene_seed=ucf_scene_seed(seed, g),
+                        clip_seed=(seed, _STREAM[UCF], ci, g, c),
+                        height=shape.height,
+                        width=shape.width,
+                        frames=shape.frames,
+                        codec="mpeg4",
+                        container="avi",
+                        profile=UCF,
+                    )
+                )
     return specs
 
 
@@ -138,13 +151,42 @@ def write_ucf_index(out_dir: Path, specs: Sequence[VideoSpec], groups: int) -> N
 
 # --------------------------------------------------------------------------- HMDB51
 
-_ADJECTIVES = ("Amazing", "Backyard", "Best", "Crazy", "Funny", "Lazy", "Old", "Sunday", "Summer",
-               "Super", "Weekend", "Winter", "Little", "Happy", "Rainy", "Quick")
-_NOUNS = ("clip", "video", "fun", "test", "scene", "moment", "trick", "day", "show", "practice",
-          "session", "try", "ball", "toy")
+_ADJECTIVES = (
+    "Amazing",
+    "Backyard",
+    "Best",
+    "Crazy",
+    "Funny",
+    "Lazy",
+    "Old",
+    "Sunday",
+    "Summer",
+    "Super",
+    "Weekend",
+    "Winter",
+    "Little",
+    "Happy",
+    "Rainy",
+    "Quick",
+)
+_NOUNS = (
+    "clip",
+    "video",
+    "fun",
+    "test",
+    "scene",
+    "moment",
+    "trick",
+    "day",
+    "show",
+    "practice",
+    "session",
+    "try",
+    "ball",
+    "toy",
+)
 # Real HMDB titles contain ( ) ! # & ' -- adapters and shell commands must survive them.
-_ODD_TEMPLATES = ("{A}_{b}!_(#{n})_&_friend's", "{A}_{b}_(#{n})", "{A}'s_{b}_{n}!!",
-                  "#{n}_{A}_&_{b}", "({A})_{b}_{n}!")
+_ODD_TEMPLATES = ("{A}_{b}!_(#{n})_&_friend's", "{A}_{b}_(#{n})", "{A}'s_{b}_{n}!!", "#{n}_{A}_&_{b}", "({A})_{b}_{n}!")
 _PLAIN_TEMPLATES = ("{A}_{b}_{n}", "{A}_{b}_{c}_{n}", "My_{b}_{n}")
 
 
@@ -169,8 +211,9 @@ class HmdbSource:
     clips: int
 
     def clip_name(self, class_name: str, clip: int) -> str:
-        return (f"{self.title}_{class_name}_{self.body}_{self.camera}_{self.people}_"
-                f"{self.view}_{self.quality}_{clip}.avi")
+        return (
+            f"{self.title}_{class_name}_{self.body}_{self.camera}_{self.people}_{self.view}_{self.quality}_{clip}.avi"
+        )
 
 
 def hmdb_sources(seed: int, class_index: int, videos: int) -> list[HmdbSource]:
@@ -186,14 +229,17 @@ def hmdb_sources(seed: int, class_index: int, videos: int) -> list[HmdbSource]:
     sources = []
     for i, clips in enumerate(sizes):
         odd = i == 0 or rng.random() < 0.25  # every class has at least one awkward title
-        sources.append(HmdbSource(
-            title=_source_title(rng, i + 1, odd),
-            body=str(rng.choice(["f", "h", "u", "l"])),
-            camera="cm" if rng.random() < 0.4 else "nm",
-            people=str(rng.choice(["np1", "np2", "np3"], p=[0.65, 0.25, 0.1])),
-            view=str(rng.choice(["fr", "ba", "le", "ri"])),
-            quality=str(rng.choice(["bad", "med", "goo"], p=[0.2, 0.5, 0.3])),
-            clips=clips))
+        sources.append(
+            HmdbSource(
+                title=_source_title(rng, i + 1, odd),
+                body=str(rng.choice(["f", "h", "u", "l"])),
+                camera="cm" if rng.random() < 0.4 else "nm",
+                people=str(rng.choice(["np1", "np2", "np3"], p=[0.65, 0.25, 0.1])),
+                view=str(rng.choice(["fr", "ba", "le", "ri"])),
+                quality=str(rng.choice(["bad", "med", "goo"], p=[0.2, 0.5, 0.3])),
+                clips=clips,
+            )
+        )
     return sources
 
 
@@ -208,13 +254,25 @@ def plan_hmdb(seed: int, shape: Shape, videos_per_class: int) -> list[VideoSpec]
     for ci, motion in enumerate(MOTIONS):
         for si, src in enumerate(hmdb_sources(seed, ci, videos_per_class)):
             for clip in range(src.clips):
-                specs.append(VideoSpec(
-                    relpath=f"{HMDB}/videos/{motion.hmdb_name}/{src.clip_name(motion.hmdb_name, clip)}",
-                    dataset=HMDB, motion=motion.key, label=motion.hmdb_name,
-                    scene_seed=hmdb_scene_seed(seed, ci, si), clip_seed=(seed, _STREAM[HMDB], ci, si + 1, clip),
-                    height=shape.height, width=shape.width, frames=shape.frames, codec="mpeg4",
-                    container="avi", profile=HMDB, camera_motion=src.camera == "cm",
-                    distractors=int(src.people[2]) - 1, quality=src.quality))
+                specs.append(
+                    VideoSpec(
+                        relpath=f"{HMDB}/videos/{motion.hmdb_name}/{src.clip_name(motion.hmdb_name, clip)}",
+                        dataset=HMDB,
+                        motion=motion.key,
+                        label=motion.hmdb_name,
+                        scene_seed=hmdb_scene_seed(seed, ci, si),
+                        clip_seed=(seed, _STREAM[HMDB], ci, si + 1, clip),
+                        height=shape.height,
+                        width=shape.width,
+                        frames=shape.frames,
+                        codec="mpeg4",
+                        container="avi",
+                        profile=HMDB,
+                        camera_motion=src.camera == "cm",
+                        distractors=int(src.people[2]) - 1,
+                        quality=src.quality,
+                    )
+                )
     return specs
 
 
@@ -245,8 +303,11 @@ def write_hmdb_index(out_dir: Path, seed: int, videos_per_class: int) -> None:
         sources = hmdb_sources(seed, ci, videos_per_class)
         for split in (1, 2, 3):
             tags = hmdb_split_tags(seed, ci, sources, split)
-            lines = sorted(f"{src.clip_name(motion.hmdb_name, c)} {tag} \n"
-                           for src, tag in zip(sources, tags) for c in range(src.clips))
+            lines = sorted(
+                f"{src.clip_name(motion.hmdb_name, c)} {tag} \n"
+                for src, tag in zip(sources, tags)
+                for c in range(src.clips)
+            )
             atomic_write_text(root / f"{motion.hmdb_name}_test_split{split}.txt", "".join(lines))
 
 
@@ -275,11 +336,22 @@ def plan_kinetics(seed: int, shape: Shape, pool_size: int, codec: str) -> list[V
     container = "mp4"
     specs = []
     for i, (label, yid, start, end, ci) in enumerate(kinetics_rows(seed, pool_size, shape.frames)):
-        specs.append(VideoSpec(
-            relpath=f"{KINETICS}/train/{yid}_{start:06d}_{end:06d}.mp4", dataset=KINETICS,
-            motion=MOTIONS[ci].key, label=label, scene_seed=(seed, _STREAM[KINETICS], 1, i),
-            clip_seed=(seed, _STREAM[KINETICS], 2, i), height=shape.height, width=shape.width,
-            frames=shape.frames, codec=codec, container=container, profile=KINETICS))
+        specs.append(
+            VideoSpec(
+                relpath=f"{KINETICS}/train/{yid}_{start:06d}_{end:06d}.mp4",
+                dataset=KINETICS,
+                motion=MOTIONS[ci].key,
+                label=label,
+                scene_seed=(seed, _STREAM[KINETICS], 1, i),
+                clip_seed=(seed, _STREAM[KINETICS], 2, i),
+                height=shape.height,
+                width=shape.width,
+                frames=shape.frames,
+                codec=codec,
+                container=container,
+                profile=KINETICS,
+            )
+        )
     return specs
 
 
@@ -335,11 +407,23 @@ def aslan_videos(seed: int, actions: Sequence[AslanAction], per_action: int) -> 
 def plan_aslan(seed: int, shape: Shape, tempos: Sequence[float], per_action: int) -> list[VideoSpec]:
     specs = []
     for vid, action in aslan_videos(seed, aslan_actions(tempos), per_action):
-        specs.append(VideoSpec(
-            relpath=f"{ASLAN}/videos/{vid:04d}.avi", dataset=ASLAN, motion=action.motion, label=action.name,
-            scene_seed=(seed, _STREAM[ASLAN], 1, vid), clip_seed=(seed, _STREAM[ASLAN], 2, vid),
-            height=shape.height, width=shape.width, frames=shape.frames, codec="mpeg4", container="avi",
-            tempo=action.tempo, profile=ASLAN))
+        specs.append(
+            VideoSpec(
+                relpath=f"{ASLAN}/videos/{vid:04d}.avi",
+                dataset=ASLAN,
+                motion=action.motion,
+                label=action.name,
+                scene_seed=(seed, _STREAM[ASLAN], 1, vid),
+                clip_seed=(seed, _STREAM[ASLAN], 2, vid),
+                height=shape.height,
+                width=shape.width,
+                frames=shape.frames,
+                codec="mpeg4",
+                container="avi",
+                tempo=action.tempo,
+                profile=ASLAN,
+            )
+        )
     return specs
 
 
@@ -353,15 +437,17 @@ def aslan_pairs(seed: int, tempos: Sequence[float], per_action: int, pairs_per_s
     out = np.zeros((pairs_per_split, 5, ASLAN_SPLITS), dtype=np.float64)  # MATLAB doubles
     for split in range(1, ASLAN_SPLITS + 1):
         mine = [(vid, a) for vid, a in videos if a.split == split]
-        same = [(p, q) for i, p in enumerate(mine) for q in mine[i + 1:] if p[1].id == q[1].id]
-        differ = [(p, q) for i, p in enumerate(mine) for q in mine[i + 1:] if p[1].id != q[1].id]
+        same = [(p, q) for i, p in enumerate(mine) for q in mine[i + 1 :] if p[1].id == q[1].id]
+        differ = [(p, q) for i, p in enumerate(mine) for q in mine[i + 1 :] if p[1].id != q[1].id]
         if len(same) < half or len(differ) < half:
             raise ValueError(
                 f"ASLAN split {split}: {len(same)} same / {len(differ)} not-same pairs available, "
-                f"{half} of each needed; raise aslan_videos_per_class or lower aslan_pairs_per_split")
+                f"{half} of each needed; raise aslan_videos_per_class or lower aslan_pairs_per_split"
+            )
         rng = np.random.default_rng([seed, _STREAM[ASLAN], 100 + split])
-        chosen = ([same[int(i)] for i in rng.choice(len(same), half, replace=False)]
-                  + [differ[int(i)] for i in rng.choice(len(differ), half, replace=False)])
+        chosen = [same[int(i)] for i in rng.choice(len(same), half, replace=False)] + [
+            differ[int(i)] for i in rng.choice(len(differ), half, replace=False)
+        ]
         for row, k in enumerate(rng.permutation(len(chosen))):
             (v1, a1), (v2, a2) = chosen[int(k)]
             if rng.random() < 0.5:
@@ -370,8 +456,7 @@ def aslan_pairs(seed: int, tempos: Sequence[float], per_action: int, pairs_per_s
     return out
 
 
-def write_aslan_index(out_dir: Path, seed: int, tempos: Sequence[float], per_action: int,
-                      pairs_per_split: int) -> None:
+def write_aslan_index(out_dir: Path, seed: int, tempos: Sequence[float], per_action: int, pairs_per_split: int) -> None:
     pairs = aslan_pairs(seed, tempos, per_action, pairs_per_split)
     buf = io.BytesIO()
     scipy.io.savemat(buf, {"action_splits_pairs": pairs})

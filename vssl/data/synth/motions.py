@@ -25,10 +25,11 @@ pixels* (pixels of a 64 px frame): a canvas whose shorter side is ``S`` px
 scales every length and speed by ``S / 64``, so motion looks the same relative
 to the frame at every scale; time is in frames (25 fps).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -97,8 +98,14 @@ class Track:
         return int(self.x.shape[0])
 
 
-def _track(x: np.ndarray, y: np.ndarray, *, angle: np.ndarray | None = None,
-           visible: np.ndarray | None = None, pivot: tuple[float, float] | None = None) -> Track:
+def _track(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    angle: np.ndarray | None = None,
+    visible: np.ndarray | None = None,
+    pivot: tuple[float, float] | None = None,
+) -> Track:
     n = x.shape[0]
     return Track(
         x=np.broadcast_to(x, (n,)).astype(np.float64),
@@ -130,8 +137,12 @@ def _speed(rng: np.random.Generator, canvas: Canvas) -> float:
     return SPEED * canvas.unit * _uniform(rng, 1 - SPEED_SPREAD, 1 + SPEED_SPREAD)
 
 
-def _along(curve: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], period: float,
-           distance: np.ndarray, samples: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def _along(
+    curve: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    period: float,
+    distance: np.ndarray,
+    samples: int = 512,
+) -> tuple[np.ndarray, np.ndarray]:
     """Points of a periodic curve at arc length ``distance`` from its start: constant-speed traversal.
 
     ``curve(u)`` gives (dx, dy) offsets for ``u`` in ``[0, period]`` that repeat
@@ -227,7 +238,7 @@ def hop(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) ->
 
 def float_up(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -> Track:
     """Balloons rising at constant speed from below the frame until they leave it; repeats."""
-    u, v = canvas.unit, _speed(rng, canvas)
+    v = _speed(rng, canvas)
     y0, y_exit = canvas.height + ext.bound, -ext.bound
     rise = (y0 - y_exit) / v
     period = rise * _uniform(rng, 1.08, 1.2)
@@ -253,8 +264,9 @@ def pendulum_swing(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext:
     def path(tau: np.ndarray) -> Track:
         theta = amplitude * np.cos(omega * tau + phase)
         # The bob's "up" points at the pivot, so a hanging figure stays head-up.
-        return _track(pivot_x + length * np.sin(theta), pivot_y + length * np.cos(theta), angle=-theta,
-                      pivot=(pivot_x, pivot_y))
+        return _track(
+            pivot_x + length * np.sin(theta), pivot_y + length * np.cos(theta), angle=-theta, pivot=(pivot_x, pivot_y)
+        )
 
     return _at_speed(path, t, v)
 
@@ -297,15 +309,23 @@ def wave(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent) -
     """Horizontal travel along a smooth sine wave; turns back at the sides."""
     u, v = canvas.unit, _speed(rng, canvas)
     amplitude, wavelength = _uniform(rng, 9.0, 11.0) * u, _uniform(rng, 28.0, 34.0) * u
-    return _undulating(rng, t, canvas, ext, v, amplitude, wavelength,
-                       lambda p: amplitude * np.sin(2 * np.pi * p))
+    return _undulating(rng, t, canvas, ext, v, amplitude, wavelength, lambda p: amplitude * np.sin(2 * np.pi * p))
 
 
-def _undulating(rng: np.random.Generator, t: np.ndarray, canvas: Canvas, ext: Extent, v: float, amplitude: float,
-                wavelength: float, profile: Callable[[np.ndarray], np.ndarray]) -> Track:
+def _undulating(
+    rng: np.random.Generator,
+    t: np.ndarray,
+    canvas: Canvas,
+    ext: Extent,
+    v: float,
+    amplitude: float,
+    wavelength: float,
+    profile: Callable[[np.ndarray], np.ndarray],
+) -> Track:
     """Travel along ``y = profile(x / wavelength)`` at path speed ``v``, folded between the side walls."""
     lo, hi = ext.half_width, canvas.width - ext.half_width
     span = hi - lo
+
     # one period of the fold (out and back) as a closed curve, traversed at constant speed
     def curve(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = _reflect(lo + w, lo, hi)
@@ -351,8 +371,14 @@ MOTIONS: tuple[Motion, ...] = (
     Motion("free_fall", "FreeFall", "free_fall", "free fall", free_fall, "accelerates downwards"),
     Motion("hop", "Hop", "hop", "hop", hop, "jumps decelerate upwards, rest on a floor below"),
     Motion("float_up", "FloatUp", "float_up", "float up", float_up, "rises at constant speed (falls accelerate)"),
-    Motion("pendulum_swing", "PendulumSwing", "pendulum_swing", "pendulum swing", pendulum_swing,
-           "hangs from a pivot above"),
+    Motion(
+        "pendulum_swing",
+        "PendulumSwing",
+        "pendulum_swing",
+        "pendulum swing",
+        pendulum_swing,
+        "hangs from a pivot above",
+    ),
     Motion("orbit", "Orbit", "orbit", "orbit", orbit, ""),
     Motion("slide", "Slide", "slide", "slide", slide, "horizontal"),
     Motion("shake", "Shake", "shake", "shake", shake, "horizontal"),
@@ -362,8 +388,9 @@ MOTIONS: tuple[Motion, ...] = (
 MOTION_BY_KEY: dict[str, Motion] = {m.key: m for m in MOTIONS}
 
 
-def simulate(motion: str, rng: np.random.Generator, frames: int, canvas: Canvas, ext: Extent,
-             tempo: float = 1.0) -> Track:
+def simulate(
+    motion: str, rng: np.random.Generator, frames: int, canvas: Canvas, ext: Extent, tempo: float = 1.0
+) -> Track:
     """Trajectory of ``motion`` over ``frames`` frames; ``tempo`` > 1 plays the motion faster."""
     try:
         spec = MOTION_BY_KEY[motion]
@@ -373,8 +400,12 @@ def simulate(motion: str, rng: np.random.Generator, frames: int, canvas: Canvas,
     track = spec.simulate(rng, t, canvas, ext)
     # an object entirely outside the frame is not in the scene (and is not drawn)
     reach = ext.bound * track.scale
-    track.visible &= ((track.x + reach > 0) & (track.x - reach < canvas.width)
-                      & (track.y + reach > 0) & (track.y - reach < canvas.height))
+    track.visible &= (
+        (track.x + reach > 0)
+        & (track.x - reach < canvas.width)
+        & (track.y + reach > 0)
+        & (track.y - reach < canvas.height)
+    )
     return track
 
 
@@ -389,8 +420,9 @@ def track_speed(track: Track, ext_radius: float = 0.0) -> np.ndarray:
     return step[both]
 
 
-def speed_profile(motion: str, canvas: Canvas, *, samples: int = 48, frames: int = 100,
-                  seed: int = 0) -> dict[str, float]:
+def speed_profile(
+    motion: str, canvas: Canvas, *, samples: int = 48, frames: int = 100, seed: int = 0
+) -> dict[str, float]:
     """Measured speed statistics of a class (px/frame), from simulated trajectories.
 
     Returns the 5th/50th/95th percentiles of per-video mean speed and the mean over

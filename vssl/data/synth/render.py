@@ -28,10 +28,11 @@ Design rules (issue 9, replacing issue 2 §2), and how they are met here:
 All drawing is anti-aliased from signed distance functions so that sub-pixel
 motion renders smoothly.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -156,8 +157,9 @@ def _color_with_luma(rng: np.random.Generator, luma: float, saturation: float) -
     return np.clip(c, 0.0, 1.0).astype(np.float32)
 
 
-def _appearance(rng: np.random.Generator, canvas: Canvas, bg_luma: float,
-                contrast: tuple[float, float], kind: str | None = None) -> Appearance:
+def _appearance(
+    rng: np.random.Generator, canvas: Canvas, bg_luma: float, contrast: tuple[float, float], kind: str | None = None
+) -> Appearance:
     kind = kind or KINDS[int(rng.choice(len(KINDS), p=_KIND_WEIGHTS))]
     radius = float(rng.uniform(*RADIUS_RANGE)) * min(canvas.height, canvas.width)
     delta = float(rng.uniform(*contrast))
@@ -176,8 +178,9 @@ def _appearance(rng: np.random.Generator, canvas: Canvas, bg_luma: float,
 # --------------------------------------------------------------------------- background
 
 
-def smooth_noise(rng: np.random.Generator, height: int, width: int, corr: float,
-                 aspect: float, theta: float) -> np.ndarray:
+def smooth_noise(
+    rng: np.random.Generator, height: int, width: int, corr: float, aspect: float, theta: float
+) -> np.ndarray:
     """Zero-mean, unit-std Gaussian random field with an anisotropic Gaussian correlation.
 
     ``corr`` is the correlation length in px along the major axis oriented at ``theta``,
@@ -222,8 +225,7 @@ def _box(u: np.ndarray, v: np.ndarray, cx: float, cy: float, hx: float, hy: floa
     return outside + np.minimum(np.maximum(qx, qy), 0)
 
 
-def _capsule(u: np.ndarray, v: np.ndarray, a: tuple[float, float], b: tuple[float, float],
-             r: float) -> np.ndarray:
+def _capsule(u: np.ndarray, v: np.ndarray, a: tuple[float, float], b: tuple[float, float], r: float) -> np.ndarray:
     ax, ay = a
     bx, by = b
     dx, dy = bx - ax, by - ay
@@ -276,8 +278,16 @@ def _coverage(sdf_px: np.ndarray) -> np.ndarray:
     return np.clip(0.5 - sdf_px, 0.0, 1.0)
 
 
-def _draw_objects(frames: np.ndarray, look: Appearance, x: np.ndarray, y: np.ndarray,
-                  angle: np.ndarray, scale: np.ndarray, visible: np.ndarray, level: np.ndarray) -> None:
+def _draw_objects(
+    frames: np.ndarray,
+    look: Appearance,
+    x: np.ndarray,
+    y: np.ndarray,
+    angle: np.ndarray,
+    scale: np.ndarray,
+    visible: np.ndarray,
+    level: np.ndarray,
+) -> None:
     """Composite one object into ``frames`` (T, H, W, 3) in place, per-frame pose.
 
     ``level`` scales the object's [0, 1] colours to the frames' intensity range.
@@ -324,8 +334,14 @@ def _draw_objects(frames: np.ndarray, look: Appearance, x: np.ndarray, y: np.nda
         region += al * color[j][win]
 
 
-def _draw_string(frames: np.ndarray, pivot: tuple[np.ndarray, np.ndarray], x: np.ndarray, y: np.ndarray,
-                 color: np.ndarray, width_px: float) -> None:
+def _draw_string(
+    frames: np.ndarray,
+    pivot: tuple[np.ndarray, np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    color: np.ndarray,
+    width_px: float,
+) -> None:
     """A thin pendulum string from the (per-frame) pivot to each frame's object centre."""
     _, height, width, _ = frames.shape
     px = np.arange(width, dtype=np.float32)[None, None, :] + 0.5
@@ -370,8 +386,13 @@ def plan_video(spec: VideoSpec) -> VideoPlan:
     for _ in range(n_distract):
         d = _appearance(scene, canvas, bg_luma, profile.contrast)
         e = d.extent
-        distractors.append((d, float(scene.uniform(e.half_width, spec.width - e.half_width)),
-                            float(scene.uniform(e.top, spec.height - e.bottom))))
+        distractors.append(
+            (
+                d,
+                float(scene.uniform(e.half_width, spec.width - e.half_width)),
+                float(scene.uniform(e.top, spec.height - e.bottom)),
+            )
+        )
 
     track = simulate(spec.motion, clip, spec.frames, canvas, look.extent, spec.tempo)
     moving = spec.camera_motion if spec.camera_motion is not None else bool(clip.random() < profile.camera_motion_p)
@@ -384,9 +405,16 @@ def plan_video(spec: VideoSpec) -> VideoPlan:
     else:
         noise_range = profile.noise
     return VideoPlan(
-        spec=spec, track=track, appearance=look, background=background, margin=margin, camera=camera,
-        distractors=distractors, gain=(exposure * tint).astype(np.float32),
-        noise_sigma=float(clip.uniform(*noise_range)), blur=spec.quality == "bad",
+        spec=spec,
+        track=track,
+        appearance=look,
+        background=background,
+        margin=margin,
+        camera=camera,
+        distractors=distractors,
+        gain=(exposure * tint).astype(np.float32),
+        noise_sigma=float(clip.uniform(*noise_range)),
+        blur=spec.quality == "bad",
         noise_seed=tuple(spec.clip_seed) + (7,),
     )
 
@@ -396,7 +424,7 @@ def _shifted_background(plan: VideoPlan, frame_ids: np.ndarray, image: np.ndarra
     h, w, m = plan.spec.height, plan.spec.width, plan.margin
     offsets = plan.camera[frame_ids]
     if not offsets.any():  # static camera: one crop for every frame
-        return np.repeat(image[None, m:m + h, m:m + w], frame_ids.size, axis=0)
+        return np.repeat(image[None, m : m + h, m : m + w], frame_ids.size, axis=0)
     out = np.empty((frame_ids.size, h, w, 3), np.float32)
     for j, (ox, oy) in enumerate(offsets):
         # the crop window follows the camera, so scene content moves the other way
@@ -405,8 +433,9 @@ def _shifted_background(plan: VideoPlan, frame_ids: np.ndarray, image: np.ndarra
         fx, fy = np.float32(sx - ix), np.float32(sy - iy)
         ix1, iy1 = min(ix + 1, 2 * m), min(iy + 1, 2 * m)
         b = image
-        out[j] = ((1 - fy) * ((1 - fx) * b[iy:iy + h, ix:ix + w] + fx * b[iy:iy + h, ix1:ix1 + w])
-                  + fy * ((1 - fx) * b[iy1:iy1 + h, ix:ix + w] + fx * b[iy1:iy1 + h, ix1:ix1 + w]))
+        out[j] = (1 - fy) * ((1 - fx) * b[iy : iy + h, ix : ix + w] + fx * b[iy : iy + h, ix1 : ix1 + w]) + fy * (
+            (1 - fx) * b[iy1 : iy1 + h, ix : ix + w] + fx * b[iy1 : iy1 + h, ix1 : ix1 + w]
+        )
     return out
 
 
@@ -430,19 +459,19 @@ def render_frames(plan: VideoPlan, start: int = 0, stop: int | None = None) -> n
     if tr.pivot is not None:
         unit = Canvas(plan.spec.height, plan.spec.width).unit
         px, py = tr.pivot
-        _draw_string(frames, (px + cam_x, py + cam_y), x, y, plan.appearance.color * level,
-                     max(0.8, 0.9 * unit))
+        _draw_string(frames, (px + cam_x, py + cam_y), x, y, plan.appearance.color * level, max(0.8, 0.9 * unit))
     _draw_objects(frames, plan.appearance, x, y, tr.angle[ids], tr.scale[ids], tr.visible[ids], level)
 
     if plan.blur:  # cheap 3x3 box blur: a soft, low-quality camera
         padded = np.pad(frames, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
         h, w = frames.shape[1:3]
-        frames = sum(padded[:, i:i + h, j:j + w] for i in range(3) for j in range(3)) / np.float32(9.0)
+        frames = sum(padded[:, i : i + h, j : j + w] for i in range(3) for j in range(3)) / np.float32(9.0)
     if plan.noise_sigma > 0:
         sigma = np.float32(255.0 * plan.noise_sigma)
         for j, t in enumerate(ids):  # seeded per frame: identical whatever the chunking
             noise = np.random.default_rng(list(plan.noise_seed) + [int(t)]).standard_normal(
-                frames.shape[1:], dtype=np.float32)
+                frames.shape[1:], dtype=np.float32
+            )
             noise *= sigma
             frames[j] += noise
     frames += np.float32(0.5)
