@@ -21,7 +21,7 @@ from vssl.data.clips import (
     sample_seed,
 )
 from vssl.data.store import store_file, write_frames
-from vssl.kernels.temporal import TemporalChoice
+from vssl.kernels.temporal import TemporalChoice, TemporalLabelSpace
 
 # torchvision 0.29 deprecates its JPEG codecs in favour of TorchCodec (not a dependency here);
 # the warning fires on every call and would bury real ones.
@@ -142,13 +142,40 @@ def test_temporal_pretext_matches_temporal_choice_indices():
         assert torch.equal(idx, choice.indices(start))
         assert 0 <= start <= 120 - choice.span and idx.max() <= 119
     assert seen == {0, 1, 2, 3}
-    # a video shorter than the (4, 5) span (69 frames) starts at 0 and is clamped
+    # a video shorter than every span (here the one (4, 5) class, 69 frames) starts at 0 and is clamped
     only_tp = TemporalPretext([TemporalChoice("tp", (4, 5))])
     idx, extras = only_tp(40, g)
     assert extras == {"temporal_label": 0}
     assert torch.equal(idx, TemporalChoice("tp", (4, 5)).indices(0).clamp(max=39))
     with pytest.raises(ValueError):
         TemporalPretext([])
+
+
+def test_temporal_pretext_draws_only_the_classes_that_fit_a_short_video():
+    # V3S's 11 temporal classes span 16-69 frames; a 40-frame video fits six of them.
+    space = TemporalLabelSpace()
+    sampler = TemporalPretext(space.choices)
+    fits = {i for i, choice in enumerate(space.choices) if choice.span <= 40}
+    assert len(fits) == 6
+    g = torch.Generator().manual_seed(2)
+    seen = set()
+    for _ in range(400):
+        idx, extras = sampler(40, g)
+        label = extras["temporal_label"]
+        seen.add(label)
+        # No clamped (repeated) frame: the clip shows the speed its label names.
+        assert torch.equal(idx, space.choices[label].indices(int(idx[0]))) and idx.max() <= 39
+        assert bool((idx.diff() > 0).all())
+    assert seen == fits
+    # A video long enough for every class draws exactly as a plain uniform label.
+    a, b = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    labels = [sampler(100, a)[1]["temporal_label"] for _ in range(50)]
+    plain = []
+    for _ in range(50):
+        label = int(torch.randint(len(space), (1,), generator=b).item())
+        plain.append(label)
+        torch.randint(100 - space.choices[label].span + 1, (1,), generator=b)  # the start draw
+    assert labels == plain
 
 
 def test_samplers_pickle():

@@ -164,3 +164,64 @@ def test_warp_cpu_and_cuda_agree() -> None:
     cpu = G.warp_perspective(clips, m, (24, 24))
     gpu = G.warp_perspective(clips.cuda(), m.cuda(), (24, 24)).cpu()
     assert torch.allclose(cpu, gpu, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- anti-aliasing
+
+
+def test_supersample_factor_is_the_pixel_footprint() -> None:
+    shrink = torch.stack([G.scale_matrix(s, s, 1)[0] for s in (1.0, 1.5, 1 / 1.6, 1 / 2.5, 1 / 10)])
+    factors = G.supersample_factors(torch.linalg.inv(shrink), (16, 16))
+    assert factors.tolist() == [1, 1, 2, 3, G.MAX_SUPERSAMPLE]
+
+
+@pytest.mark.parametrize("pixel_major", [False, True])
+def test_antialiased_integer_reduction_equals_area_interpolation(pixel_major: bool) -> None:
+    # Held to the library: a k-fold reduction averages whole k x k input pixels, as mode="area" does.
+    clips = torch.rand(2, 3, 4, 36, 36, generator=torch.Generator().manual_seed(0))
+    if pixel_major:
+        clips = G.to_pixel_major(clips)
+    out = G.warp_perspective(clips, G.scale_matrix(1 / 3, 1 / 3, 2), 12, antialias=True)
+    area = torch.nn.functional.interpolate(clips.reshape(2, 12, 36, 36), size=(12, 12), mode="area")
+    assert torch.allclose(out, area.view(2, 3, 4, 12, 12), atol=1e-5)
+    assert G.is_pixel_major(out) == pixel_major
+    plain = G.warp_perspective(clips, G.scale_matrix(1 / 3, 1 / 3, 2), 12)
+    assert (plain - area.view(2, 3, 4, 12, 12)).abs().max() > 0.3  # what the plain sampler does instead
+
+
+def test_antialiasing_blends_detail_finer_than_the_output_grid() -> None:
+    # A one-pixel checkerboard shrunk 1.6x is grey to an anti-aliased resize; a plain sampler aliases it.
+    board = ((torch.arange(32).view(-1, 1) + torch.arange(32)) % 2).float().view(1, 1, 32, 32)
+    m = G.scale_matrix(1 / 1.6, 1 / 1.6, 1)
+    plain = G.warp_perspective(board, m, 20)
+    smooth = G.warp_perspective(board, m, 20, antialias=True)
+    library = torch.nn.functional.interpolate(board, size=(20, 20), mode="bilinear", antialias=True)
+    assert plain.std() > 0.1 and smooth.std() < 0.03
+    assert (smooth - library).abs().mean() < 0.2 * (plain - library).abs().mean()
+    assert torch.allclose(smooth.mean(), torch.tensor(0.5), atol=0.01)
+
+
+@pytest.mark.parametrize("pixel_major", [False, True])
+def test_antialias_leaves_crops_and_enlargements_bit_for_bit(pixel_major: bool) -> None:
+    gen = torch.Generator().manual_seed(3)
+    clips = torch.rand(3, 3, 2, 24, 24, generator=gen)
+    if pixel_major:
+        clips = G.to_pixel_major(clips)
+    # Clip 0 enlarged, clip 1 shifted (an exact crop), clip 2 shrunk: one batch.
+    m = torch.stack(
+        [G.scale_matrix(1.3, 1.3, 1)[0], G.translation_matrix(-3.0, -5.0, 1)[0], G.scale_matrix(0.6, 0.6, 1)[0]]
+    )
+    out = G.warp_perspective(clips, m, 16, antialias=True)
+    plain = G.warp_perspective(clips, m, 16)
+    assert torch.equal(out[:2], plain[:2])
+    assert not torch.allclose(out[2], plain[2], atol=1e-3)
+
+
+def test_antialias_with_copies_matches_each_copy_alone() -> None:
+    gen = torch.Generator().manual_seed(4)
+    clips = torch.rand(2, 3, 2, 24, 24, generator=gen)
+    m = torch.stack([G.scale_matrix(s, s, 1)[0] for s in (1.0, 0.5, 0.7, 1.2)])  # 2 clips x 2 copies
+    out = G.warp_perspective(clips, m, 12, copies=2, antialias=True)
+    for i in range(4):
+        alone = G.warp_perspective(clips[i // 2 : i // 2 + 1], m[i], 12, antialias=True)
+        assert torch.allclose(out[i : i + 1], alone, atol=1e-6)

@@ -171,7 +171,8 @@ def test_scale_and_projection_map_pixels_where_the_paper_says() -> None:
     for label in (3, 5, 10, 16):  # SS(1,1.45), SS(1.3,1), SP(0.8,right), SP(0.5,bottom)
         params = params_of(space)[[label]]
         windows = S.crop_windows(params, (size, size), (20, 20), torch.tensor([[0.3, 0.6]], dtype=torch.float64))
-        out = S.v3s_spatial(x, params, windows, frame_size=size, out_size=20)
+        # Where one sample lands is the plain sampler's geometry; supersampling averages around it.
+        out = S.v3s_spatial(x, params, windows, frame_size=size, out_size=20, antialias=False)
         m = S.spatial_matrix(params, windows, (size, size), (size, size), (20, 20))
         centres = torch.stack(torch.meshgrid(torch.arange(20) + 0.5, torch.arange(20) + 0.5, indexing="xy"), -1)
         src = apply_homography(torch.linalg.inv(m[0]), centres.reshape(-1, 2).double()).view(20, 20, 2)
@@ -246,3 +247,22 @@ def test_cpu_and_cuda_agree() -> None:
     )
     assert torch.equal(lab_c, lab_g.cpu())
     assert torch.allclose(cpu, gpu.cpu(), atol=1e-4)
+
+
+def test_shrinking_classes_are_antialiased_and_exact_crops_are_not_touched() -> None:
+    # V3S geometry: SP c = 0.8 takes a 179 px square of the 224 frame down to 112 (1.6x): a one-pixel
+    # checkerboard must come out grey, not aliased; the "O" class stays an exact pixel crop.
+    board = ((torch.arange(224).view(-1, 1) + torch.arange(224)) % 2).float().expand(1, 3, 2, 224, 224)
+    space = S.SpatialLabelSpace()
+    u = torch.full((1, 2), 0.5, dtype=torch.float64)
+    sp = params_of(space)[[space.names.index("SP(0.8,right)")]]
+    windows = S.crop_windows(sp, (224, 224), (112, 112), u)
+    smooth = S.v3s_spatial(board, sp, windows, frame_size=224, out_size=112)
+    plain = S.v3s_spatial(board, sp, windows, frame_size=224, out_size=112, antialias=False)
+    assert plain.std() > 0.1 and smooth.std() < 0.25 * plain.std()
+    identity = params_of(space)[[0]]
+    windows = S.crop_windows(identity, (224, 224), (112, 112), u)
+    assert torch.equal(
+        S.v3s_spatial(board, identity, windows, frame_size=224, out_size=112),
+        S.v3s_spatial(board, identity, windows, frame_size=224, out_size=112, antialias=False),
+    )

@@ -300,6 +300,16 @@ def test_rot_F4a_plans_the_all_blocks_frozen_level(default_plan) -> None:
     assert experiment("rot-F4a").row_keys[-1] == "C6"
 
 
+def test_paper_v3s_pretrains_from_frames_at_least_the_working_frame(paper_config) -> None:
+    """V3S resizes to 224 before its 112 crop: every V3S pretraining store holds >= 224 px, never 128 x 171."""
+    built = plan.build_plan(paper_config)
+    v3s = [p for p in built.pretrains.values() if p.name.startswith("v3s-")]
+    assert v3s and {p.store for p in v3s} == {"ucf101_256", "kinetics_256"}
+    for p in v3s:
+        frame = p.settings["pretext_params"]["frame_size"] if "pretext_params" in p.settings else 224
+        assert min(paper_config["stores"][p.store]["size"]) >= frame >= 224
+
+
 def test_paper_v3s_finetuning_does_not_flip(paper_config) -> None:
     """VCOP's train_classify.py (V3S's protocol) resizes and crops only; 3DRotNet's finetuning keeps the flip."""
     built = plan.build_plan(paper_config)

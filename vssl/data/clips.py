@@ -137,8 +137,11 @@ class TemporalPretext:
     """V3S temporal pretext (TS / TP): one of ``choices`` uniformly per sample.
 
     Extras: ``temporal_label`` = the drawn choice's position in ``choices``.
-    The start is uniform over the positions where the choice's whole span fits;
-    a video shorter than the span starts at 0 and is clamped.
+    The label is drawn among the choices whose whole span fits the video, and
+    the start is uniform over the positions where it fits: a video shorter than
+    a class's span never gets that class (a clamped clip would repeat its last
+    frame under a speed label it does not show). A video too short for every
+    class gets the shortest-span class, clamped.
     """
 
     choices: tuple[TemporalChoice, ...]
@@ -149,7 +152,11 @@ class TemporalPretext:
         object.__setattr__(self, "choices", tuple(choices))
 
     def __call__(self, num_frames: int, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, Any]]:
-        label = int(torch.randint(len(self.choices), (1,), generator=generator).item())
+        fitting = [i for i, choice in enumerate(self.choices) if choice.span <= num_frames]
+        if not fitting:
+            fitting = [min(range(len(self.choices)), key=lambda i: self.choices[i].span)]
+        # Every class fits: the same draw as a plain uniform label, so long videos see no change.
+        label = fitting[int(torch.randint(len(fitting), (1,), generator=generator).item())]
         choice = self.choices[label]
         start = random_start(num_frames, choice.span, generator)
         return clamp_indices(choice.indices(start), num_frames), {"temporal_label": label}

@@ -317,6 +317,62 @@ def warp_inverse(
     return out.view(n, *lead[1:], *out_hw)
 
 
+MAX_SUPERSAMPLE = 4  # a 4x4 box per output pixel: beyond a 4x reduction the footprint is only partly covered
+
+
+def supersample_factors(inverse: Tensor, out_size: Size2, *, max_factor: int = MAX_SUPERSAMPLE) -> Tensor:
+    """Per-matrix supersampling factor ``k`` (``(N,)`` int64): how many input pixels one output pixel spans.
+
+    ``inverse``: ``(N, 3, 3)`` output->input matrices. The footprint of an
+    output pixel is measured by finite differences (one output pixel right and
+    down) at the output's corners and centre, the largest of the two lengths
+    over those points taken; ``k = ceil(footprint)``, 1 when the warp does not
+    downsample, capped at ``max_factor``.
+    """
+    oh, ow = out_size
+    inverse = inverse.to(torch.float64)
+    points = torch.tensor(
+        [[0.0, 0.0], [ow, 0.0], [0.0, oh], [ow, oh], [ow / 2, oh / 2]], dtype=torch.float64, device=inverse.device
+    )
+    probes = torch.cat([points, points + torch.tensor([1.0, 0.0]), points + torch.tensor([0.0, 1.0])])  # (15, 2)
+    mapped = apply_homography(inverse, probes.expand(inverse.shape[0], -1, -1)).view(inverse.shape[0], 3, -1, 2)
+    footprint = torch.maximum(
+        (mapped[:, 1] - mapped[:, 0]).norm(dim=-1), (mapped[:, 2] - mapped[:, 0]).norm(dim=-1)
+    ).amax(dim=1)
+    return (footprint - 1e-6).ceil().clamp(1, max_factor).to(torch.int64)
+
+
+def _warp_antialiased(clips: Tensor, inverse: Tensor, out_hw: Size2, factors: Tensor, **sample: str) -> Tensor:
+    """Warp each group of clips that shares a factor ``k`` at ``k``x the output size, then average ``k x k`` boxes.
+
+    The sub-samples of an output pixel sit at the centres of its ``k x k``
+    sub-pixels, so an integer reduction by ``k`` reads whole input pixels and
+    equals area interpolation; clips with ``k = 1`` go through the plain warp
+    unchanged (bit for bit).
+    """
+    oh, ow = out_hw
+    pixel_major = is_pixel_major(clips)
+    out = None
+    for k in factors.unique().tolist():
+        members = (factors == k).nonzero().squeeze(1).to(clips.device)
+        group = clips[members]
+        if pixel_major:  # keep the layout, so each group takes the sampler the whole batch would
+            group = to_pixel_major(group) if group.ndim == 5 else group.contiguous(memory_format=torch.channels_last)
+        if k == 1:
+            part = warp_inverse(group, inverse[members], out_hw, **sample)
+        else:
+            to_output = torch.diag(torch.tensor([1.0 / k, 1.0 / k, 1.0], dtype=torch.float64, device=inverse.device))
+            fine = warp_inverse(group, inverse[members] @ to_output, (oh * k, ow * k), **sample)
+            lead = fine.shape[:-2]
+            part = F.avg_pool2d(fine.reshape(-1, 1, oh * k, ow * k), k).view(*lead, oh, ow)
+        if out is None:
+            out = clips.new_empty((clips.shape[0], *part.shape[1:]))
+            if pixel_major:
+                out = to_pixel_major(out) if out.ndim == 5 else out.contiguous(memory_format=torch.channels_last)
+        out[members] = part
+    return out
+
+
 def warp_perspective(
     clips: Tensor,
     matrix: Tensor,
@@ -326,6 +382,7 @@ def warp_perspective(
     padding_mode: str = "zeros",
     backend: str = "auto",
     copies: int = 1,
+    antialias: bool = False,
 ) -> Tensor:
     """Warp every clip by its own homography: one ``grid_sample`` for the batch.
 
@@ -345,6 +402,24 @@ def warp_perspective(
     ``copies = K`` warps every clip K times with its own matrices
     (``matrix`` is then ``(B*K, 3, 3)``, clip-major) without repeating the
     input: output ``b*K + j`` is clip ``b`` under ``matrix[b*K + j]``.
+
+    ``antialias=True``: where a clip's warp shrinks the image (an output pixel
+    spans more than one input pixel), it is sampled ``k x k`` times per output
+    pixel and averaged (`supersample_factors`), so detail finer than the output
+    grid blends instead of aliasing; clips the warp does not shrink are
+    unchanged. The default (off) is the plain sampler, as torchvision's
+    ``perspective``.
     """
     inverse = torch.linalg.inv(matrix.to(torch.float64))
-    return warp_inverse(clips, inverse, out_size, mode=mode, padding_mode=padding_mode, backend=backend, copies=copies)
+    out_hw = as_size2(out_size, "out_size")
+    sample = dict(mode=mode, padding_mode=padding_mode, backend=backend)
+    if antialias:
+        n = clips.shape[0] * copies
+        factors = supersample_factors(inverse.expand(n, 3, 3) if inverse.ndim == 2 else inverse, out_hw)
+        if bool((factors > 1).any()):
+            if inverse.ndim == 2:
+                inverse = inverse.expand(n, 3, 3)
+            if copies > 1:  # the grouped path warps each output once: repeat the sources it reads
+                clips = clips.repeat_interleave(copies, dim=0)
+            return _warp_antialiased(clips, inverse, out_hw, factors, **sample)
+    return warp_inverse(clips, inverse, out_hw, copies=copies, **sample)

@@ -294,7 +294,7 @@ class _GridRotationPretext(Pretext):
         matrix = rotation_warp_matrix(
             degrees, x.shape[-2:], self.crop_size, crop=self.crop, window=window, flip=flip, device=x.device
         )
-        return warp_perspective(x, matrix, self.crop_size, copies=copies)
+        return warp_perspective(x, matrix, self.crop_size, copies=copies, antialias=True)
 
 
 @register_pretext("rotation8")
@@ -424,6 +424,7 @@ class V3SPretext(Pretext):
         flip_p: float = 0.0,
         modality: str = "rgb",
         length: int = 16,
+        antialias: bool = True,
     ) -> None:
         if not (ss or sp or ts or tp):
             raise ValueError("v3s needs at least one of ss, sp, ts, tp")
@@ -438,6 +439,7 @@ class V3SPretext(Pretext):
         self.out_size = as_size2(out_size, "out_size")
         self.sp_crop = sp_crop
         self.flip_p = float(flip_p)
+        self.antialias = bool(antialias)
         self.heads = {}
         self.spatial_space = SpatialLabelSpace(
             ss_scales if ss else (),
@@ -480,6 +482,7 @@ class V3SPretext(Pretext):
                 flip_p=flip_p,
                 modality=modality,
                 length=length,
+                antialias=antialias,
             )
         )
 
@@ -521,6 +524,7 @@ class V3SPretext(Pretext):
             out_size=self.out_size,
             sp_crop=self.sp_crop,
             flip_p=self.flip_p,
+            antialias=self.antialias,
         )
         if "spatial" in self.heads:
             targets["spatial"] = spatial_labels

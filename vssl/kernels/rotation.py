@@ -190,7 +190,7 @@ def rotate(
         raise ValueError(f"need one angle or one per clip: {degrees.numel()} for {b} clips")
     out_hw = as_size2(out_size if out_size is not None else tuple(clips.shape[-2:]), "out_size")
     matrix = rotation_warp_matrix(degrees, clips.shape[-2:], out_hw, crop=crop, device=clips.device)
-    return warp_perspective(clips, matrix, out_hw)
+    return warp_perspective(clips, matrix, out_hw, antialias=True)
 
 
 def angle_target(degrees: Tensor, encoding: str = "fraction") -> Tensor:

@@ -25,6 +25,10 @@ composed into one 3x3 matrix, and the batch is warped with one ``grid_sample``
   within the trapezoid's width there; ``"center"`` centres it.
 * The homography is solved from the four corner correspondences with the
   paper's 8x8 system (`solve_homography`), batched.
+* Anti-aliasing: where the pipeline shrinks the image (the SP c = 0.8 crop,
+  179 px -> 112; a store larger than the working frame) each output pixel
+  averages ``k x k`` bilinear samples (`vssl.kernels.geometry.warp_perspective`);
+  crops and enlargements are sampled once, as before.
 * Padding: the crop lies inside the warped frame, so no output pixel is
   empty; samples within half a source pixel of the frame's edge repeat the
   edge pixel (``padding_mode="border"``, what a bilinear resize does).
@@ -309,6 +313,7 @@ def v3s_spatial(
     out_size: int | Sequence[int] = 112,
     flip: Tensor | None = None,
     padding_mode: str = "border",
+    antialias: bool = True,
 ) -> Tensor:
     """Apply per-clip SS/SP parameters ``(B, 4)`` and crop windows ``(B, 4)``: one ``grid_sample``.
 
@@ -316,11 +321,16 @@ def v3s_spatial(
     samples within half a pixel of the frame's edge (a stretched frame's first
     output pixel centre can map there): ``"border"`` repeats the edge pixel, as
     a bilinear resize does, instead of blending in black.
+
+    ``antialias``: a clip whose pipeline shrinks the image (a store larger than
+    ``frame_size``, an SP crop larger than ``out_size``: 179 px -> 112 at
+    c = 0.8) is supersampled and box-averaged (`warp_perspective`); one that
+    only crops or enlarges is unchanged.
     """
     frame_hw, out_hw = as_size2(frame_size, "frame_size"), as_size2(out_size, "out_size")
     params = params.to(device=clips.device, dtype=torch.float64)
     matrix = spatial_matrix(params, windows, tuple(clips.shape[-2:]), frame_hw, out_hw, flip=flip)
-    return warp_perspective(clips, matrix, out_hw, padding_mode=padding_mode)
+    return warp_perspective(clips, matrix, out_hw, padding_mode=padding_mode, antialias=antialias)
 
 
 def random_v3s_spatial(
@@ -334,6 +344,7 @@ def random_v3s_spatial(
     out_size: int | Sequence[int] = 112,
     sp_crop: str = "random",
     flip_p: float = 0.0,
+    antialias: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Draw a spatial class, crop position and flip per clip and apply them; returns ``(clips, labels)``.
 
@@ -352,5 +363,5 @@ def random_v3s_spatial(
     u = _random.uniform(2 * b, generator, "cpu").view(b, 2)
     flip = _random.bernoulli(flip_p, b, generator, "cpu") if flip_p > 0 else None
     windows = crop_windows(params, frame_hw, crop_hw, u, sp_crop=sp_crop)
-    out = v3s_spatial(clips, params, windows, frame_size=frame_hw, out_size=out_hw, flip=flip)
+    out = v3s_spatial(clips, params, windows, frame_size=frame_hw, out_size=out_hw, flip=flip, antialias=antialias)
     return out, labels.to(clips.device)

@@ -30,6 +30,7 @@ PAPER_VIDEOS = {
     "hmdb51_rot": _HMDB,
     "hmdb51_256": _HMDB,
     "kinetics": {"train": 240_000, "test": 0, "all": 240_000},
+    "kinetics_256": {"train": 240_000, "test": 0, "all": 240_000},
     "kinetics_rot": {"train": 240_000, "test": 0, "all": 240_000},
     "mit_rot": {"train": 802_264, "test": 0, "all": 802_264},
 }
