@@ -294,7 +294,18 @@ def test_parallel_jobs_match_serial(video_dir, tmp_path):
     serial = extract_store(manifest, video_dir, tmp_path / "serial", settings, jobs=1, progress=False)
     parallel = extract_store(manifest, video_dir, tmp_path / "parallel", settings, jobs=2, progress=False)
     pd.testing.assert_frame_equal(serial, parallel)
-    assert list(serial.columns) == ["video", "label", "class", "frames", "height", "width", "fps", "status", "reason"]
+    assert list(serial.columns) == [
+        "video",
+        "label",
+        "class",
+        "frames",
+        "height",
+        "width",
+        "fps",
+        "status",
+        "reason",
+        "display_rotation",
+    ]
     a, b = FrameStore(tmp_path / "serial"), FrameStore(tmp_path / "parallel")
     assert torch.equal(a.read("Walk/good_a.avi", range(40)), b.read("Walk/good_a.avi", range(40)))
 
@@ -636,3 +647,39 @@ def test_each_store_file_keeps_the_settings_that_made_it(video_dir, tmp_path, co
     count_decodes.clear()
     run_cli(video_dir, out, "--quality", "70")
     assert count_decodes == []
+
+
+def _rotated_phone_video(path: Path, degrees: int) -> Path:
+    """16 x 32 frames (dark left half, bright right half) with a display matrix of ``degrees``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = np.zeros((16, 32, 3), np.uint8)
+    frame[:, 16:] = 230
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 16, "yuv420p"
+        stream.set_display_rotation(degrees)
+        for _ in range(20):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.skipif(not hasattr(av.video.stream.VideoStream, "set_display_rotation"), reason="PyAV < 18")
+def test_display_rotation_is_recorded_and_applied_on_request(tmp_path):
+    _rotated_phone_video(tmp_path / "videos" / "phone.mp4", 90)
+    base = ["extract", "--dataset", "folder", "--root", str(tmp_path / "videos"), "--jobs", "1", "--no-progress"]
+    assert cli_main(base + ["--out", str(tmp_path / "as_coded")]) == 0
+    row = pd.read_csv(tmp_path / "as_coded" / "manifest.csv", keep_default_na=False).iloc[0]
+    assert (row.status, row.display_rotation, row.height, row.width) == ("ok", 90, 16, 32)
+    assert FrameStore(tmp_path / "as_coded").meta("phone.mp4")["rotation_applied"] == 0
+    assert cli_main(base + ["--out", str(tmp_path / "upright"), "--apply-rotation"]) == 0
+    row = pd.read_csv(tmp_path / "upright" / "manifest.csv", keep_default_na=False).iloc[0]
+    assert (row.status, row.display_rotation, row.height, row.width) == ("ok", 90, 32, 16)
+    frames = FrameStore(tmp_path / "upright").read("phone.mp4", [0]).float()[0].mean(dim=2)
+    # 90 degrees counter-clockwise: the bright right half becomes the top half.
+    assert frames[:14].mean() > 200 and frames[18:].mean() < 30
+    settings = json.loads((tmp_path / "upright" / "extract.json").read_text())["settings"]
+    assert settings["apply_rotation"] is True
+    assert "apply_rotation" not in json.loads((tmp_path / "as_coded" / "extract.json").read_text())["settings"]

@@ -189,3 +189,21 @@ def test_a_truncated_store_file_stops_training_with_one_line_naming_it(store, tm
     err = capfd.readouterr().err
     assert "Traceback" not in err and f"{victim}: truncated or corrupt store file" in err
     assert f"{victim}: truncated or corrupt store file" in (out / "train.log").read_text()
+
+
+def test_skip_bad_videos_trains_past_a_truncated_store_file_and_counts_it(store, tmp_path, one_thread, capfd):
+    """--skip-bad-videos: the unreadable video is named once in the log, replaced, and counted in run.json."""
+    import json
+    import shutil
+
+    broken = tmp_path / "store"
+    shutil.copytree(store, broken)
+    victim = sorted((broken / "frames").rglob("*.vfs"))[0]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    out = tmp_path / "run"
+    assert vssl_main(pretrain_args(broken, out, "--skip-bad-videos")) == 0
+    log = (out / "train.log").read_text()
+    assert f"{victim}: truncated or corrupt store file" in log and "skipped 1 unreadable video(s)" in log
+    skipped = json.loads((out / "run.json").read_text())["skipped_videos"]
+    assert len(skipped) == 1 and next(iter(skipped.values())) >= 1
+    assert "Traceback" not in capfd.readouterr().err

@@ -357,3 +357,36 @@ def test_paper_s3dg_trains_on_its_own_256_px_stores(paper_config, default_plan) 
     )
     # The toy config keeps one store per dataset for every backbone.
     assert {p.store for p in default_plan.pretrains.values() if p.name.startswith("v3s-s3dg-")} == {"ucf101"}
+
+
+def test_more_shots_than_a_class_has_stops_the_plan_naming_the_key_and_file(default_config, tmp_path) -> None:
+    """rot-T5's shots are checked at parse time against the official split file, not inside the job."""
+    import copy
+
+    splits = tmp_path / "ucfTrainTestlist"
+    splits.mkdir()
+    lines = [f"Jump/v_Jump_g{g:02d}_c01.avi 1" for g in range(8, 11)]
+    lines += [f"Run/v_Run_g{g:02d}_c0{c}.avi 2" for g in range(8, 26) for c in (1, 2)]
+    (splits / "trainlist01.txt").write_text("\n".join(lines) + "\n")
+    config = copy.deepcopy(default_config)
+    config["datasets"]["ucf101"]["splits"] = str(splits)
+    config["rotnet"]["shots"] = [1, 5]
+    with pytest.raises(
+        plan.PlanError, match=r"rotnet\.shots 5: class 'Jump' has only 3 training videos in split 1"
+    ) as err:
+        plan.build_plan(config)
+    assert f"{splits / 'trainlist01.txt'}" in str(err.value) and "datasets.ucf101.splits" in str(err.value)
+    config["rotnet"]["shots"] = [1, 3]
+    assert any(f.settings.get("shots") == 3 for f in plan.build_plan(config).finetunes.values())
+
+
+def test_hmdb51_train_counts_come_from_the_per_class_split_files(default_config, tmp_path) -> None:
+    import copy
+
+    (tmp_path / "brush_hair_test_split1.txt").write_text("a.avi 1 \nb.avi 2 \nc.avi 1 \nd.avi 0 \n")
+    (tmp_path / "jump_test_split1.txt").write_text("e.avi 1 \n")
+    config = copy.deepcopy(default_config)
+    config["datasets"]["hmdb51"]["splits"] = str(tmp_path)
+    counts, source = plan.train_videos_per_class(config, "hmdb51", 1)
+    assert counts == {"brush_hair": 2, "jump": 1} and source == str(tmp_path)
+    assert plan.train_videos_per_class(config, "hmdb51", 2) is None  # no split-2 files

@@ -24,8 +24,10 @@ seed s uses ``--shots-seed s``, so the seeds of a cell are independent replicate
 from __future__ import annotations
 
 import shlex
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # --------------------------------------------------------------------------- paper constants
@@ -302,6 +304,55 @@ def _frame_side(config: Mapping[str, Any], store: str) -> int | None:
     return int(spec["short_side"]) if spec.get("short_side") else None
 
 
+def train_videos_per_class(config: Mapping[str, Any], store: str, split: int) -> tuple[Counter, str] | None:
+    """Training videos per class in a store's official split file (UCF101 / HMDB51 layouts).
+
+    None when the split files are not there yet (the synthetic dataset is made by the DAG) or the
+    format keeps no per-class split files. UCF101: ``trainlist0N.txt`` lines ``Class/v_....avi [label]``;
+    HMDB51: ``<class>_test_splitN.txt`` lines ``video.avi 1`` (1 = train, 2 = test, 0 = unused).
+    """
+    dataset = config.get("datasets", {}).get((config.get("stores", {}).get(store) or {}).get("dataset"), {})
+    splits = Path(str(dataset.get("splits") or ""))
+    if not dataset.get("splits") or not splits.is_dir():
+        return None
+    if dataset.get("format") == "ucf101":
+        path = splits / f"trainlist0{split}.txt"
+        if not path.is_file():
+            return None
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+        return Counter(line.split("/", 1)[0] for line in lines if line), str(path)
+    if dataset.get("format") == "hmdb51":
+        suffix = f"_test_split{split}.txt"
+        counts = Counter()
+        for path in sorted(splits.glob(f"*{suffix}")):
+            rows = [line.split() for line in path.read_text(errors="replace").splitlines()]
+            counts[path.name[: -len(suffix)]] = sum(1 for row in rows if row[1:2] == ["1"])
+        return (counts, str(splits)) if counts else None
+    return None
+
+
+def check_shots(config: Mapping[str, Any], store: str, split: int, shots: int, key: str) -> None:
+    """A few-shot row draws at most as many videos per class as the class has in its training split.
+
+    Split files under the synthetic output are skipped: the DAG writes them, so the check would pass
+    before `vssl synth` and fail in every job parsed after it.
+    """
+    synthetic = config.get("synthetic") or {}
+    dataset = config["datasets"].get(config["stores"][store]["dataset"], {})
+    if synthetic.get("enabled") and Path(str(dataset.get("splits", ""))).is_relative_to(str(synthetic.get("out"))):
+        return
+    found = train_videos_per_class(config, store, split)
+    if found is None:
+        return
+    counts, source = found
+    n, name = min((n, name) for name, n in counts.items())
+    if shots > n:
+        raise PlanError(
+            f"{key} {shots}: class {name!r} has only {n} training videos in split {split} "
+            f"({source}; datasets.{config['stores'][store]['dataset']}.splits)"
+        )
+
+
 def check_cross_fields(built: Plan, config: Mapping[str, Any]) -> None:
     """What one key cannot say alone: every training crop fits the frames it is cut from."""
     for stage, jobs in (("pretrain", built.pretrains.values()), ("finetune", built.finetunes.values())):
@@ -487,6 +538,8 @@ class _Builder:
 
     def _rot_T5(self, eid: str) -> None:
         column = self.rot_ucf_column()
+        if eid in selected_ids(self.config):  # a named rule for an unselected id still fails in its job
+            check_shots(self.config, self.rot["datasets"][column], 1, max(self.rot["shots"]), "rotnet.shots")
         for row in [str(k) for k in self.rot["shots"]] + ["full"]:
             shots = None if row == "full" else int(row)
             for seed in self.seeds(eid, row):

@@ -20,6 +20,7 @@ length; extraction's ``--min-frames`` keeps such videos rare.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,8 +33,10 @@ import torch
 from torch.utils.data import Dataset, default_collate
 
 from vssl.data.datasets import read_manifest
-from vssl.data.store import FrameStore
+from vssl.data.store import FrameStore, StoreError
 from vssl.kernels.temporal import TemporalChoice, clamp_indices, random_start
+
+_log = logging.getLogger(__name__)
 
 USABLE_STATUSES = ("ok", "partial")
 _MASK64 = (1 << 64) - 1
@@ -193,6 +196,10 @@ class ClipDataset(Dataset):
             sample) or "center".
         frame_cache_mb: keep decoded videos in memory up to this many MiB
             (`FrameStore`'s ``decoded_cache_mb``; the clips are the same).
+        skip_bad: a store file that cannot be read (truncated, corrupt) is
+            logged once by name and the next readable video takes the item's
+            place; the item's ``skipped`` names the videos passed over ("|"
+            separated). Off: the `StoreError` propagates (training stops).
 
     Items: ``clip`` uint8 ``(T, H, W, C)`` / ``(N, T, H, W, C)``, ``label``
     (int, -1 when unlabelled), ``index`` (position in this dataset), ``video``
@@ -213,8 +220,11 @@ class ClipDataset(Dataset):
         crop: int | tuple[int, int] | None = None,
         crop_mode: str = "random",
         frame_cache_mb: float = 0,
+        skip_bad: bool = False,
     ):
         self.store_dir = Path(store_dir)
+        self.skip_bad = bool(skip_bad)
+        self._reported: set[str] = set()  # unreadable videos already logged by this process
         self.store = FrameStore(self.store_dir, decoded_cache_mb=frame_cache_mb)
         frame, source = _read_manifest(self.store_dir, manifest)
         if "video" not in frame.columns:
@@ -291,6 +301,26 @@ class ClipDataset(Dataset):
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} videos")
         index = index % len(self)
+        if not self.skip_bad:
+            return self._item(index)
+        skipped = []
+        for offset in range(len(self)):
+            candidate = (index + offset) % len(self)
+            try:
+                item = self._item(candidate)
+            except StoreError as err:
+                key = self.videos[candidate]
+                skipped.append(key)
+                if key not in self._reported:
+                    self._reported.add(key)
+                    _log.warning("skipping %s (the next readable video takes its place): %s", key, err)
+                continue
+            # A string, so batches of items collate; the loop counts what it names.
+            item["skipped"] = "|".join(skipped)
+            return item
+        raise StoreError(f"{self.store_dir}: none of the {len(self)} videos can be read")
+
+    def _item(self, index: int) -> dict[str, Any]:
         key = self.videos[index]
         g = self.generator(index)
         idx, extras = self.sampler(int(self.num_frames[index]), g)

@@ -49,8 +49,12 @@ Decisions where the papers or the brief leave room:
   keeps the frames that decoded and the reason gives both counts. Fewer frames
   than declared slots alone is not truncation.
 - ``--short-side N`` rounds the long side to the nearest pixel (320x240 ->
-  171x128, VCOP's 128x171). Container rotation metadata and non-square pixel
-  aspect ratios are ignored: frames are stored as coded.
+  171x128, VCOP's 128x171). Non-square pixel aspect ratios are ignored.
+- Display rotation (a phone video's display matrix): recorded per video as
+  ``display_rotation`` (degrees counter-clockwise, as PyAV's ``VideoFrame.rotation``)
+  in the manifest and the store file's metadata; the frames are stored as coded
+  unless ``--apply-rotation`` turns them (multiples of 90 degrees; the size
+  settings then apply to the upright frame).
 - The vssl version is recorded in ``extract.json`` but a different version does
   not block reuse; the store *format* version and every setting that changes
   the stored frames or statuses (dataset, size, frames, quality, min-frames) do.
@@ -81,7 +85,7 @@ from vssl.data.store import FORMAT_VERSION, FRAMES_DIR, FrameWriter, StoreError,
 from vssl.utils.io import atomic_write_csv, atomic_write_json
 from vssl.utils.locks import holder, try_lock
 
-MANIFEST_COLUMNS = ("frames", "height", "width", "fps", "status", "reason")
+MANIFEST_COLUMNS = ("frames", "height", "width", "fps", "status", "reason", "display_rotation")
 FAILURE_LOG = "failed.jsonl"
 SETTINGS_FILE = "extract.json"
 # Frames are resized and JPEG-encoded in chunks: amortises the per-call cost of
@@ -103,6 +107,7 @@ class ExtractSettings:
     frames: int | None = None
     min_frames: int = 16
     quality: int = 90
+    apply_rotation: bool = False  # turn frames by the container's display matrix (multiples of 90 degrees)
 
     def __post_init__(self) -> None:
         if self.short_side is not None and self.size is not None:
@@ -134,6 +139,8 @@ class ExtractSettings:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["size"] = list(self.size) if self.size else None
+        if not self.apply_rotation:  # the default stays out, so stores made before the option still match
+            del d["apply_rotation"]
         return d
 
 
@@ -157,6 +164,8 @@ class _Decoded:
     decoded_s: float = 0.0  # where the decoded frames end: last timestamp + one frame interval
     error: str = ""
     opened: bool = True
+    rotation: int = 0  # display matrix: degrees counter-clockwise the frames are meant to be turned
+    turns: int = 0  # quarter turns applied (--apply-rotation)
 
 
 Sink = Callable[[list[bytes], int, int], None]
@@ -215,14 +224,12 @@ def decode_video(src: str | os.PathLike, settings: ExtractSettings, sink: Sink |
                 if frame.pts is not None and frame.time_base is not None:
                     timestamps.append(float(frame.pts * frame.time_base))
                 if not dec.source_height:
-                    dec.source_height, dec.source_width = frame.height, frame.width
-                    dec.height, dec.width = settings.target_size(frame.height, frame.width)
+                    _first_frame(dec, frame, settings)
                 # swscale resizes and converts to RGB in one pass; one thread per
                 # call because the parallelism is across videos
-                rgb = frame.reformat(
-                    width=dec.width, height=dec.height, format="rgb24", interpolation="AREA", threads=1
-                )
-                pending.append(rgb.to_ndarray())
+                h, w = (dec.width, dec.height) if dec.turns % 2 else (dec.height, dec.width)
+                rgb = frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA", threads=1).to_ndarray()
+                pending.append(np.ascontiguousarray(np.rot90(rgb, dec.turns)) if dec.turns else rgb)
             except StopIteration:
                 break
             except Exception as err:  # mid-stream corruption: keep what decoded
@@ -237,6 +244,16 @@ def decode_video(src: str | os.PathLike, settings: ExtractSettings, sink: Sink |
         emit(pending)
     _time_decoded(dec, timestamps)
     return dec
+
+
+def _first_frame(dec: _Decoded, frame: Any, settings: ExtractSettings) -> None:
+    """Source size, display rotation and the stored size, from the first decoded frame."""
+    dec.source_height, dec.source_width = frame.height, frame.width
+    dec.rotation = int(round(float(getattr(frame, "rotation", 0) or 0))) % 360  # PyAV >= 13 reads the matrix
+    if settings.apply_rotation and dec.rotation % 90 == 0:
+        dec.turns = dec.rotation // 90
+    upright = (frame.width, frame.height) if dec.turns % 2 else (frame.height, frame.width)
+    dec.height, dec.width = settings.target_size(*upright)
 
 
 def _declared_seconds(stream: Any, container: Any, dec: _Decoded) -> float:
@@ -342,6 +359,8 @@ def _judge(dec: _Decoded, settings: ExtractSettings) -> dict[str, Any]:
         "source_seconds": round(dec.decoded_s, 4),
         "source_height": dec.source_height,
         "source_width": dec.source_width,
+        "display_rotation": dec.rotation,
+        "rotation_applied": dec.turns * 90,
     }
     problems = []
     if dec.error:
@@ -716,6 +735,7 @@ def _build_manifest(manifest: pd.DataFrame, records: dict[str, dict[str, Any]]) 
     result["fps"] = [float(records[k].get("fps", 0.0)) for k in keys]
     result["status"] = [records[k]["status"] for k in keys]
     result["reason"] = [records[k].get("reason", "") for k in keys]
+    result["display_rotation"] = [int(records[k].get("display_rotation", 0)) for k in keys]
     _escape_undecodable(result)
     return result
 
@@ -764,6 +784,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--min-frames", type=int, default=16, help="fewer decoded frames marks a video failed")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality 1..100")
+    parser.add_argument(
+        "--apply-rotation",
+        action="store_true",
+        help="turn each video's frames by its display matrix (phone videos; multiples of 90 degrees); "
+        "without it the frames are stored as coded and the manifest's display_rotation says the angle",
+    )
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: available cores)")
     parser.add_argument(
         "--skip-missing", action="store_true", help="drop manifest videos whose file is missing instead of stopping"
@@ -794,6 +820,7 @@ def run(args: argparse.Namespace) -> int:
             frames=args.frames,
             min_frames=args.min_frames,
             quality=args.quality,
+            apply_rotation=args.apply_rotation,
         )
         manifest = load_manifest(args.dataset, args.root, args.splits, missing="skip" if args.skip_missing else "error")
         extract_store(

@@ -87,6 +87,11 @@ class TrainConfig:
         "keep decoded videos in memory up to this many MiB per process (0 = decode every read; the clips are the same)",
         minimum=0,
     )
+    skip_bad_videos: bool = setting(
+        False,
+        "a store file that cannot be read is logged by name and the next readable video takes its place, "
+        "with a count at the end (default: training stops with the error)",
+    )
     device: str = setting("auto", "auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
     gpus: int = setting(
         1, "GPUs this process takes via the GPU-slot locks when CUDA_VISIBLE_DEVICES is unset", minimum=0

@@ -129,6 +129,7 @@ class FinetuneTask(Task):
             crop=c.crop,
             crop_mode="random",
             frame_cache_mb=c.frame_cache_mb,
+            skip_bad=c.skip_bad_videos,
         )
         val = None
         if self.val_rows is not None and len(self.val_rows):
@@ -140,6 +141,7 @@ class FinetuneTask(Task):
                 crop=c.crop,
                 crop_mode="center",
                 frame_cache_mb=c.frame_cache_mb,
+                skip_bad=c.skip_bad_videos,
             )
         return train, val
 

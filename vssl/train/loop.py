@@ -29,6 +29,7 @@ then stops naming the step, keeps the last good checkpoint, and exits non-zero.
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import datetime as _dt
@@ -81,6 +82,8 @@ RESUME_MUTABLE = frozenset(
         "keep_every",
         "log_every",
         "run_file",
+        # Turned on to resume a run a bad video stopped: identical until that video; run.json lists the skips.
+        "skip_bad_videos",
     }
 )
 
@@ -451,6 +454,7 @@ class Run:
     nonfinite_step: Tensor  # device-side first non-finite step (-1: none), read without a per-step sync
     cudnn_report: dict[str, Any]
     metrics: MetricsCSV | None = None
+    skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)  # --skip-bad-videos
 
     @property
     def main(self) -> bool:
@@ -543,9 +547,18 @@ def _run(
                 best=state.best,
                 first_step_after_s=state.first_step_s,
             )
+            if config.skip_bad_videos:
+                run_info["skipped_videos"] = dict(sorted(run.skipped.items()))
             atomic_write_json(out / "run.json", run_info)
     if info.enabled:
         _check_replicas(run.parts, log)
+    if run.skipped:
+        log.warning(
+            "skipped %d unreadable video(s), %d item(s) in all (--skip-bad-videos): %s",
+            len(run.skipped),
+            sum(run.skipped.values()),
+            ", ".join(sorted(run.skipped)),
+        )
     best = state.best
     log.info(
         "done: %d steps, final checkpoint %s%s",
@@ -804,6 +817,7 @@ def evaluate(run: Run) -> dict[str, float]:
     sums = metric_sums(task, device)
     with torch.no_grad():
         for i, batch in enumerate(val_loader):
+            count_skipped(run, batch)
             gen.manual_seed(_mix(config.seed, 7919, run.info.rank, i))
             inputs, targets = task.prepare(batch, gen, train=False, device=device, channels_last=config.channels_last)
             with autocast_context(device, config.amp):
@@ -917,6 +931,7 @@ def train_one_epoch(run: Run, state: LoopState, loader: DataLoader, interval: In
     t_wait = time.perf_counter()
     for batch in loader:
         interval.data_wait += time.perf_counter() - t_wait
+        count_skipped(run, batch)
         run.kernel_gen.manual_seed(_mix(config.seed, run.info.rank, state.step))
         lr = run.schedule.lr(state.step, state.epoch)
         for group in run.optimizer.param_groups:
@@ -945,6 +960,12 @@ def train_one_epoch(run: Run, state: LoopState, loader: DataLoader, interval: In
         if state.step >= run.total_steps:
             break
         t_wait = time.perf_counter()
+
+
+def count_skipped(run: Run, batch: Mapping[str, Any]) -> None:
+    """Tally the unreadable videos a batch's items stood in for (`ClipDataset(skip_bad=True)`)."""
+    for names in batch.get("skipped", ()):
+        run.skipped.update(name for name in names.split("|") if name)
 
 
 def _note_nonfinite(first_bad: Tensor, loss: Tensor, step: int) -> None:

@@ -113,12 +113,24 @@ class PretrainTask(Task):
 
         c = self.config
         train_rows, val_rows = self.select_rows()
-        train = ClipDataset(c.store, train_rows, sampler=self._sampler(), seed=c.seed, frame_cache_mb=c.frame_cache_mb)
+        train = ClipDataset(
+            c.store,
+            train_rows,
+            sampler=self._sampler(),
+            seed=c.seed,
+            frame_cache_mb=c.frame_cache_mb,
+            skip_bad=c.skip_bad_videos,
+        )
         val = None
         if len(val_rows):
             # Validation clips and transforms are fixed (epoch 0, fixed generator) so scores compare across epochs.
             val = ClipDataset(
-                c.store, val_rows, sampler=self._sampler(), seed=c.seed + 1, frame_cache_mb=c.frame_cache_mb
+                c.store,
+                val_rows,
+                sampler=self._sampler(),
+                seed=c.seed + 1,
+                frame_cache_mb=c.frame_cache_mb,
+                skip_bad=c.skip_bad_videos,
             )
         return train, val
 
