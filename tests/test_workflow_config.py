@@ -102,6 +102,8 @@ def test_schema_error_names_the_key(tmp_path: Path) -> None:
         ({"v3s": {"retrieval": {"num_clips": "ten"}}}, "v3s.retrieval.num_clips", "'ten' is not of type 'integer'"),
         ({"v3s": {"test": {"clips": 0.5}}}, "v3s.test.clips", "0.5 is not of type 'integer'"),
         ({"rotnet": {"pretrain": {"crop": 1000}}}, "rotnet.pretrain.crop 1000", "larger than the 20-pixel frames"),
+        ({"v3s": {"grids": {"SP-3": [0.8, 1.5]}}}, "v3s.grids.SP-3", "1.5 is greater than the maximum of 1"),
+        ({"v3s": {"chosen": {"sp": "SS-1"}}}, "v3s.chosen.sp", "'SS-1' does not match"),
     ],
 )
 def test_a_bad_value_stops_the_dry_run_naming_its_key(tmp_path: Path, overlay, key, reason) -> None:

@@ -390,3 +390,21 @@ def test_hmdb51_train_counts_come_from_the_per_class_split_files(default_config,
     counts, source = plan.train_videos_per_class(config, "hmdb51", 1)
     assert counts == {"brush_hair": 2, "jump": 1} and source == str(tmp_path)
     assert plan.train_videos_per_class(config, "hmdb51", 2) is None  # no split-2 files
+
+
+def test_v3s_parameter_sets_are_config_keys(default_config) -> None:
+    """V3S Table 1's sets (v3s.grids) and the chosen ones (v3s.chosen) reach the pretext flags of every row."""
+    import copy
+
+    config = copy.deepcopy(default_config)
+    config["v3s"]["grids"]["SP-3"] = [0.8, 0.6, 0.4]
+    config["v3s"]["pretext"]["antialias"] = False
+    built = plan.build_plan(config)
+    sp3 = built.pretrains[("v3s-r21d-SP-3", 0)].settings["pretext_params"]
+    assert sp3["sp_factors"] == [0.8, 0.6, 0.4] and sp3["sp"] and not sp3["ss"]
+    full = built.pretrains[("v3s-r21d-V3S", 0)]
+    assert full.settings["pretext_params"]["sp_factors"] == [0.8, 0.6, 0.4]
+    assert "--pretext-params antialias=false" in plan.cli_flags(full.settings)
+    config["v3s"]["chosen"]["sp"] = "SP-1"
+    full = plan.build_plan(config).pretrains[("v3s-r21d-V3S", 0)]
+    assert full.settings["pretext_params"]["sp_factors"] == config["v3s"]["grids"]["SP-1"]

@@ -43,40 +43,41 @@ ALL_RIGHT = "0,90,180,270"
 # ("all the convolution blocks frozen"), which the caption's five labels cannot express.
 FREEZE_LEVELS = (1, 2, 3, 4, 5, 6)
 
-# V3S Table 1: the parameter sets of each transform, in the paper's order.
-_SS = {
-    "SS-1": [[1, 1.15], [1, 1.3], [1, 1.45], [1.15, 1], [1.3, 1], [1.45, 1]],
-    "SS-2": [[1, 1.3], [1, 1.6], [1, 1.9], [1.3, 1], [1.6, 1], [1.9, 1]],
-    "SS-3": [[1, 1.45], [1, 1.9], [1, 2.35], [1.45, 1], [1.9, 1], [2.35, 1]],
-}
-_SP = {"SP-1": [0.8, 0.75, 0.7], "SP-2": [0.8, 0.7, 0.6], "SP-3": [0.8, 0.65, 0.5]}
-_TS = {"TS-1": [1, 2], "TS-2": [1, 2, 3], "TS-3": [1, 2, 3, 4]}
-_TP = {
-    "TP-1": [[1, 2], [2, 3], [2, 1], [3, 2]],
-    "TP-2": [[1, 2], [2, 3], [3, 4], [2, 1], [3, 2], [4, 3]],
-    "TP-3": [[1, 2], [2, 3], [3, 4], [4, 5], [2, 1], [3, 2], [4, 3], [5, 4]],
-}
+# V3S Table 1's parameter sets are config keys (`v3s.grids`, one row id per set: SS-1 ... TP-3), and
+# `v3s.chosen` names the set of each transform that Sec. 4.2 keeps for every later table.
+GRID_PARAMS = {"SS": "ss_scales", "SP": "sp_factors", "TS": "ts_speeds", "TP": "tp_patterns"}
 _OFF = {"ss": False, "sp": False, "ts": False, "tp": False}
-V3S_GRID: dict[str, dict[str, Any]] = {}
-for _k, _v in _SS.items():
-    V3S_GRID[_k] = {**_OFF, "ss": True, "ss_scales": _v}
-for _k, _v in _SP.items():
-    V3S_GRID[_k] = {**_OFF, "sp": True, "sp_factors": _v}
-for _k, _v in _TS.items():
-    V3S_GRID[_k] = {**_OFF, "ts": True, "ts_speeds": _v}
-for _k, _v in _TP.items():
-    V3S_GRID[_k] = {**_OFF, "tp": True, "tp_patterns": _v}
-# The chosen sets (V3S Sec. 4.2, EXPERIMENTS.md): SS-1, SP-3, TS-2, TP-3.
-CHOSEN = {"ss_scales": _SS["SS-1"], "sp_factors": _SP["SP-3"], "ts_speeds": _TS["TS-2"], "tp_patterns": _TP["TP-3"]}
-V3S_COMBOS: dict[str, dict[str, Any]] = {  # V3S Table 3
-    "SS": V3S_GRID["SS-1"],
-    "SP": V3S_GRID["SP-3"],
-    "SS+SP": {**_OFF, "ss": True, "sp": True, "ss_scales": CHOSEN["ss_scales"], "sp_factors": CHOSEN["sp_factors"]},
-    "TS": V3S_GRID["TS-2"],
-    "TP": V3S_GRID["TP-3"],
-    "TS+TP": {**_OFF, "ts": True, "tp": True, "ts_speeds": CHOSEN["ts_speeds"], "tp_patterns": CHOSEN["tp_patterns"]},
-    "V3S": {"ss": True, "sp": True, "ts": True, "tp": True, **CHOSEN},
-}
+
+
+def v3s_grid(v3s: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """v3s-T1's rows: each Table 1 set as the pretext parameters of a single-transform run."""
+    grid = {}
+    for row, values in v3s["grids"].items():
+        family = row.split("-")[0]
+        grid[row] = {**_OFF, family.lower(): True, GRID_PARAMS[family]: values}
+    return grid
+
+
+def v3s_combos(v3s: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """V3S Table 3's rows from the chosen sets, and the v3s-T1 run each single-transform row reuses."""
+    chosen = {family: v3s["chosen"][family.lower()] for family in GRID_PARAMS}
+    for family, row in chosen.items():
+        if row not in v3s["grids"] or not row.startswith(f"{family}-"):
+            raise PlanError(f"v3s.chosen.{family.lower()}: {row!r} is not a {family} row of v3s.grids")
+    grid = v3s_grid(v3s)
+    sets = {GRID_PARAMS[family]: v3s["grids"][row] for family, row in chosen.items()}
+    combos = {
+        "SS": grid[chosen["SS"]],
+        "SP": grid[chosen["SP"]],
+        "SS+SP": {**_OFF, "ss": True, "sp": True, "ss_scales": sets["ss_scales"], "sp_factors": sets["sp_factors"]},
+        "TS": grid[chosen["TS"]],
+        "TP": grid[chosen["TP"]],
+        "TS+TP": {**_OFF, "ts": True, "tp": True, "ts_speeds": sets["ts_speeds"], "tp_patterns": sets["tp_patterns"]},
+        "V3S": {"ss": True, "sp": True, "ts": True, "tp": True, **sets},
+    }
+    return combos, {family: row for family, row in chosen.items()}
+
+
 V3S_BACKBONES = ("c3d", "r3d", "r21d", "s3dg")  # V3S Table 2 row prefixes
 
 # Rows behind the claims of the issue's §3 (pretrained > scratch in rot-T2/T5 and v3s-T2, 4 > 2
@@ -392,6 +393,8 @@ class _Builder:
         self.plan = Plan()
         self.rot = config["rotnet"]
         self.v3s = config["v3s"]
+        self.v3s_grid = v3s_grid(self.v3s)
+        self.v3s_combos, self.reused_grid_rows = v3s_combos(self.v3s)
 
     # -- seeds ------------------------------------------------------------------------------
 
@@ -753,7 +756,7 @@ class _Builder:
     def _v3s_T1(self, eid: str) -> None:
         backbone = self.v3s["grid_backbone"]
         column = next(iter(self.v3s["datasets"]))
-        for row, pretext in V3S_GRID.items():
+        for row, pretext in self.v3s_grid.items():
             for seed in self.seeds(eid, row):
                 pre = self.v3s_pretrain(seed, backbone, pretext, row)
                 self.test_entry(eid, row, column, self.v3s_finetune(seed, backbone, column, pre))
@@ -761,9 +764,8 @@ class _Builder:
     def _v3s_T3(self, eid: str) -> None:
         backbone = self.v3s["grid_backbone"]
         column = next(iter(self.v3s["datasets"]))
-        grid_name = {id(v): k for k, v in V3S_GRID.items()}
-        for row, pretext in V3S_COMBOS.items():
-            variant = grid_name.get(id(pretext), row)  # single transforms reuse their v3s-T1 run
+        for row, pretext in self.v3s_combos.items():
+            variant = self.reused_grid_rows.get(row, row)  # single transforms reuse their v3s-T1 run
             for seed in self.seeds(eid, row):
                 pre = self.v3s_pretrain(seed, backbone, pretext, variant)
                 self.test_entry(eid, row, column, self.v3s_finetune(seed, backbone, column, pre))
@@ -774,11 +776,11 @@ class _Builder:
                 for seed in self.seeds(eid, f"{backbone}/random") if backbone in RANDOM_BASELINES else ():
                     self.test_entry(eid, f"{backbone}/random", column, self.v3s_finetune(seed, backbone, column, None))
                 for seed in self.seeds(eid, f"{backbone}/v3s"):
-                    pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S")
+                    pre = self.v3s_pretrain(seed, backbone, self.v3s_combos["V3S"], "V3S")
                     self.test_entry(eid, f"{backbone}/v3s", column, self.v3s_finetune(seed, backbone, column, pre))
                 if backbone == self.v3s["grid_backbone"] and self.v3s.get("k400_store"):
                     for seed in self.seeds(eid, f"{backbone}/v3s-k400"):
-                        pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S", kinetics=True)
+                        pre = self.v3s_pretrain(seed, backbone, self.v3s_combos["V3S"], "V3S", kinetics=True)
                         self.test_entry(
                             eid, f"{backbone}/v3s-k400", column, self.v3s_finetune(seed, backbone, column, pre)
                         )
@@ -800,7 +802,9 @@ class _Builder:
                         inputs: tuple[str, ...] = ()
                         key = f"v3s-{backbone}-random/seed{seed}/{store}"
                     else:
-                        pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S", kinetics=method == "v3s-k400")
+                        pre = self.v3s_pretrain(
+                            seed, backbone, self.v3s_combos["V3S"], "V3S", kinetics=method == "v3s-k400"
+                        )
                         source, inputs, key = (
                             f"--checkpoint {pre.checkpoint}",
                             (pre.checkpoint,),
@@ -822,7 +826,7 @@ class _Builder:
     def _v3s_T6(self, eid: str) -> None:
         aslan = self.v3s["aslan"]
         for seed in self.seeds(eid, "r3d/v3s"):
-            pre = self.v3s_pretrain(seed, "r3d", V3S_COMBOS["V3S"], "V3S")
+            pre = self.v3s_pretrain(seed, "r3d", self.v3s_combos["V3S"], "V3S")
             job = self.plan.add_eval(
                 Eval(
                     "aslan",
@@ -848,7 +852,7 @@ class _Builder:
     def _v3s_F5(self, eid: str) -> None:
         seed = self.config["seeds"][0]
         backbone = self.v3s["grid_backbone"]
-        pre = self.v3s_pretrain(seed, backbone, V3S_COMBOS["V3S"], "V3S")
+        pre = self.v3s_pretrain(seed, backbone, self.v3s_combos["V3S"], "V3S")
         column = next(iter(self.v3s["datasets"]))
         att = self.v3s["gradcam"]
         self._attention(
