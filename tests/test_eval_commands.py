@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from store_support import write_store
 
 from vssl.cli import main as vssl_main
 from vssl.data.clips import ClipDataset, Strided
-from vssl.data.store import store_file, write_frames
 from vssl.eval.features import (
     ClipBatcher,
     ClipTransform,
@@ -39,29 +39,6 @@ def class_frames(cls: int, t: int) -> np.ndarray:
     for i in range(t):
         frames[i, :, (3 * i + 5 * cls) % W] = 255  # a moving bar: frames differ in time
     return frames
-
-
-def write_store(root: Path, videos: list[dict]) -> Path:
-    """videos: dicts with key, frames (T, H, W, 3) and manifest fields (label, class, split1, status...)."""
-    rows = []
-    for v in videos:
-        frames = v.pop("frames")
-        if v.get("status", "ok") != "failed":
-            write_frames(store_file(root, v["key"]), torch.from_numpy(frames), fps=25.0)
-        rows.append(
-            {
-                "video": v.pop("key"),
-                "frames": len(frames),
-                "height": H,
-                "width": W,
-                "fps": 25.0,
-                "status": "ok",
-                "reason": "",
-                **v,
-            }
-        )
-    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from store_support import write_store
 from torch import nn
 
 from vssl.cli import main as vssl_main
 from vssl.data.clips import ClipDataset, EvenlySpaced
-from vssl.data.store import store_file, write_frames
 from vssl.eval.attention import kernel_grid, kernel_slices, mean_activation_map, rotation_attention, upsample_maps
 from vssl.eval.features import ClipTransform
 from vssl.eval.rotation import (
@@ -45,27 +45,17 @@ def marker_frames(seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("rot_store")
-    rows = []
-    for i in range(4):
-        key = f"c{i % 2}/v{i}.avi"
-        write_frames(store_file(root, key), torch.from_numpy(marker_frames(i)), fps=25.0)
-        rows.append(
-            {
-                "video": key,
-                "label": i % 2,
-                "class": f"c{i % 2}",
-                "split1": "train" if i < 3 else "test",
-                "frames": T,
-                "height": H,
-                "width": W,
-                "fps": 25.0,
-                "status": "ok",
-                "reason": "",
-            }
-        )
-    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
-    return root
+    videos = [
+        {
+            "key": f"c{i % 2}/v{i}.avi",
+            "frames": marker_frames(i),
+            "label": i % 2,
+            "class": f"c{i % 2}",
+            "split1": "train" if i < 3 else "test",
+        }
+        for i in range(4)
+    ]
+    return write_store(tmp_path_factory.mktemp("rot_store"), videos)
 
 
 def _config() -> dict:

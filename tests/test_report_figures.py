@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_support import vssl
 from PIL import Image
 
-from vssl.cli import COMMANDS
 from vssl.report.figures import frame_indices, load_panels, panel_labels, read_curve
 from vssl.report.records import ReportError
-
-
-def vssl(*argv: str) -> int:
-    """Run a report command as `vssl` would, minus the top-level parser.
-
-    `vssl.cli.main` probes every command module, which imports torch through other packages; the
-    report commands never need it, so the tests call the command module directly.
-    """
-    module = importlib.import_module(COMMANDS[argv[0]][0])
-    parser = argparse.ArgumentParser(prog=f"vssl {argv[0]}")
-    module.add_arguments(parser)
-    return int(module.run(parser.parse_args(list(argv[1:]))) or 0)
 
 
 def assert_rendered(out: Path, stem: str) -> None:

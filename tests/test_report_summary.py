@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 
 import pandas as pd
-
-from vssl.cli import COMMANDS
-
-
-def vssl(*argv: str) -> int:
-    """Run a report command as `vssl` would, minus the top-level parser.
-
-    `vssl.cli.main` probes every command module, which imports torch through other packages; the
-    report commands never need it, so the tests call the command module directly.
-    """
-    module = importlib.import_module(COMMANDS[argv[0]][0])
-    parser = argparse.ArgumentParser(prog=f"vssl {argv[0]}")
-    module.add_arguments(parser)
-    return int(module.run(parser.parse_args(list(argv[1:]))) or 0)
+from cli_support import vssl
 
 
 def test_summary_lists_existing_and_missing(tmp_path):

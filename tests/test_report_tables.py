@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 import math
 from pathlib import Path
@@ -11,24 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_support import vssl
 
-from vssl.cli import COMMANDS
 from vssl.report.records import ReportError, collect_entries, parse_metric, read_entries_file, resolve_entries
 from vssl.report.tables import TABLE_COLUMNS, read_table_csv
 
 SEED_VALUES = {0: 60.0, 1: 62.5, 2: 64.25}
-
-
-def vssl(*argv: str) -> int:
-    """Run a report command as `vssl` would, minus the top-level parser.
-
-    `vssl.cli.main` probes every command module, which imports torch through other packages; the
-    report commands never need it, so the tests call the command module directly.
-    """
-    module = importlib.import_module(COMMANDS[argv[0]][0])
-    parser = argparse.ArgumentParser(prog=f"vssl {argv[0]}")
-    module.add_arguments(parser)
-    return int(module.run(parser.parse_args(list(argv[1:]))) or 0)
 
 
 def write_metrics(path: Path, **data) -> Path:

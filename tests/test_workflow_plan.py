@@ -408,3 +408,28 @@ def test_v3s_parameter_sets_are_config_keys(default_config) -> None:
     config["v3s"]["chosen"]["sp"] = "SP-1"
     full = plan.build_plan(config).pretrains[("v3s-r21d-V3S", 0)]
     assert full.settings["pretext_params"]["sp_factors"] == config["v3s"]["grids"]["SP-1"]
+
+
+def test_rot_F3_and_F5_compare_with_a_supervised_kinetics_model_in_the_paper_config(paper_config, default_plan):
+    """3DRotNet Figs. 3 and 5: "the supervised 3DConvNet ... trained on the Kinetics dataset"."""
+    built = plan.build_plan(paper_config)
+    supervised = [f for f in built.finetunes.values() if f.name.startswith("rotnet-supervised-")]
+    assert [(f.store, f.init) for f in supervised] == [("kinetics_rot", None)]
+    job = supervised[0]
+    assert (job.settings["split_column"], job.settings["split"], job.settings["model"]) == ("split1", "train", "r3d_18")
+    assert job.test_settings["split"] == "test"  # Kinetics' validation set (the adapter's split1 == test)
+    for eid in ("rot-F3", "rot-F5"):
+        (attention,) = [e for e in built.evals.values() if e.kind == "attention" and e.key == eid]
+        assert job.checkpoint in attention.inputs and "--label 'supervised (Kinetics)'" in attention.args
+    # The toy config has no labelled Kinetics test split: the UCF101 scratch run, labelled so.
+    (toy,) = [e for e in default_plan.evals.values() if e.kind == "attention" and e.key == "rot-F3"]
+    assert "--label 'supervised (UCF101 from scratch)'" in toy.args
+    assert not any(f.name.startswith("rotnet-supervised-") for f in default_plan.finetunes.values())
+
+
+def test_every_experiment_id_has_one_registered_builder() -> None:
+    """Builders are registered by decorator, as torchvision's register_model; a second registration raises."""
+    assert sorted(plan.BUILDERS) == sorted(plan.EXPERIMENT_IDS)
+    with pytest.raises(plan.PlanError, match="registered twice"):
+        plan.experiment("rot-T1")(lambda builder, eid: None)
+    assert plan.BUILDERS["rot-T1"].__name__ == "_rot_T1"

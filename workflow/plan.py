@@ -8,7 +8,7 @@ catalogue of ``shared/EXPERIMENTS.md`` into
 - ``finetunes``: one :class:`Finetune` per (run name, seed), each one ``vssl finetune --test-out`` job
   (training, then the 10-clip test of ``vssl test`` in the same process);
 - evaluation jobs (rotation accuracy, rotation curves, fusion, split means, retrieval, ASLAN,
-  attention maps, the transform illustration, k-NN and linear probes);
+  attention maps, the transform illustration; `vssl knn` and `vssl probe` have no jobs yet);
 - ``tables``: per table id, the ``(row, column, metric, path)`` entries of ``vssl table``;
 - ``figures``: per figure id, the ``vssl figure`` inputs.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,7 +209,7 @@ class Finetune:
 class Eval:
     """One evaluation job: ``kind`` picks the rule, ``key`` its output directory under results/eval/<kind>."""
 
-    kind: str  # rotation, curve, fuse, mean, retrieval, aslan, attention, illustrate, knn, probe
+    kind: str  # rotation, curve, fuse, mean, retrieval, aslan, attention, illustrate
     key: str
     inputs: tuple[str, ...] = ()
     settings: dict = field(default_factory=dict, compare=False, hash=False)
@@ -387,6 +387,21 @@ def _slug(text: str) -> str:
     return text.replace(",", "-").replace("+", "p").replace("/", "-")
 
 
+# Each experiment id's builder, registered with ``@experiment(id)`` (as torchvision's ``register_model``):
+# the builder method adds the id's jobs and table entries; registering an id twice is an error.
+BUILDERS: dict[str, Callable[[Any, str], None]] = {}
+
+
+def experiment(experiment_id: str) -> Callable[[Callable[[Any, str], None]], Callable[[Any, str], None]]:
+    def register(method: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+        if experiment_id in BUILDERS:
+            raise PlanError(f"experiment {experiment_id!r} is registered twice")
+        BUILDERS[experiment_id] = method
+        return method
+
+    return register
+
+
 class _Builder:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
@@ -404,8 +419,9 @@ class _Builder:
         return list(self.config["seeds"])
 
     def build(self, experiment_id: str) -> None:
-        method = getattr(self, "_" + experiment_id.replace("-", "_").replace("/", "_"))
-        method(experiment_id)
+        if experiment_id not in BUILDERS:
+            raise PlanError(f"no builder for experiment {experiment_id!r}; registered: {', '.join(BUILDERS)}")
+        BUILDERS[experiment_id](self, experiment_id)
 
     # -- 3DRotNet runs ----------------------------------------------------------------------
 
@@ -492,6 +508,7 @@ class _Builder:
 
     # -- 3DRotNet experiments ---------------------------------------------------------------
 
+    @experiment("rot-T1")
     def _rot_T1(self, eid: str) -> None:
         for pool in self.rot["pools"]:
             for seed in self.seeds(eid, pool):
@@ -508,6 +525,7 @@ class _Builder:
                     )
                     self.plan.entry(eid, pool, column, "results.0.accuracy", job.metrics)
 
+    @experiment("rot-T2")
     def _rot_T2(self, eid: str) -> None:
         for column in self.rot["datasets"]:
             for seed in self.seeds(eid, "scratch"):
@@ -518,12 +536,14 @@ class _Builder:
                         eid, pool, column, self.rot_finetune(seed, column, self.rot_pretrain(seed, pool=pool))
                     )
 
+    @experiment("rot-T3")
     def _rot_T3(self, eid: str) -> None:
         column = self.rot_ucf_column()
         for row in ROTATION_SUBSETS:
             for seed in self.seeds(eid, row):
                 self.test_entry(eid, row, column, self.rot_finetune(seed, column, self.rot_pretrain(seed, angles=row)))
 
+    @experiment("rot-8/360")
     def _rot_8_360(self, eid: str) -> None:
         column = self.rot_ucf_column()
         for row, pretext in (("4", "rotation"), ("8", "rotation8"), ("360", "rotation360")):
@@ -531,6 +551,7 @@ class _Builder:
                 pre = self.rot_pretrain(seed, pretext=pretext)
                 self.test_entry(eid, row, column, self.rot_finetune(seed, column, pre))
 
+    @experiment("rot-T4")
     def _rot_T4(self, eid: str) -> None:
         amounts = {"0": 0, **self.rot["data_amounts"], "all": None}
         for column in self.rot["datasets"]:
@@ -539,6 +560,7 @@ class _Builder:
                     pre = None if count == 0 else self.rot_pretrain(seed, max_videos=count)
                     self.test_entry(eid, row, column, self.rot_finetune(seed, column, pre))
 
+    @experiment("rot-T5")
     def _rot_T5(self, eid: str) -> None:
         column = self.rot_ucf_column()
         if eid in selected_ids(self.config):  # a named rule for an unselected id still fails in its job
@@ -551,6 +573,7 @@ class _Builder:
                     eid, row, "pretrained", self.rot_finetune(seed, column, self.rot_pretrain(seed), shots=shots)
                 )
 
+    @experiment("rot-T6")
     def _rot_T6(self, eid: str) -> None:
         for column in self.rot["datasets"]:
             for clip in self.rot["clips"]:
@@ -558,6 +581,7 @@ class _Builder:
                     pre = self.rot_pretrain(seed, clip=clip)
                     self.test_entry(eid, clip, column, self.rot_finetune(seed, column, pre, clip=clip))
 
+    @experiment("rot-T7")
     def _rot_T7(self, eid: str) -> None:
         """Mean over the splits of RGB, DIF and their fusion; one mean per seed."""
         clips = {"RGB": self.rot["t7_clips"]["RGB"], "DIF": self.rot["t7_clips"]["DIF"]}
@@ -592,6 +616,7 @@ class _Builder:
                     )
                     self.plan.entry(eid, row, column, metric + PERCENT, mean.metrics)
 
+    @experiment("rot-F4a")
     def _rot_F4a(self, eid: str) -> None:
         for column in self.rot["datasets"]:
             for level in FREEZE_LEVELS:
@@ -602,6 +627,7 @@ class _Builder:
                     )
         self.plan.figures[eid] = FigureSpec(self.plan.table_inputs(eid), _entry_args(self.plan.tables.pop(eid)))
 
+    @experiment("rot-F4b")
     def _rot_F4b(self, eid: str) -> None:
         column = self.rot_ucf_column()
         store = self.rot["datasets"][column]
@@ -677,7 +703,7 @@ class _Builder:
         store = self.rot["datasets"][column]
         checkpoints = [(self.rot_pretrain(seed).checkpoint, "self-supervised (rotation)")]
         if supervised:
-            checkpoints.append((self.rot_finetune(seed, column, None).checkpoint, "supervised (UCF101 from scratch)"))
+            checkpoints.append(self.rot_supervised(seed, column))
         att = self.rot["attention"]
         self._attention(
             eid,
@@ -693,26 +719,52 @@ class _Builder:
             },
         )
 
+    def rot_supervised(self, seed: int, column: str) -> tuple[str, str]:
+        """rot-F3/F5's "supervised 3DConvNet ... trained on the Kinetics dataset": its checkpoint and label.
+
+        ``rotnet.supervised.store`` names a labelled store to train it on (from scratch, the finetuning
+        recipe plus ``rotnet.supervised.finetune``, tested on the store's ``split1 == test``: Kinetics'
+        validation set). Unset, the figures compare with the UCF101 scratch run and say so.
+        """
+        spec = self.rot.get("supervised") or {}
+        store = spec.get("store")
+        if not store:
+            return self.rot_finetune(seed, column, None).checkpoint, "supervised (UCF101 from scratch)"
+        model = {k: self.rot["pretrain"][k] for k in ("model", "width", "small_input") if k in self.rot["pretrain"]}
+        settings = dict(self.rot["finetune"])
+        settings.update(spec.get("finetune") or {})
+        settings.update(model, split_column="split1", split="train", clip_length=16, modality="rgb")
+        test = dict(self.rot["test"], split_column="split1", split="test")
+        job = Finetune(f"rotnet-supervised-16rgb--{store}", seed, store, None, None, settings, test, model)
+        return self.plan.add_finetune(job).checkpoint, f"supervised ({spec.get('label') or store})"
+
+    @experiment("rot-F1")
     def _rot_F1(self, eid: str) -> None:
         self._rot_attention(eid)
 
+    @experiment("rot-F3")
     def _rot_F3(self, eid: str) -> None:
         self._rot_attention(eid, supervised=True)
 
+    @experiment("rot-F5")
     def _rot_F5(self, eid: str) -> None:
         self._rot_attention(eid, supervised=True)
 
     # Figs. 6-9 show four further videos (the paper picks a baby crawling, a moving person, several
     # persons, two persons); here each figure draws its own videos with its own seed.
+    @experiment("rot-F6")
     def _rot_F6(self, eid: str) -> None:
         self._rot_attention(eid, video_seed=6)
 
+    @experiment("rot-F7")
     def _rot_F7(self, eid: str) -> None:
         self._rot_attention(eid, video_seed=7)
 
+    @experiment("rot-F8")
     def _rot_F8(self, eid: str) -> None:
         self._rot_attention(eid, video_seed=8)
 
+    @experiment("rot-F9")
     def _rot_F9(self, eid: str) -> None:
         self._rot_attention(eid, video_seed=9)
 
@@ -753,6 +805,7 @@ class _Builder:
         test = dict(self.v3s["test"], split_column="split1", split="test")
         return self.plan.add_finetune(Finetune(name, seed, store, init, None, settings, test, model))
 
+    @experiment("v3s-T1")
     def _v3s_T1(self, eid: str) -> None:
         backbone = self.v3s["grid_backbone"]
         column = next(iter(self.v3s["datasets"]))
@@ -761,6 +814,7 @@ class _Builder:
                 pre = self.v3s_pretrain(seed, backbone, pretext, row)
                 self.test_entry(eid, row, column, self.v3s_finetune(seed, backbone, column, pre))
 
+    @experiment("v3s-T3")
     def _v3s_T3(self, eid: str) -> None:
         backbone = self.v3s["grid_backbone"]
         column = next(iter(self.v3s["datasets"]))
@@ -770,6 +824,7 @@ class _Builder:
                 pre = self.v3s_pretrain(seed, backbone, pretext, variant)
                 self.test_entry(eid, row, column, self.v3s_finetune(seed, backbone, column, pre))
 
+    @experiment("v3s-T2")
     def _v3s_T2(self, eid: str) -> None:
         for backbone in V3S_BACKBONES:
             for column in self.v3s["datasets"]:
@@ -816,13 +871,16 @@ class _Builder:
                     for k in (1, 5, 10, 20, 50):
                         self.plan.entry(eid, row, f"top{k}", f"topk.{k}", job.metrics)
 
+    @experiment("v3s-T4")
     def _v3s_T4(self, eid: str) -> None:
         self._retrieval(eid, list(self.v3s["datasets"])[0])
 
+    @experiment("v3s-T5")
     def _v3s_T5(self, eid: str) -> None:
         # V3S Table 5 has no S3D-G rows.
         self._retrieval(eid, list(self.v3s["datasets"])[1], RANDOM_BASELINES)
 
+    @experiment("v3s-T6")
     def _v3s_T6(self, eid: str) -> None:
         aslan = self.v3s["aslan"]
         for seed in self.seeds(eid, "r3d/v3s"):
@@ -838,10 +896,12 @@ class _Builder:
             )
             self.plan.entry(eid, "r3d/v3s", "acc", "accuracy_mean", job.metrics)
 
+    @experiment("v3s-F1")
     def _v3s_F1(self, eid: str) -> None:
         job = self.illustrate()
         self.plan.figures[eid] = FigureSpec([f"{job.dir}/transforms.npz"], f"--transforms {job.dir}/transforms.npz")
 
+    @experiment("v3s-F2")
     def _v3s_F2(self, eid: str) -> None:
         self._v3s_F1(eid)
 
@@ -849,6 +909,7 @@ class _Builder:
         settings = dict(self.v3s["illustrate"])
         return self.plan.add_eval(Eval("illustrate", "v3s", (), settings))
 
+    @experiment("v3s-F5")
     def _v3s_F5(self, eid: str) -> None:
         seed = self.config["seeds"][0]
         backbone = self.v3s["grid_backbone"]

@@ -75,6 +75,8 @@ def check_store_references():
     refs = {f"rotnet.pools.{k}": v for k, v in config["rotnet"]["pools"].items()}
     refs.update({f"rotnet.datasets.{k}": v for k, v in config["rotnet"]["datasets"].items()})
     refs.update({f"v3s.datasets.{k}": v for k, v in config["v3s"]["datasets"].items()})
+    if (config["rotnet"].get("supervised") or {}).get("store"):
+        refs["rotnet.supervised.store"] = config["rotnet"]["supervised"]["store"]
     refs["v3s.pretrain_store"] = config["v3s"]["pretrain_store"]
     for backbone, own in config["v3s"].get("backbone_stores", {}).items():
         if own.get("pretrain_store"):
