@@ -157,12 +157,13 @@ def test_copies_warp_each_clip_k_times(backend: str, pixel_major: bool) -> None:
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_warp_cpu_and_cuda_agree() -> None:
+@pytest.mark.parametrize("antialias", [False, True])
+def test_warp_cpu_and_cuda_agree(antialias: bool) -> None:
     gen = torch.Generator().manual_seed(4)
     clips = torch.rand(4, 3, 4, 32, 32, generator=gen)
     m = G.solve_homography(G.frame_corners(32, 32), random_quads(4, 32, gen))
-    cpu = G.warp_perspective(clips, m, (24, 24))
-    gpu = G.warp_perspective(clips.cuda(), m.cuda(), (24, 24)).cpu()
+    cpu = G.warp_perspective(clips, m, (12, 12), antialias=antialias)
+    gpu = G.warp_perspective(clips.cuda(), m.cuda(), (12, 12), antialias=antialias).cpu()
     assert torch.allclose(cpu, gpu, atol=1e-4)
 
 

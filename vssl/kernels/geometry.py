@@ -334,7 +334,8 @@ def supersample_factors(inverse: Tensor, out_size: Size2, *, max_factor: int = M
     points = torch.tensor(
         [[0.0, 0.0], [ow, 0.0], [0.0, oh], [ow, oh], [ow / 2, oh / 2]], dtype=torch.float64, device=inverse.device
     )
-    probes = torch.cat([points, points + torch.tensor([1.0, 0.0]), points + torch.tensor([0.0, 1.0])])  # (15, 2)
+    step_x, step_y = points.new_tensor([1.0, 0.0]), points.new_tensor([0.0, 1.0])
+    probes = torch.cat([points, points + step_x, points + step_y])  # (15, 2)
     mapped = apply_homography(inverse, probes.expand(inverse.shape[0], -1, -1)).view(inverse.shape[0], 3, -1, 2)
     footprint = torch.maximum(
         (mapped[:, 1] - mapped[:, 0]).norm(dim=-1), (mapped[:, 2] - mapped[:, 0]).norm(dim=-1)
@@ -354,22 +355,22 @@ def _warp_antialiased(clips: Tensor, inverse: Tensor, out_hw: Size2, factors: Te
     pixel_major = is_pixel_major(clips)
     out = None
     for k in factors.unique().tolist():
-        members = (factors == k).nonzero().squeeze(1).to(clips.device)
-        group = clips[members]
+        members = (factors == k).nonzero().squeeze(1)
+        group = clips[members.to(clips.device)]
         if pixel_major:  # keep the layout, so each group takes the sampler the whole batch would
             group = to_pixel_major(group) if group.ndim == 5 else group.contiguous(memory_format=torch.channels_last)
         if k == 1:
-            part = warp_inverse(group, inverse[members], out_hw, **sample)
+            part = warp_inverse(group, inverse[members.to(inverse.device)], out_hw, **sample)
         else:
             to_output = torch.diag(torch.tensor([1.0 / k, 1.0 / k, 1.0], dtype=torch.float64, device=inverse.device))
-            fine = warp_inverse(group, inverse[members] @ to_output, (oh * k, ow * k), **sample)
+            fine = warp_inverse(group, inverse[members.to(inverse.device)] @ to_output, (oh * k, ow * k), **sample)
             lead = fine.shape[:-2]
             part = F.avg_pool2d(fine.reshape(-1, 1, oh * k, ow * k), k).view(*lead, oh, ow)
         if out is None:
             out = clips.new_empty((clips.shape[0], *part.shape[1:]))
             if pixel_major:
                 out = to_pixel_major(out) if out.ndim == 5 else out.contiguous(memory_format=torch.channels_last)
-        out[members] = part
+        out[members.to(out.device)] = part
     return out
 
 
