@@ -58,13 +58,14 @@ def v3s_grid(v3s: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return grid
 
 
-def v3s_combos(v3s: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """V3S Table 3's rows from the chosen sets, and the v3s-T1 run each single-transform row reuses."""
+def v3s_combos(
+    v3s: Mapping[str, Any], grid: Mapping[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """V3S Table 3's rows from the chosen sets, and the v3s-T1 row (of ``grid``) each single transform reuses."""
     chosen = {family: v3s["chosen"][family.lower()] for family in GRID_PARAMS}
     for family, row in chosen.items():
         if row not in v3s["grids"] or not row.startswith(f"{family}-"):
             raise PlanError(f"v3s.chosen.{family.lower()}: {row!r} is not a {family} row of v3s.grids")
-    grid = v3s_grid(v3s)
     sets = {GRID_PARAMS[family]: v3s["grids"][row] for family, row in chosen.items()}
     combos = {
         "SS": grid[chosen["SS"]],
@@ -75,7 +76,7 @@ def v3s_combos(v3s: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[
         "TS+TP": {**_OFF, "ts": True, "tp": True, "ts_speeds": sets["ts_speeds"], "tp_patterns": sets["tp_patterns"]},
         "V3S": {"ss": True, "sp": True, "ts": True, "tp": True, **sets},
     }
-    return combos, {family: row for family, row in chosen.items()}
+    return combos, chosen
 
 
 V3S_BACKBONES = ("c3d", "r3d", "r21d", "s3dg")  # V3S Table 2 row prefixes
@@ -332,15 +333,19 @@ def train_videos_per_class(config: Mapping[str, Any], store: str, split: int) ->
     return None
 
 
+def made_by_synth(config: Mapping[str, Any], path: str | None) -> bool:
+    """Whether ``path`` lies under the synthetic output, which the DAG's synth rule writes."""
+    synthetic = config.get("synthetic") or {}
+    return bool(path and synthetic.get("enabled") and Path(str(path)).is_relative_to(str(synthetic["out"])))
+
+
 def check_shots(config: Mapping[str, Any], store: str, split: int, shots: int, key: str) -> None:
     """A few-shot row draws at most as many videos per class as the class has in its training split.
 
     Split files under the synthetic output are skipped: the DAG writes them, so the check would pass
     before `vssl synth` and fail in every job parsed after it.
     """
-    synthetic = config.get("synthetic") or {}
-    dataset = config["datasets"].get(config["stores"][store]["dataset"], {})
-    if synthetic.get("enabled") and Path(str(dataset.get("splits", ""))).is_relative_to(str(synthetic.get("out"))):
+    if made_by_synth(config, config["datasets"].get(config["stores"][store]["dataset"], {}).get("splits")):
         return
     found = train_videos_per_class(config, store, split)
     if found is None:
@@ -409,7 +414,7 @@ class _Builder:
         self.rot = config["rotnet"]
         self.v3s = config["v3s"]
         self.v3s_grid = v3s_grid(self.v3s)
-        self.v3s_combos, self.reused_grid_rows = v3s_combos(self.v3s)
+        self.v3s_combos, self.reused_grid_rows = v3s_combos(self.v3s, self.v3s_grid)
 
     # -- seeds ------------------------------------------------------------------------------
 
@@ -467,6 +472,10 @@ class _Builder:
         length, modality = clip.split("-")
         return int(length), modality.lower()
 
+    def rot_scratch_model(self) -> dict[str, Any]:
+        """The backbone a 3DRotNet run trained from scratch builds: the pretraining one."""
+        return {k: self.rot["pretrain"][k] for k in ("model", "width", "small_input") if k in self.rot["pretrain"]}
+
     def rot_finetune(
         self,
         seed: int,
@@ -487,7 +496,7 @@ class _Builder:
         base = init.name if init is not None else "rotnet-scratch"
         model = {}
         if init is None:
-            model = {k: self.rot["pretrain"][k] for k in ("model", "width", "small_input") if k in self.rot["pretrain"]}
+            model = self.rot_scratch_model()
             settings.update(model)
             base += f"-{length}{modality}"
         name = f"{base}--{store}-split{split}"
@@ -730,7 +739,7 @@ class _Builder:
         store = spec.get("store")
         if not store:
             return self.rot_finetune(seed, column, None).checkpoint, "supervised (UCF101 from scratch)"
-        model = {k: self.rot["pretrain"][k] for k in ("model", "width", "small_input") if k in self.rot["pretrain"]}
+        model = self.rot_scratch_model()
         settings = dict(self.rot["finetune"])
         settings.update(spec.get("finetune") or {})
         settings.update(model, split_column="split1", split="train", clip_length=16, modality="rgb")

@@ -356,21 +356,22 @@ def _warp_antialiased(clips: Tensor, inverse: Tensor, out_hw: Size2, factors: Te
     out = None
     for k in factors.unique().tolist():
         members = (factors == k).nonzero().squeeze(1)
-        group = clips[members.to(clips.device)]
+        on_clips, on_matrices = members.to(clips.device), members.to(inverse.device)
+        group = clips[on_clips]
         if pixel_major:  # keep the layout, so each group takes the sampler the whole batch would
             group = to_pixel_major(group) if group.ndim == 5 else group.contiguous(memory_format=torch.channels_last)
         if k == 1:
-            part = warp_inverse(group, inverse[members.to(inverse.device)], out_hw, **sample)
+            part = warp_inverse(group, inverse[on_matrices], out_hw, **sample)
         else:
             to_output = torch.diag(torch.tensor([1.0 / k, 1.0 / k, 1.0], dtype=torch.float64, device=inverse.device))
-            fine = warp_inverse(group, inverse[members.to(inverse.device)] @ to_output, (oh * k, ow * k), **sample)
+            fine = warp_inverse(group, inverse[on_matrices] @ to_output, (oh * k, ow * k), **sample)
             lead = fine.shape[:-2]
             part = F.avg_pool2d(fine.reshape(-1, 1, oh * k, ow * k), k).view(*lead, oh, ow)
         if out is None:
             out = clips.new_empty((clips.shape[0], *part.shape[1:]))
             if pixel_major:
                 out = to_pixel_major(out) if out.ndim == 5 else out.contiguous(memory_format=torch.channels_last)
-        out[members.to(out.device)] = part
+        out[on_clips] = part
     return out
 
 
@@ -415,11 +416,9 @@ def warp_perspective(
     out_hw = as_size2(out_size, "out_size")
     sample = dict(mode=mode, padding_mode=padding_mode, backend=backend)
     if antialias:
-        n = clips.shape[0] * copies
-        factors = supersample_factors(inverse.expand(n, 3, 3) if inverse.ndim == 2 else inverse, out_hw)
+        inverse = inverse.expand(clips.shape[0] * copies, 3, 3)
+        factors = supersample_factors(inverse, out_hw)
         if bool((factors > 1).any()):
-            if inverse.ndim == 2:
-                inverse = inverse.expand(n, 3, 3)
             if copies > 1:  # the grouped path warps each output once: repeat the sources it reads
                 clips = clips.repeat_interleave(copies, dim=0)
             return _warp_antialiased(clips, inverse, out_hw, factors, **sample)

@@ -55,7 +55,7 @@ def check_dataset_paths():
             path = spec.get(key)
             if not path:
                 continue
-            if SYNTHETIC["enabled"] and Path(path).is_relative_to(SYNTHETIC["out"]):
+            if vssl_plan.made_by_synth(config, path):
                 continue
             if not Path(path).exists():
                 missing.append(f"datasets.{name}.{key}: {path}")
@@ -118,7 +118,7 @@ def get_store_manifest(store):
 def get_extract_input(wildcards):
     dataset = config["stores"][wildcards.store]["dataset"]
     root = config["datasets"][dataset]["root"]
-    if SYNTHETIC["enabled"] and Path(root).is_relative_to(SYNTHETIC["out"]):
+    if vssl_plan.made_by_synth(config, root):
         return [SYNTH_MARKER]
     return []
 
@@ -142,7 +142,7 @@ def extract_size_args(store):
 
 def synth_input_for(path):
     """The synthetic marker when ``path`` (a pairs file, say) is made by the synth rule."""
-    if SYNTHETIC["enabled"] and Path(path).is_relative_to(SYNTHETIC["out"]):
+    if vssl_plan.made_by_synth(config, path):
         return [SYNTH_MARKER]
     return []
 
