@@ -72,6 +72,16 @@ def test_greater_claim_verdicts(tmp_path, four, two, verdict, reason):
     assert result.paper_verdict == HOLDS
 
 
+def test_a_claim_left_out_of_replicated_claims_says_its_rows_have_one_seed(tmp_path):
+    rot_t3(tmp_path, [60.0], [50.0])
+    (left_out,) = evaluate_claims(only("rot-T3/4>2"), tmp_path, tmp_path, replicated=["rot-T2/pretrained>scratch"])
+    (replicated,) = evaluate_claims(only("rot-T3/4>2"), tmp_path, tmp_path, replicated=["rot-T3/4>2"])
+    assert left_out.verdict == replicated.verdict == INCONCLUSIVE
+    assert left_out.checks[0].reason.startswith("one seed per row by config (not in `replicated_claims`)")
+    assert replicated.checks[0].reason.startswith("n_seeds < 2")
+    assert "replicated_claims" in render_claims_markdown([left_out])
+
+
 def test_missing_table_or_cell_is_not_run(tmp_path):
     (result,) = evaluate_claims(only("rot-T7/fusion>rgb,dif"), tmp_path, tmp_path)
     assert result.verdict == NOT_RUN and all(c.reason == "table not found" for c in result.checks)

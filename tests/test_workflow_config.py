@@ -167,7 +167,7 @@ def test_paper_config_dry_run_lists_the_full_dag_quickly(tmp_path: Path) -> None
 
     planned = paper_plan_counts()
     assert stats["pretrain"] == planned["pretrain"] and stats["finetune"] == planned["finetune"], stats
-    assert stats["finetune"] >= 200 and stats["total"] > 350, run.stdout[-2000:]
+    assert stats["finetune"] >= 190 and stats["total"] > 350, run.stdout[-2000:]
     # The budget is 15 s on the 2-core CI machine; a dry run takes about 4 s there.
     assert elapsed < 60, elapsed
     assert "kinetics_rot" in run.stdout and "mit_rot" in run.stdout and "ucf101_256" in run.stdout

@@ -50,12 +50,26 @@ def paper_config(default_config) -> dict:
     return _merge(default_config, yaml.safe_load((REPO / "config" / "paper.yaml").read_text()))
 
 
-def test_experiment_ids_match_the_report_layer() -> None:
-    from vssl.report.paper import EXPERIMENT_IDS, FIGURE_IDS, TABLE_IDS
+def test_the_plan_and_the_report_read_one_catalogue() -> None:
+    from vssl.report import claims, paper
 
-    assert set(plan.EXPERIMENT_IDS) == set(EXPERIMENT_IDS)
-    assert set(plan.TABLE_IDS) == set(TABLE_IDS)
-    assert set(plan.FIGURE_IDS) == set(FIGURE_IDS)
+    assert plan.CATALOGUE_PATH.resolve() == paper.catalogue_path().resolve()
+    assert plan.EXPERIMENT_IDS == paper.EXPERIMENT_IDS
+    assert plan.TABLE_IDS == paper.TABLE_IDS and plan.FIGURE_IDS == paper.FIGURE_IDS
+    assert [c["id"] for c in plan.CLAIMS] == [c["id"] for c in claims.DEFAULT_CLAIMS]
+
+
+def test_the_catalogue_follows_its_schema_and_names_known_ids() -> None:
+    import jsonschema
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "experiments.schema.yaml").read_text())
+    jsonschema.validate(plan.CATALOGUE, schema)
+    plan.check_catalogue()
+    broken = dict(plan.CATALOGUE, claims=[dict(plan.CLAIMS[0], experiment="rot-T99")])
+    with pytest.raises(plan.PlanError, match="rot-T99"):
+        plan.check_catalogue(broken)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(dict(plan.CATALOGUE, experiments={"rot-T1": {"paper": "3DRotNet"}}), schema)
 
 
 def test_every_experiment_id_has_a_target(default_plan) -> None:
@@ -100,6 +114,42 @@ def test_the_main_rotation_checkpoint_is_one_job_shared_by_many_tables(default_p
     assert any(checkpoint in job.inputs for job in attention)
     assert main[0].keep_every > 0 and default_plan.curve is not None
     assert "results/figures/data/rot-F4b_points.csv" in figure_inputs
+
+
+def test_claim_seeds_follow_the_replicated_claims(default_config) -> None:
+    def n_seeds(built, experiment_id, row):
+        return len({path for r, _, _, path in built.tables[experiment_id] if r == row})
+
+    default = plan.build_plan(default_config)
+    # rot-T4/more-data is not replicated in the embedded default: its middle rows run one seed.
+    assert "rot-T4/more-data" not in default_config["replicated_claims"]
+    assert n_seeds(default, "rot-T4", "100k") == 2  # one seed x 2 datasets
+    # S3D-G has no random baseline, so no replicated claim compares its V3S row.
+    assert n_seeds(default, "v3s-T2", "s3dg/v3s") == 2 and n_seeds(default, "v3s-T2", "r3d/v3s") == 6
+    everything = plan.build_plan(dict(default_config, replicated_claims=[c["id"] for c in plan.CLAIMS]))
+    assert n_seeds(everything, "rot-T4", "100k") == 6
+    frozen = [key for key in everything.finetunes if key[0].endswith("-C3")]  # rot-F4a ranks every row
+    assert len(frozen) == 6 and len([key for key in default.finetunes if key[0].endswith("-C3")]) == 2
+    with pytest.raises(plan.PlanError, match="replicated_claims.*'rot-T9/none'"):
+        plan.build_plan(dict(default_config, replicated_claims=["rot-T9/none"]))
+
+
+def test_rows_reusing_claim_runs_add_no_training_job(default_config, monkeypatch) -> None:
+    """The catalogue's reuse_claim_runs rows show a replicated claim's seeds without training anything new."""
+    with_reuse = plan.build_plan(default_config)
+    monkeypatch.setitem(plan.CATALOGUE, "reuse_claim_runs", [])
+    without = plan.build_plan(default_config)
+    assert with_reuse.pretrains.keys() == without.pretrains.keys()
+    assert with_reuse.finetunes.keys() == without.finetunes.keys()
+    assert len(with_reuse.tables["v3s-T1"]) > len(without.tables["v3s-T1"])
+
+
+def test_an_experiment_reads_the_dataset_its_catalogue_entry_names(default_config) -> None:
+    config = dict(default_config, rotnet=dict(default_config["rotnet"], datasets={"HMDB51": "hmdb51"}))
+    with pytest.raises(plan.PlanError, match="rotnet.datasets has no 'UCF101', which rot-T3 reads"):
+        plan.build_plan(config, ["rot-T3"])
+    retrieval = plan.build_plan(default_config, ["v3s-T5"])
+    assert {job.settings["store"] for job in retrieval.evals.values()} == {"hmdb51"}
 
 
 def test_claim_rows_get_claim_seeds_and_other_rows_one_seed(default_plan) -> None:
@@ -193,7 +243,7 @@ def paper_plan_counts() -> dict[str, int]:
 def test_paper_config_plans_the_full_dag(paper_config) -> None:
     paper = plan.build_plan(paper_config)
     counts = paper.job_counts()
-    assert counts["pretrain"] > 60 and counts["finetune"] >= 200
+    assert counts["pretrain"] > 60 and counts["finetune"] >= 190
     rows = {row for row, *_ in paper.tables["rot-T1"]}
     assert rows == {"kinetics", "mit"}
     main = paper.pretrains[("rotnet-kinetics-rotation-0-90-180-270-16rgb", 0)]

@@ -16,8 +16,9 @@ Run names are derived from the settings that make a run different, so two table 
 same run (the 4-rotation checkpoint of rot-T2, T3, T4, T5, T6, T7, F4a, F4b and the attention
 figures) name the same job and it is built once.
 
-Seeds: every run gets ``seeds``; the runs behind the §3 claims (see :data:`CLAIM_ROWS`) get
-``claim_seeds``. A finetune of seed s starts from the pretraining of seed s, and a few-shot draw of
+The ids, their kinds and the claims come from the experiment catalogue ``workflow/experiments.yaml``.
+Seeds: every run gets ``seeds``; the rows the ``replicated_claims`` compare (see :func:`claim_rows`)
+get ``claim_seeds``. A finetune of seed s starts from the pretraining of seed s, and a few-shot draw of
 seed s uses ``--shots-seed s``, so the seeds of a cell are independent replicates.
 """
 
@@ -29,6 +30,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+# --------------------------------------------------------------------------- the catalogue
+
+# Every experiment id with its kind, columns and printed numbers, and the papers' claims: the same
+# file `vssl table` / `vssl summary` read (vssl.report.paper), so ids, columns and claims cannot drift.
+CATALOGUE_PATH = Path(__file__).resolve().parent / "experiments.yaml"
+CATALOGUE: dict[str, Any] = yaml.safe_load(CATALOGUE_PATH.read_text())
+EXPERIMENTS: dict[str, dict[str, Any]] = CATALOGUE["experiments"]
+CLAIMS: list[dict[str, Any]] = CATALOGUE["claims"]
 
 # --------------------------------------------------------------------------- paper constants
 
@@ -81,25 +93,6 @@ def v3s_combos(
 
 V3S_BACKBONES = ("c3d", "r3d", "r21d", "s3dg")  # V3S Table 2 row prefixes
 
-# Rows behind the claims of the issue's §3 (pretrained > scratch in rot-T2/T5 and v3s-T2, 4 > 2
-# rotations, DIF > RGB, fusion > both, all four V3S transforms > each, rot-F4b): these get
-# ``claim_seeds``; every other row gets ``seeds``.
-CLAIM_ROWS: dict[str, set[str]] = {
-    "rot-T2": {"scratch", "kinetics", "mit"},
-    "rot-T3": {"0,90", ALL_RIGHT},
-    "rot-T5": {"1", "5", "10", "20", "full"},
-    "rot-T6": {"16-RGB", "16-DIF", "64-RGB", "64-DIF"},
-    "rot-T7": {"RGB", "DIF", "Fusion"},
-    "rot-F4b": {"curve"},
-    "v3s-T2": {f"{b}/{m}" for b in V3S_BACKBONES for m in ("random", "v3s", "v3s-k400")},
-    "v3s-T3": {"SS", "SP", "TS", "TP", "V3S"},
-    # Rows that reuse a claim run show all of its seeds (no extra jobs).
-    "v3s-T1": {"SS-1", "SP-3", "TS-2", "TP-3"},
-    "rot-8/360": {"4"},
-    "rot-T4": {"0", "all"},
-    "rot-F4a": {"C1"},
-    "rot-T1": {"kinetics", "mit"},
-}
 # Rows the papers print for these backbones only: V3S has no random-init S3D-G number.
 RANDOM_BASELINES = ("c3d", "r3d", "r21d")
 
@@ -287,6 +280,7 @@ def build_plan(config: Mapping[str, Any], experiment_ids: list[str] | None = Non
     The workflow plans every id, so each named target rule (``snakemake rot_T3``) works whatever
     ``targets`` says; ``targets`` only chooses what ``rule all`` builds.
     """
+    check_catalogue()
     builder = _Builder(config)
     for experiment_id in experiment_ids or EXPERIMENT_IDS:
         builder.build(experiment_id)
@@ -388,6 +382,66 @@ def selected_ids(config: Mapping[str, Any]) -> list[str]:
     return targets
 
 
+EVERY_ROW = "*"  # a best/worst or Spearman claim ranks every row of its experiment
+
+
+def check_catalogue(catalogue: Mapping[str, Any] = CATALOGUE) -> None:
+    """What the catalogue's schema cannot say: claims and reused rows name known ids, and claims once."""
+    ids = set(catalogue["experiments"])
+    claim_ids = [c["id"] for c in catalogue["claims"]]
+    where = CATALOGUE_PATH.name
+    for claim in catalogue["claims"]:
+        if claim["experiment"] not in ids:
+            raise PlanError(f"{where}: claim {claim['id']!r} names unknown experiment {claim['experiment']!r}")
+    repeated = sorted({c for c in claim_ids if claim_ids.count(c) > 1})
+    if repeated:
+        raise PlanError(f"{where}: claim id(s) {', '.join(repeated)} appear twice")
+    for reuse in catalogue.get("reuse_claim_runs") or ():
+        if reuse["experiment"] not in ids or reuse["claim"] not in claim_ids:
+            raise PlanError(f"{where}: reuse_claim_runs entry {reuse} names an unknown experiment or claim")
+
+
+def compared_rows(claim: Mapping[str, Any]) -> set[str]:
+    """The rows a catalogue claim compares (``{EVERY_ROW}`` for the ranking kinds)."""
+    if claim["kind"] != "greater":
+        return {EVERY_ROW}
+    if "comparisons" in claim:
+        return {cell[0] for pair in claim["comparisons"] for cell in pair}
+    rows = claim["rows"]
+    return {r for pair in rows for r in pair} if isinstance(rows[0], list) else set(rows)
+
+
+def claim_rows(config: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Per experiment id, the rows that get ``claim_seeds``; every other row gets ``seeds``.
+
+    Those are the rows the claims named in ``replicated_claims`` compare, and the catalogue's
+    ``reuse_claim_runs`` of those claims: rows no claim compares that read a replicated claim's runs
+    (the 4-rotation checkpoint, the scratch finetune, V3S Table 3's single transforms).
+    A claim left out of ``replicated_claims`` compares single runs and reads "inconclusive".
+    """
+    replicated = list(config.get("replicated_claims") or [])
+    known = [c["id"] for c in CLAIMS]
+    unknown = [c for c in replicated if c not in known]
+    if unknown:
+        raise PlanError(
+            f"replicated_claims: unknown claim id(s) {', '.join(map(repr, unknown))}; "
+            f"the catalogue's claims ({CATALOGUE_PATH.name}): {', '.join(known)}"
+        )
+    rows: dict[str, set[str]] = {}
+    for claim in CLAIMS:
+        if claim["id"] in replicated:
+            rows.setdefault(claim["experiment"], set()).update(compared_rows(claim))
+    for reuse in CATALOGUE.get("reuse_claim_runs") or ():
+        if reuse["claim"] in replicated:
+            rows.setdefault(reuse["experiment"], set()).update(reuse["rows"])
+    return rows
+
+
+def replicated_claims_args(config: Mapping[str, Any]) -> str:
+    """``vssl summary``'s ``--replicated-claims`` flag for the config's ``replicated_claims``."""
+    return " ".join(["--replicated-claims", *map(shlex.quote, config.get("replicated_claims") or [])])
+
+
 def _slug(text: str) -> str:
     return text.replace(",", "-").replace("+", "p").replace("/", "-")
 
@@ -415,13 +469,27 @@ class _Builder:
         self.v3s = config["v3s"]
         self.v3s_grid = v3s_grid(self.v3s)
         self.v3s_combos, self.reused_grid_rows = v3s_combos(self.v3s, self.v3s_grid)
+        self.claim_rows = claim_rows(config)
 
     # -- seeds ------------------------------------------------------------------------------
 
     def seeds(self, experiment_id: str, row: str) -> list[int]:
-        if row in CLAIM_ROWS.get(experiment_id, ()):
+        rows = self.claim_rows.get(experiment_id, ())
+        if row in rows or EVERY_ROW in rows:
             return list(self.config["claim_seeds"])
         return list(self.config["seeds"])
+
+    def dataset(self, experiment_id: str, block: str) -> str:
+        """The one dataset an experiment reads (its catalogue ``dataset``), a key of ``<block>.datasets``."""
+        name = EXPERIMENTS[experiment_id].get("dataset")
+        if name is None:
+            raise PlanError(f"{experiment_id} names no dataset in {CATALOGUE_PATH.name}")
+        if name not in self.config[block]["datasets"]:
+            raise PlanError(
+                f"{block}.datasets has no {name!r}, which {experiment_id} reads ({CATALOGUE_PATH.name}); "
+                f"it maps {', '.join(self.config[block]['datasets'])}"
+            )
+        return name
 
     def build(self, experiment_id: str) -> None:
         if experiment_id not in BUILDERS:
@@ -547,14 +615,14 @@ class _Builder:
 
     @experiment("rot-T3")
     def _rot_T3(self, eid: str) -> None:
-        column = self.rot_ucf_column()
+        column = self.dataset(eid, "rotnet")
         for row in ROTATION_SUBSETS:
             for seed in self.seeds(eid, row):
                 self.test_entry(eid, row, column, self.rot_finetune(seed, column, self.rot_pretrain(seed, angles=row)))
 
     @experiment("rot-8/360")
     def _rot_8_360(self, eid: str) -> None:
-        column = self.rot_ucf_column()
+        column = self.dataset(eid, "rotnet")
         for row, pretext in (("4", "rotation"), ("8", "rotation8"), ("360", "rotation360")):
             for seed in self.seeds(eid, row):
                 pre = self.rot_pretrain(seed, pretext=pretext)
@@ -571,7 +639,7 @@ class _Builder:
 
     @experiment("rot-T5")
     def _rot_T5(self, eid: str) -> None:
-        column = self.rot_ucf_column()
+        column = self.dataset(eid, "rotnet")
         if eid in selected_ids(self.config):  # a named rule for an unselected id still fails in its job
             check_shots(self.config, self.rot["datasets"][column], 1, max(self.rot["shots"]), "rotnet.shots")
         for row in [str(k) for k in self.rot["shots"]] + ["full"]:
@@ -638,7 +706,7 @@ class _Builder:
 
     @experiment("rot-F4b")
     def _rot_F4b(self, eid: str) -> None:
-        column = self.rot_ucf_column()
+        column = self.dataset(eid, "rotnet")
         store = self.rot["datasets"][column]
         steps = self.curve_steps()
         inputs, args = [], []
@@ -683,9 +751,6 @@ class _Builder:
             raise PlanError(f"rotnet.curve.keep_every must be in 1..rotnet.pretrain.iterations ({total}), got {every}")
         return list(range(every, total + 1, every))
 
-    def rot_ucf_column(self) -> str:
-        return next(iter(self.rot["datasets"]))
-
     def _attention(
         self,
         eid: str,
@@ -708,7 +773,7 @@ class _Builder:
 
     def _rot_attention(self, eid: str, *, supervised: bool = False, video_seed: int = 0) -> None:
         seed = self.config["seeds"][0]
-        column = self.rot_ucf_column()
+        column = self.dataset(eid, "rotnet")
         store = self.rot["datasets"][column]
         checkpoints = [(self.rot_pretrain(seed).checkpoint, "self-supervised (rotation)")]
         if supervised:
@@ -817,7 +882,7 @@ class _Builder:
     @experiment("v3s-T1")
     def _v3s_T1(self, eid: str) -> None:
         backbone = self.v3s["grid_backbone"]
-        column = next(iter(self.v3s["datasets"]))
+        column = self.dataset(eid, "v3s")
         for row, pretext in self.v3s_grid.items():
             for seed in self.seeds(eid, row):
                 pre = self.v3s_pretrain(seed, backbone, pretext, row)
@@ -826,7 +891,7 @@ class _Builder:
     @experiment("v3s-T3")
     def _v3s_T3(self, eid: str) -> None:
         backbone = self.v3s["grid_backbone"]
-        column = next(iter(self.v3s["datasets"]))
+        column = self.dataset(eid, "v3s")
         for row, pretext in self.v3s_combos.items():
             variant = self.reused_grid_rows.get(row, row)  # single transforms reuse their v3s-T1 run
             for seed in self.seeds(eid, row):
@@ -882,12 +947,12 @@ class _Builder:
 
     @experiment("v3s-T4")
     def _v3s_T4(self, eid: str) -> None:
-        self._retrieval(eid, list(self.v3s["datasets"])[0])
+        self._retrieval(eid, self.dataset(eid, "v3s"))
 
     @experiment("v3s-T5")
     def _v3s_T5(self, eid: str) -> None:
         # V3S Table 5 has no S3D-G rows.
-        self._retrieval(eid, list(self.v3s["datasets"])[1], RANDOM_BASELINES)
+        self._retrieval(eid, self.dataset(eid, "v3s"), RANDOM_BASELINES)
 
     @experiment("v3s-T6")
     def _v3s_T6(self, eid: str) -> None:
@@ -923,7 +988,7 @@ class _Builder:
         seed = self.config["seeds"][0]
         backbone = self.v3s["grid_backbone"]
         pre = self.v3s_pretrain(seed, backbone, self.v3s_combos["V3S"], "V3S")
-        column = next(iter(self.v3s["datasets"]))
+        column = self.dataset(eid, "v3s")
         att = self.v3s["gradcam"]
         self._attention(
             eid,
@@ -949,37 +1014,10 @@ def table_args(plan: Plan, experiment_id: str) -> str:
     return _entry_args(plan.tables.get(experiment_id, []))
 
 
-# Every id of shared/EXPERIMENTS.md, in its order (kept in step with vssl.report.paper by a test).
-EXPERIMENT_IDS: tuple[str, ...] = (
-    "rot-T1",
-    "rot-T2",
-    "rot-F4a",
-    "rot-F4b",
-    "rot-T3",
-    "rot-8/360",
-    "rot-T4",
-    "rot-T5",
-    "rot-T6",
-    "rot-T7",
-    "rot-F1",
-    "rot-F3",
-    "rot-F6",
-    "rot-F7",
-    "rot-F8",
-    "rot-F9",
-    "rot-F5",
-    "v3s-T1",
-    "v3s-T2",
-    "v3s-T3",
-    "v3s-T4",
-    "v3s-T5",
-    "v3s-T6",
-    "v3s-F1",
-    "v3s-F2",
-    "v3s-F5",
-)
-TABLE_IDS = tuple(i for i in EXPERIMENT_IDS if "-T" in i or i == "rot-8/360")
-FIGURE_IDS = tuple(i for i in EXPERIMENT_IDS if i not in TABLE_IDS)
+# Every id of shared/EXPERIMENTS.md, in its order (the catalogue's order).
+EXPERIMENT_IDS: tuple[str, ...] = tuple(EXPERIMENTS)
+TABLE_IDS = tuple(i for i in EXPERIMENT_IDS if EXPERIMENTS[i]["kind"] == "table")
+FIGURE_IDS = tuple(i for i in EXPERIMENT_IDS if EXPERIMENTS[i]["kind"] == "figure")
 
 
 def file_stem(experiment_id: str) -> str:

@@ -1,6 +1,7 @@
 """The papers' directional claims, declared as data and checked on our table/figure CSVs over seeds.
 
-A claim is a dict (the built-in list is :data:`DEFAULT_CLAIMS`; ``vssl summary --claims-spec FILE``
+A claim is a dict (the built-in list is :data:`DEFAULT_CLAIMS`, the ``claims`` of the experiment
+catalogue ``workflow/experiments.yaml``; ``vssl summary --claims-spec FILE``
 takes a JSON or YAML list of the same dicts, or ``{"claims": [...]}``) with ``id``, ``experiment``,
 ``statement``, ``kind`` and the kind's fields:
 
@@ -44,7 +45,7 @@ from typing import Any
 
 import pandas as pd
 
-from vssl.report.paper import experiment, file_stem, paper_values
+from vssl.report.paper import CATALOGUE, experiment, file_stem, paper_values
 from vssl.report.records import ReportError
 from vssl.report.stats import pooled_std, spearman, spearman_permutation_test
 from vssl.report.tables import paper_decimals, read_table_csv
@@ -52,147 +53,8 @@ from vssl.report.tables import paper_decimals, read_table_csv
 HOLDS, FAILS, INCONCLUSIVE, NOT_RUN = "holds", "does not hold", "inconclusive", "not run"
 KINDS = ("greater", "best", "worst", "spearman")
 
-DEFAULT_CLAIMS: list[dict[str, Any]] = [
-    {
-        "id": "rot-T2/pretrained>scratch",
-        "experiment": "rot-T2",
-        "kind": "greater",
-        "statement": "Rotation pretraining (Kinetics, MT) beats training from scratch",
-        "rows": [["kinetics", "scratch"], ["mit", "scratch"]],
-        "columns": ["UCF101", "HMDB51"],
-    },
-    {
-        "id": "rot-T5/pretrained>scratch",
-        "experiment": "rot-T5",
-        "kind": "greater",
-        "statement": "The pretrained model beats scratch at every number of shots",
-        "columns": [["pretrained", "scratch"]],
-        "rows": ["1", "5", "10", "20", "full"],
-    },
-    {
-        "id": "v3s-T2/v3s>random",
-        "experiment": "v3s-T2",
-        "kind": "greater",
-        "statement": "V3S pretraining beats random initialisation for every backbone",
-        "rows": [
-            ["c3d/v3s", "c3d/random"],
-            ["r3d/v3s", "r3d/random"],
-            ["r21d/v3s", "r21d/random"],
-            ["r21d/v3s-k400", "r21d/random"],
-        ],
-        "columns": ["UCF101", "HMDB51"],
-    },
-    {
-        "id": "rot-T3/4>2",
-        "experiment": "rot-T3",
-        "kind": "greater",
-        "statement": "Four rotations beat two rotations",
-        "rows": [["0,90,180,270", "0,90"]],
-        "columns": ["UCF101"],
-    },
-    {
-        "id": "rot-T6/dif>rgb",
-        "experiment": "rot-T6",
-        "kind": "greater",
-        "statement": "Frame differences (DIF) beat RGB at the same clip length",
-        "rows": [["16-DIF", "16-RGB"], ["64-DIF", "64-RGB"]],
-        "columns": ["UCF101", "HMDB51"],
-    },
-    {
-        "id": "rot-T7/fusion>rgb,dif",
-        "experiment": "rot-T7",
-        "kind": "greater",
-        "statement": "Fusing RGB and DIF beats both alone",
-        "rows": [["Fusion", "RGB"], ["Fusion", "DIF"]],
-        "columns": ["UCF101", "HMDB51"],
-    },
-    {
-        "id": "v3s-T3/all>each",
-        "experiment": "v3s-T3",
-        "kind": "greater",
-        "statement": "All four transforms together beat each transform alone",
-        "rows": [["V3S", "SS"], ["V3S", "SP"], ["V3S", "TS"], ["V3S", "TP"]],
-        "columns": ["UCF101"],
-    },
-    {
-        "id": "rot-F4b/rotation~action",
-        "experiment": "rot-F4b",
-        "kind": "spearman",
-        "statement": "Action accuracy rises with rotation accuracy over pretraining (Spearman rho > 0)",
-        "x": "rotation_acc",
-        "y": "action_acc",
-        "paper": "holds (Fig. 4b: monotone rise)",
-    },
-    # Further directional statements of the papers' text.
-    {
-        "id": "rot-T4/more-data",
-        "experiment": "rot-T4",
-        "kind": "greater",
-        "statement": "More pretraining videos give better transfer (Table 4: 'keeps increasing')",
-        "rows": [["100k", "0"], ["200k", "100k"], ["400k", "200k"], ["all", "400k"]],
-        "columns": ["UCF101", "HMDB51"],
-    },
-    {
-        "id": "rot-T6/longer-clips",
-        "experiment": "rot-T6",
-        "kind": "greater",
-        "statement": "Longer clips give better transfer",
-        "rows": [["32-RGB", "16-RGB"], ["64-RGB", "32-RGB"], ["64-DIF", "16-DIF"]],
-        "columns": ["UCF101", "HMDB51"],
-    },
-    {
-        "id": "rot-8/360/4-best",
-        "experiment": "rot-8/360",
-        "kind": "greater",
-        "statement": "Four rotations beat eight rotations and 0-360° regression (Sec. 4.6)",
-        "rows": [["4", "8"], ["4", "360"]],
-        "columns": ["UCF101"],
-    },
-    {
-        "id": "v3s-T3/complementary",
-        "experiment": "v3s-T3",
-        "kind": "greater",
-        "statement": "Combining the two spatial (temporal) transforms beats each alone",
-        "rows": [["SS+SP", "SS"], ["SS+SP", "SP"], ["TS+TP", "TS"], ["TS+TP", "TP"]],
-        "columns": ["UCF101"],
-    },
-    {
-        "id": "rot-F4a/best-UCF101",
-        "experiment": "rot-F4a",
-        "kind": "best",
-        "column": "UCF101",
-        "row": "C2",
-        "statement": "Freezing conv1 (>C2) is best on UCF101",
-        "paper": "holds (Sec. 4.5 text)",
-    },
-    {
-        "id": "rot-F4a/best-HMDB51",
-        "experiment": "rot-F4a",
-        "kind": "best",
-        "column": "HMDB51",
-        "row": "C3",
-        "statement": "Freezing the first two blocks (>C3) is best on HMDB51",
-        "paper": "holds (Sec. 4.5 text)",
-    },
-    {
-        "id": "rot-F4a/worst-UCF101",
-        "experiment": "rot-F4a",
-        "kind": "worst",
-        "column": "UCF101",
-        "row": "C6",
-        "statement": "Freezing all convolution blocks (C6: only the head trains) is worst on UCF101",
-        "paper": "holds (Sec. 4.5 text)",
-    },
-    {
-        "id": "rot-F4a/worst-HMDB51",
-        "experiment": "rot-F4a",
-        "kind": "worst",
-        "column": "HMDB51",
-        "row": "C6",
-        "statement": "Freezing all convolution blocks (C6: only the head trains) is worst on HMDB51",
-        "paper": "holds (Sec. 4.5 text)",
-    },
-]
+# The papers' claims, from the experiment catalogue (workflow/experiments.yaml, `claims`).
+DEFAULT_CLAIMS: list[dict[str, Any]] = list(CATALOGUE.get("claims") or [])
 
 
 @dataclass(frozen=True)
@@ -519,8 +381,20 @@ def claim_data_path(claim: Claim, tables_dir: Path, figures_dir: Path) -> Path:
     return Path(base) / f"{file_stem(exp.id)}.csv"
 
 
-def evaluate_claims(claims: Sequence[Claim], tables_dir: str | Path, figures_dir: str | Path) -> list[ClaimResult]:
-    """Evaluate every claim on the CSVs present; missing files make claims ``not run``."""
+SINGLE_SEED_BY_CONFIG = "one seed per row by config (not in `replicated_claims`)"
+
+
+def evaluate_claims(
+    claims: Sequence[Claim],
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    replicated: Sequence[str] | None = None,
+) -> list[ClaimResult]:
+    """Evaluate every claim on the CSVs present; missing files make claims ``not run``.
+
+    ``replicated``: the config's ``replicated_claims``. A claim left out of it is inconclusive by
+    construction where its cells have one seed, and its reason says so.
+    """
     results = []
     for claim in claims:
         path = claim_data_path(claim, Path(tables_dir), Path(figures_dir))
@@ -530,6 +404,10 @@ def evaluate_claims(claims: Sequence[Claim], tables_dir: str | Path, figures_dir
         else:
             table = read_table_csv(path) if path.exists() else None
             checks = (evaluate_greater if claim.kind == "greater" else evaluate_best)(claim, table)
+        if replicated is not None and claim.id not in replicated:
+            for check in checks:
+                if check.reason.startswith("n_seeds < 2"):
+                    check.reason = f"{SINGLE_SEED_BY_CONFIG}; {check.reason}"
         results.append(ClaimResult(claim, checks))
     return results
 

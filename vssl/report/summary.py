@@ -128,9 +128,10 @@ def write_summary(
     out: str | Path,
     claims_out: str | Path,
     claims_spec: str | Path | None = None,
+    replicated: Sequence[str] | None = None,
 ) -> list[ClaimResult]:
     tables_dir, figures_dir, out, claims_out = map(Path, (tables_dir, figures_dir, out, claims_out))
-    results = evaluate_claims(load_claims(claims_spec), tables_dir, figures_dir)
+    results = evaluate_claims(load_claims(claims_spec), tables_dir, figures_dir, replicated)
     atomic_write_text(claims_out, render_claims_markdown(results))
     atomic_write_csv(claims_out.with_suffix(".csv"), results_frame(results))
     atomic_write_text(out, render_summary(tables_dir, figures_dir, out, claims_out, results))
@@ -148,11 +149,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="claims Markdown; a CSV with the same stem is written beside it",
     )
     parser.add_argument("--claims-spec", type=Path, help="JSON/YAML list of claims (default: the built-in list)")
+    parser.add_argument(
+        "--replicated-claims",
+        nargs="*",
+        metavar="ID",
+        help="the config's replicated_claims: a claim left out is marked as compared on one seed by config",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        results = write_summary(args.tables_dir, args.figures_dir, args.out, args.claims_out, args.claims_spec)
+        results = write_summary(
+            args.tables_dir, args.figures_dir, args.out, args.claims_out, args.claims_spec, args.replicated_claims
+        )
     except ReportError as err:
         print(f"vssl summary: error: {err}", file=sys.stderr)
         return 2

@@ -28,6 +28,8 @@ def _validate_config():
 
 
 _validate_config()
+# The experiment catalogue the plan and the report read (plan.check_catalogue checks what a schema cannot).
+validate(vssl_plan.CATALOGUE, schema="../schemas/experiments.schema.yaml")
 
 
 wildcard_constraints:

@@ -65,11 +65,13 @@ rule summary:
     output:
         summary=report("results/SUMMARY.md", caption="../report/summary.rst", category="Summary"),
         claims=report("results/tables/claims.md", caption="../report/claims.rst", category="Summary"),
+    params:
+        replicated=vssl_plan.replicated_claims_args(config),
     log:
         "logs/report/summary.log",
     shell:
         "vssl summary --tables-dir results/tables --figures-dir results/figures --out {output.summary:q}"
-        " --claims-out {output.claims:q} > {log:q} 2>&1"
+        " --claims-out {output.claims:q} {params.replicated} > {log:q} 2>&1"
 
 
 for _experiment_id in vssl_plan.EXPERIMENT_IDS:
