@@ -1,4 +1,4 @@
-"""workflow/plan.py: which jobs the DAG holds, derived from the config (no Snakemake, no torch)."""
+"""workflow/plan/: which jobs the DAG holds, derived from the config (no Snakemake, no torch)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _load_plan():
-    spec = importlib.util.spec_from_file_location("vssl_workflow_plan", REPO / "workflow" / "plan.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-plan = _load_plan()
+# As common.smk imports it: the package `plan` from workflow/ (workflow/scripts/workload.py does the same).
+sys.path.insert(0, str(REPO / "workflow"))
+import plan  # noqa: E402
 
 
 def _load_script(name: str):

@@ -1,6 +1,6 @@
 # Config validation, global wildcard constraints and input functions shared by all stages.
 # Nothing here imports vssl internals or touches CUDA: parsing must stay cheap (`snakemake -n` on the
-# paper DAG). Which jobs exist is decided by workflow/plan.py, plain Python that the tests import.
+# paper DAG). Which jobs exist is decided by workflow/plan/, plain Python that the tests import.
 import os
 import re
 import shlex
@@ -10,7 +10,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
-import plan as vssl_plan  # noqa: E402  (workflow/plan.py)
+import plan as vssl_plan  # noqa: E402  (the package workflow/plan/)
 
 
 def _validate_config():

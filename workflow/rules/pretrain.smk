@@ -1,4 +1,4 @@
-# Pretraining: one job per (pretext variant, seed) of workflow/plan.py. GPU jobs: `resources: gpu`.
+# Pretraining: one job per (pretext variant, seed) of workflow/plan/. GPU jobs: `resources: gpu`.
 
 
 rule pretrain:
