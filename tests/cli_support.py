@@ -1,4 +1,4 @@
-"""The command runner the report tests share (pytest puts this directory on ``sys.path``)."""
+"""The command runner the report tests share (``pythonpath`` in pyproject.toml puts ``tests/`` on ``sys.path``)."""
 
 from __future__ import annotations
 

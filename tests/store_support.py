@@ -1,4 +1,4 @@
-"""A hand-made frame store for the evaluation tests (pytest puts this directory on ``sys.path``)."""
+"""A hand-made frame store for the evaluation tests (pyproject.toml puts tests/ on ``sys.path``)."""
 
 from __future__ import annotations
 

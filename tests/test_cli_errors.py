@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from test_train_support import make_store
+from train_support import make_store
 
 
 def _vssl(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""A stand-in DDP job for tests/test_slurm.py: join the process group the way training does, all-reduce once.
+"""A stand-in DDP job for tests/workflow/test_slurm.py: join the process group the way training does, all-reduce once.
 
 Usage (one process per rank, e.g. under ``srun``): ``python ddp_probe.py OUT_DIR``
 

@@ -6,7 +6,7 @@ evaluation processes. simplejpeg binds the same libjpeg-turbo; measured on the
 2-core machine (issue 9, `bench/startup.py`): import 0.2 s against torchvision's
 ~4 s, and a 16-frame 20x20 clip decodes in 0.34 ms against 0.42 ms (128x171:
 4.6 ms against 6.1 ms), PIL being slowest (3.4 / 10.9 ms). Decoded pixels are
-bit-identical to ``torchvision.io.decode_jpeg`` (`tests/test_store.py` holds
+bit-identical to ``torchvision.io.decode_jpeg`` (`tests/data/test_store.py` holds
 them to it). Encoding uses the same 4:2:0 chroma subsampling and accurate DCT
 as torchvision's ``encode_jpeg``; the bytes differ slightly in entropy coding,
 the decoded pixels by at most a few levels.

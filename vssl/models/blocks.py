@@ -7,7 +7,7 @@ hundreds of short processes. These modules reproduce torchvision's
 ``models/video/s3d.py`` / ``ops/misc.py`` (`TemporalSeparableConv`,
 `SepInceptionBlock3D`, `Conv3dNormActivation`) module for module, with the same
 attribute names, so state dicts load in both directions and outputs are equal
-(``tests/test_models.py`` holds them to torchvision's weights and outputs).
+(``tests/models/test_models.py`` holds them to torchvision's weights and outputs).
 """
 
 from __future__ import annotations

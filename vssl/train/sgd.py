@@ -5,7 +5,7 @@ first call (``_use_grad_for_differentiable``), and that import costs 2-5 s on th
 as much as ``import torch`` itself, in each of the hundreds of training processes the workflow
 starts. This class does the same arithmetic in the same order (the per-tensor path on the CPU,
 the foreach path elsewhere, as torch picks them), reads and writes torch's state-dict layout so
-checkpoints resume across both, and `tests/test_train_sgd.py` holds it to torch's parameters and
+checkpoints resume across both, and `tests/train/test_sgd.py` holds it to torch's parameters and
 state bit for bit.
 """
 

@@ -9,7 +9,7 @@ values they may take, generated from the commands' own definitions so the two ca
 - ``test_flags``: the ``--test-*`` flags of `vssl finetune`.
 
 ``python workflow/scripts/flag_schema.py`` rewrites the file; ``--check`` exits 1 when it is stale
-(`tests/test_workflow_config.py` runs the check). It imports vssl, so it runs offline, never at parse time.
+(`tests/workflow/test_config.py` runs the check). It imports vssl, so it runs offline, never at parse time.
 """
 
 from __future__ import annotations

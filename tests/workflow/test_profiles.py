@@ -2,7 +2,7 @@
 
 No GPU needed: ``VSSL_NUM_GPUS`` fakes the device count for ``vssl.runtime.slots``.
 The SLURM profile's sbatch options are checked with the installed plugin's own
-functions; tests/test_slurm.py runs it against a real cluster.
+functions; tests/workflow/test_slurm.py runs it against a real cluster.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "profiles" / "local"
 SLURM = REPO / "profiles" / "slurm"
 PROBE = REPO / "tests" / "slurm" / "gpu_probe.py"

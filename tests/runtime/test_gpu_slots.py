@@ -14,7 +14,7 @@ import pytest
 
 from vssl.runtime import slots as gpu_slots
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent(
     """

@@ -29,7 +29,7 @@ from vssl.data.datasets import (
 )
 from vssl.data.datasets.kinetics import class_key, folder_name
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def touch(path: Path) -> Path:

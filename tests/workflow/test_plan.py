@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shlex
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-# As common.smk imports it: the package `plan` from workflow/ (workflow/scripts/workload.py does the same).
-sys.path.insert(0, str(REPO / "workflow"))
-import plan  # noqa: E402
-
-
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"vssl_workflow_{name}", REPO / "workflow" / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-workload_script = _load_script("workload")
-_merge = workload_script.merge  # Snakemake's --configfile merge: nested mappings updated key by key
+from plan_support import REPO, plan, workload_script
+from plan_support import merge as _merge
 
 
 @pytest.fixture(scope="module")
@@ -226,12 +207,6 @@ def test_cli_flags_round_trip_through_the_vssl_parsers() -> None:
     assert config.clip_length == 16 and config.small_input is True and config.hflip is False
     assert config.milestones == [10, 20] and config.split is None
     assert config.pretext_params == {"tp_patterns": [[1, 2], [2, 1]], "ss": False}
-
-
-def paper_plan_counts() -> dict[str, int]:
-    """The paper DAG's planned job counts (the dry-run test holds Snakemake to them)."""
-    default = yaml.safe_load((REPO / "config.yaml").read_text())
-    return plan.build_plan(_merge(default, yaml.safe_load((REPO / "config" / "paper.yaml").read_text()))).job_counts()
 
 
 def test_paper_config_plans_the_full_dag(paper_config) -> None:

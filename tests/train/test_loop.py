@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 import torch
-from test_train_support import TINY_MODEL, make_store
+from train_support import TINY_MODEL, make_store
 
 from vssl.cli import main as vssl_main
 from vssl.train.checkpoint import load_checkpoint, load_classifier, load_pretext_model

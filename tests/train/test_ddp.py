@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from test_train_support import TINY_MODEL, cli_env, make_store
+from train_support import TINY_MODEL, cli_env, make_store
 
 from vssl.train.checkpoint import load_checkpoint
 

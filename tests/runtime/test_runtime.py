@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_train_support import TINY_MODEL, make_store
+from train_support import TINY_MODEL, make_store
 
 from vssl.cli import main as vssl_main
 from vssl.runtime.provenance import PROVENANCE_KEYS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Runs one `vssl` command whose slot claim reports the device it got, then holds the slot until the
 # test closes stdin: four such processes overlap for certain, so four distinct devices is the claim.

@@ -1,7 +1,7 @@
 """A tiny frame store for the training tests (written with the real store writer), and its check.
 
-Other ``test_train_*`` files import ``make_store`` from here (pytest puts this
-directory on ``sys.path``).
+The training, evaluation and runtime tests import ``make_store`` from here (``pythonpath`` in
+pyproject.toml puts ``tests/`` on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -81,14 +81,3 @@ def cli_env() -> dict[str, str]:
 
 def vssl_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "vssl", *args]
-
-
-def test_make_store_is_readable(tmp_path):
-    from vssl.data.clips import ClipDataset, RandomConsecutive
-
-    store = make_store(tmp_path / "store", classes=2, per_class=2, frames=10, size=16)
-    ds = ClipDataset(store, split="train", sampler=RandomConsecutive(8))
-    item = ds[0]
-    assert len(ds) == 2
-    assert item["clip"].shape == (8, 16, 16, 3) and item["clip"].dtype == torch.uint8
-    assert item["label"] in (0, 1)

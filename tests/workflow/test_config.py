@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _snakemake(tmp_path: Path, *configs: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
@@ -163,7 +163,7 @@ def test_paper_config_dry_run_lists_the_full_dag_quickly(tmp_path: Path) -> None
     assert run.returncode == 0, run.stderr[-3000:]
     stats = {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", run.stdout, re.M)}
     # Every planned pretrain and finetune (each finetune also tests) is a Snakemake job, once.
-    from test_workflow_plan import paper_plan_counts
+    from plan_support import paper_plan_counts
 
     planned = paper_plan_counts()
     assert stats["pretrain"] == planned["pretrain"] and stats["finetune"] == planned["finetune"], stats

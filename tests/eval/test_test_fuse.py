@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_train_support import make_store
+from train_support import make_store
 
 from vssl.cli import main as vssl_main
 from vssl.train.checkpoint import save_checkpoint

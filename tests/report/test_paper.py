@@ -223,6 +223,6 @@ def test_report_layer_never_imports_torch():
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert done.stdout.strip() == "False"

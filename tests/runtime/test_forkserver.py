@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_train_support import TINY_MODEL, cli_env, make_store
+from train_support import TINY_MODEL, cli_env, make_store
 
 from vssl.train.checkpoint import load_checkpoint
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_train_support import TINY_MODEL, cli_env, make_store, vssl_cmd
+from train_support import TINY_MODEL, cli_env, make_store, vssl_cmd
 
 from vssl.cli import main as vssl_main
 from vssl.train.checkpoint import CheckpointError, load_checkpoint
