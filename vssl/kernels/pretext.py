@@ -90,6 +90,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def constructor_arguments(local_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """A constructor's arguments, from its ``locals()`` taken as its first statement: the spec's params."""
+    return {k: v for k, v in local_vars.items() if k not in ("self", "__class__")}
+
+
 class Pretext(ABC):
     """Base class; subclasses set ``name``, ``heads``, ``modality``, ``length`` and implement ``_apply``."""
 
@@ -426,6 +431,7 @@ class V3SPretext(Pretext):
         length: int = 16,
         antialias: bool = True,
     ) -> None:
+        params = constructor_arguments(locals())
         if not (ss or sp or ts or tp):
             raise ValueError("v3s needs at least one of ss, sp, ts, tp")
         if spatial_combine not in COMBINE_MODES:
@@ -461,30 +467,7 @@ class V3SPretext(Pretext):
             )
             self.heads["temporal"] = ("classification", len(self.temporal_space))
             self.temporal_choices = list(self.temporal_space.choices)
-        super().__init__(
-            dict(
-                ss=ss,
-                sp=sp,
-                ts=ts,
-                tp=tp,
-                ss_scales=ss_scales,
-                sp_factors=sp_factors,
-                sp_sides=sp_sides,
-                ts_speeds=ts_speeds,
-                tp_patterns=tp_patterns,
-                spatial_identity=spatial_identity,
-                temporal_identity=temporal_identity,
-                spatial_combine=spatial_combine,
-                sp_crop=sp_crop,
-                frame_size=frame_size,
-                crop_size=crop_size,
-                out_size=out_size,
-                flip_p=flip_p,
-                modality=modality,
-                length=length,
-                antialias=antialias,
-            )
-        )
+        super().__init__(params)
 
     def _loaded_length(self, length: int) -> int:
         return frames_for_modality(length, self.modality)
@@ -604,6 +587,7 @@ class VCOPPretext(Pretext):
         modality: str = "rgb",
         length: int = 16,
     ) -> None:
+        params = constructor_arguments(locals())
         self.modality = check_modality(modality)
         self.length = int(length)
         self.tuple_len = int(tuple_len)
@@ -614,17 +598,7 @@ class VCOPPretext(Pretext):
         tuple_span(self.length, self.interval, self.tuple_len)  # validates
         self.heads = {"order": ("classification", len(permutations(self.tuple_len)))}
         self.outputs_per_clip = self.inputs_per_target = self.tuple_len
-        super().__init__(
-            dict(
-                tuple_len=tuple_len,
-                interval=interval,
-                crop_size=crop_size,
-                flip_p=flip_p,
-                dropout=dropout,
-                modality=modality,
-                length=length,
-            )
-        )
+        super().__init__(params)
 
     def frames_needed(self, length: int | None = None) -> int:
         clip = frames_for_modality(self.length if length is None else length, self.modality)
@@ -670,6 +644,7 @@ class ContrastivePretext(Pretext):
         modality: str = "rgb",
         length: int = 16,
     ) -> None:
+        params = constructor_arguments(locals())
         self.modality = check_modality(modality)
         self.length = int(length)
         self.window = int(window)
@@ -682,19 +657,7 @@ class ContrastivePretext(Pretext):
         self.flip_p, self.jitter_p, self.jitter = float(flip_p), float(jitter_p), float(jitter)
         self.heads = {"contrastive": ("contrastive", self.dim)}
         self.outputs_per_clip = 2
-        super().__init__(
-            dict(
-                window=window,
-                temperature=temperature,
-                dim=dim,
-                crop_size=crop_size,
-                flip_p=flip_p,
-                jitter_p=jitter_p,
-                jitter=jitter,
-                modality=modality,
-                length=length,
-            )
-        )
+        super().__init__(params)
 
     def frames_needed(self, length: int | None = None) -> int:
         return self.window

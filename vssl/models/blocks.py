@@ -220,6 +220,8 @@ class SepInceptionBlock3D(nn.Module):
         norm_layer: Callable[..., nn.Module],
     ) -> None:
         super().__init__()
+        self.branch_planes = (b0_out, b1_out, b2_out, b3_out)
+        self.out_planes = sum(self.branch_planes)
         self.branch0 = Conv3dNormActivation(in_planes, b0_out, kernel_size=1, stride=1, norm_layer=norm_layer)
         self.branch1 = nn.Sequential(
             Conv3dNormActivation(in_planes, b1_mid, kernel_size=1, stride=1, norm_layer=norm_layer),

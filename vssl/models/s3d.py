@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -71,20 +72,9 @@ class SelfGating(nn.Module):
 class GatedSepInceptionBlock3D(SepInceptionBlock3D):
     """torchvision's separable Inception block with a `SelfGating` on each branch output."""
 
-    def __init__(
-        self,
-        in_planes: int,
-        b0_out: int,
-        b1_mid: int,
-        b1_out: int,
-        b2_mid: int,
-        b2_out: int,
-        b3_out: int,
-        norm_layer: Callable[..., nn.Module],
-    ) -> None:
-        super().__init__(in_planes, b0_out, b1_mid, b1_out, b2_mid, b2_out, b3_out, norm_layer)
-        self.gates = nn.ModuleList(SelfGating(c) for c in (b0_out, b1_out, b2_out, b3_out))
-        self.out_planes = b0_out + b1_out + b2_out + b3_out
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gates = nn.ModuleList(SelfGating(c) for c in self.branch_planes)
 
     def forward(self, x: Tensor) -> Tensor:
         branches = (self.branch0, self.branch1, self.branch2, self.branch3)
