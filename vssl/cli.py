@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "test": ("vssl.eval.test", "video-level action recognition test (N clips per video)"),
     "fuse": ("vssl.eval.fuse", "geometric-mean fusion of two models' class scores"),
     "eval-rotation": ("vssl.eval.rotation", "rotation-recognition accuracy (3DRotNet Table 1, Fig. 4b)"),
+    "eval-pretext": ("vssl.eval.pretext", "a checkpoint's accuracy on its own pretext (suite-T1)"),
     "retrieve": ("vssl.eval.retrieval", "nearest-neighbour video retrieval (VCOP protocol)"),
     "aslan": ("vssl.eval.aslan", "ASLAN action similarity (12 measures x 3 layers, linear SVM)"),
     "linear-probe": ("vssl.eval.probe", "linear probe on frozen features"),

@@ -13,6 +13,8 @@ other ``2N - 2`` rows are its negatives.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -56,4 +58,51 @@ def info_nce(embeddings: Tensor, temperature: float = 0.1) -> tuple[Tensor, Tens
     return F.cross_entropy(logits, target), (logits.argmax(1) == target).sum()
 
 
-__all__ = ["REGRESSION_LOSSES", "classification_loss", "info_nce", "positive_index", "regression_loss"]
+def metric_name(head: str, kind: str) -> str:
+    """A head's metric: ``mae_<head>`` for regression, else ``acc_<head>``."""
+    return f"mae_{head}" if kind == "regression" else f"acc_{head}"
+
+
+def heads_loss(
+    heads: Mapping[str, tuple[str, int]],
+    outputs: Mapping[str, Tensor],
+    targets: Mapping[str, Tensor],
+    *,
+    regression: str = "l1",
+    other: Callable[[str, Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Sum of the per-head losses (V3S: L = L_S + L_T) and each head's metric sum.
+
+    ``heads`` maps a head to ``(kind, size)``; a kind other than classification or regression
+    goes to ``other(name, outputs, target)`` (the contrastive pretext's InfoNCE), which returns
+    ``(loss, correct count)``.
+    """
+    total: Tensor | None = None
+    stats: dict[str, Tensor] = {}
+    for name, (kind, _) in heads.items():
+        out, target = outputs[name].float(), targets[name]
+        if kind == "classification":
+            loss, metric = classification_loss(out, target)
+        elif kind == "regression":
+            loss, metric = regression_loss(out, target, regression)
+        elif other is not None:
+            loss, correct = other(name, out, target)
+            metric = correct.float()
+        else:
+            raise ValueError(f"no loss for head {name!r} of kind {kind!r}")
+        stats[metric_name(name, kind)] = metric
+        total = loss if total is None else total + loss
+    if total is None:
+        raise ValueError("no heads to score")
+    return total, stats
+
+
+__all__ = [
+    "REGRESSION_LOSSES",
+    "classification_loss",
+    "heads_loss",
+    "info_nce",
+    "metric_name",
+    "positive_index",
+    "regression_loss",
+]

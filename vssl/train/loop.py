@@ -232,30 +232,19 @@ class Task(ABC):
 
     @property
     def metric_names(self) -> list[str]:
-        names = []
-        for name, (kind, _) in self.heads.items():
-            names.append(f"mae_{name}" if kind == "regression" else f"acc_{name}")
-        return names
+        return [losses.metric_name(name, kind) for name, (kind, _) in self.heads.items()]
 
     def loss(
         self, outputs: Tensor | Mapping[str, Tensor], targets: Mapping[str, Tensor]
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """Sum of per-head losses (V3S: L = L_S + L_T) and per-head metric sums (`vssl.kernels.losses`)."""
-        by_head = self.outputs_by_head(outputs)
-        total: Tensor | None = None
-        stats: dict[str, Tensor] = {}
-        for name, (kind, _) in self.heads.items():
-            out, target = by_head[name].float(), targets[name]
-            if kind == "classification":
-                head_loss, stats[f"acc_{name}"] = losses.classification_loss(out, target)
-            elif kind == "regression":
-                head_loss, stats[f"mae_{name}"] = losses.regression_loss(out, target, self.regression_loss())
-            else:
-                head_loss, correct = self.head_loss(name, out, target)
-                stats[f"acc_{name}"] = correct.float()
-            total = head_loss if total is None else total + head_loss
-        assert total is not None
-        return total, stats
+        return losses.heads_loss(
+            self.heads,
+            self.outputs_by_head(outputs),
+            targets,
+            regression=self.regression_loss(),
+            other=self.head_loss,
+        )
 
 
 def train_step(
