@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "aslan": ("vssl.eval.aslan", "ASLAN action similarity (12 measures x 3 layers, linear SVM)"),
     "linear-probe": ("vssl.eval.probe", "linear probe on frozen features"),
     "knn": ("vssl.eval.knn", "k-NN classification on frozen features"),
+    "frozen-eval": ("vssl.eval.frozen", "retrieval, linear probe and k-NN on one extraction of frozen features"),
     "attention": ("vssl.eval.attention", "attention maps, Grad-CAM and first-layer kernels"),
     "illustrate": ("vssl.eval.illustrate", "the V3S transforms on one real clip (V3S Figs. 1-2)"),
     "table": ("vssl.report.tables", "render one experiment's table"),

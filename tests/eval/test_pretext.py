@@ -60,6 +60,8 @@ def test_every_pretext_is_scored_on_the_split_with_fixed_draws(store, tmp_path, 
     # VCOP scores one target per tuple of clips; the rotation layout four per clip.
     per_video = {"rotation": 4, "pace": 1, "vcop": 1, "contrastive": 2}[pretext]
     assert first["n_targets"] == per_video * (first["n_videos"] - first["left_out_videos"])
+    chance = {"rotation": 1 / 4, "pace": 1 / 2, "vcop": 1 / 6, "contrastive": 1 / 11}[pretext]  # 12 rows: 11 others
+    assert first["chance"] == pytest.approx(chance)
 
 
 def test_a_contrastive_clip_without_a_negative_is_left_out(store, tmp_path):
@@ -89,6 +91,7 @@ def test_pretext_scores_sum_each_heads_metric_per_target() -> None:
         Fixed(), TwoHeads(), data, batch_size=2, seed=0, device=torch.device("cpu"), mean=(0.0,) * 3, std=(1.0,) * 3
     )
     assert scores["acc_a"] == 0.5 and scores["acc_b"] == 0.5 and scores["accuracy"] == 0.5
+    assert scores["chance"] == pytest.approx((1 / 2 + 1 / 3) / 2)
 
 
 def test_heads_loss_is_the_sum_of_each_heads_loss() -> None:

@@ -42,6 +42,50 @@ def test_freeze_bars(tmp_path):
     assert list(dict.fromkeys(data["row"])) == ["C1", "C2", "C3"]
 
 
+def test_suite_scatter_of_finetune_against_pretext_and_probe(tmp_path):
+    args = []
+    values = {"scratch": (None, 30.0, 20.0), "rotation": (60.0, 70.0, 40.0), "pace": (80.0, 50.0, 35.0)}
+    for row, (pretext, finetune, probe) in values.items():
+        for seed in range(2):
+            scores = tmp_path / f"{row}_{seed}.json"
+            scores.write_text(json.dumps({"accuracy": pretext, "chance": 25.0, "top1": probe + seed, "seed": seed}))
+            tested = tmp_path / f"{row}_{seed}_test.json"
+            tested.write_text(json.dumps({"top1_video": finetune + seed, "seed": seed}))
+            if pretext is not None:
+                args += [
+                    "--entry",
+                    row,
+                    "pretext",
+                    "accuracy",
+                    str(scores),
+                    "--entry",
+                    row,
+                    "chance",
+                    "chance",
+                    str(scores),
+                ]
+            args += [
+                "--entry",
+                row,
+                "finetune",
+                "top1_video",
+                str(tested),
+                "--entry",
+                row,
+                "probe",
+                "top1",
+                str(scores),
+            ]
+    out = tmp_path / "figures"
+    assert vssl("figure", "suite-F1", *args, "--out-dir", str(out)) == 0
+    assert_rendered(out, "suite-F1")
+    data = pd.read_csv(out / "suite-F1.csv")
+    cell = data[(data["row"] == "rotation") & (data["column"] == "finetune")].iloc[0]
+    assert cell["ours_mean"] == 70.5 and cell["n_seeds"] == 2
+    assert not ((data["row"] == "scratch") & (data["column"] == "pretext")).any()
+    assert vssl("figure", "suite-F1", "--out-dir", str(out)) == 2  # no entries: a clear error
+
+
 def test_rotation_vs_action_curve_from_metrics_files(tmp_path):
     lines = ["step,seed,rotation_acc,action_metrics"]
     for seed in ("0", "1"):

@@ -452,3 +452,37 @@ def test_every_experiment_id_has_one_registered_builder() -> None:
     with pytest.raises(plan.PlanError, match="registered twice"):
         plan.experiment("rot-T1")(lambda builder, eid: None)
     assert plan.BUILDERS["rot-T1"].__name__ == "_rot_T1"
+
+
+def test_the_suite_trains_every_pretext_with_one_recipe(default_config, default_plan) -> None:
+    suite = {key: job for key, job in default_plan.pretrains.items() if key[0].startswith("suite-")}
+    assert {job.settings["pretext"] for job in suite.values()} == {"rotation", "v3s", "vcop", "pace", "contrastive"}
+    protocol = {"pretext", "pretext_params", "batch_size"}
+    recipes = [{k: v for k, v in job.settings.items() if k not in protocol} for job in suite.values()]
+    assert all(recipe == recipes[0] for recipe in recipes)  # same backbone, store, schedule, steps
+    assert recipes[0]["model"] == default_config["rotnet"]["pretrain"]["model"]
+    assert recipes[0]["lr"] == default_config["suite"]["pretrain"]["lr"]
+    assert {job.store for job in suite.values()} == {default_config["suite"]["store"]}
+    assert default_plan.pretrains[("suite-kinetics-vcop", 0)].settings["batch_size"] == 30
+
+
+def test_suite_T1_fills_every_cell_and_its_scratch_row_is_the_3drotnet_scratch_run(default_plan) -> None:
+    from vssl.report.paper import experiment
+
+    entries = default_plan.tables["suite-T1"]
+    cells = {(row, column) for row, column, _, _ in entries}
+    exp = experiment("suite-T1")
+    assert cells == {(row, column) for row in exp.row_keys for column in exp.columns}
+    scratch = {column: path for row, column, _, path in entries if row == "scratch"}
+    rot_t2 = {path for row, _, _, path in default_plan.tables["rot-T2"] if row == "scratch"}
+    rot_t5 = {path for row, column, _, path in default_plan.tables["rot-T5"] if column == "scratch"}
+    assert scratch["UCF101"] in rot_t2 and scratch["UCF101 5-shot"] in rot_t5
+    assert "--random-init" in default_plan.evals[("frozen", "suite-random-init/seed0/ucf101")].args
+
+
+def test_suite_F1_plots_each_pretext_against_its_own_accuracy(default_plan) -> None:
+    spec = default_plan.figures["suite-F1"]
+    pretext_evals = [job for job in default_plan.evals.values() if job.kind == "pretext"]
+    assert len(pretext_evals) == 5 and all(job.settings["store"] == "ucf101" for job in pretext_evals)
+    assert all(job.metrics in spec.inputs for job in pretext_evals)
+    assert "--entry scratch pretext" not in spec.args and "--entry vcop chance 'chance*100'" in spec.args

@@ -7,7 +7,8 @@ seeded from the seed and the batch index), so two checkpoints see the same clips
 with the training loop's metric (`vssl.kernels.losses.heads_loss`): the share of correct argmaxes for
 a classification head (VCOP: per tuple), the share of rows whose nearest row is their positive for the
 contrastive head, the mean absolute error for a regression head. ``accuracy`` is the mean over the
-heads that have an accuracy (V3S: spatial and temporal).
+heads that have an accuracy (V3S: spatial and temporal), and ``chance`` the same mean for a uniform
+guess (1/K per classification head; 1/(rows - 1) for the contrastive one, rows counted per batch).
 
 The contrastive accuracy depends on how many negatives a batch holds, so ``--batch-size`` counts
 network inputs, as ``vssl pretrain``'s does; a last batch with a single contrastive clip (no negative)
@@ -65,6 +66,7 @@ def pretext_scores(
     loader = torch.utils.data.DataLoader(dataset, batch_size=clips_per_batch, shuffle=False, drop_last=False)
     pairs = any(kind == "contrastive" for kind, _ in pretext.heads.values())
     sums: dict[str, float] = {}
+    chance: dict[str, float] = {}  # per head: the expected correct count of a guess
     loss_sum, inputs_seen, targets_seen, left_out = 0.0, 0, 0, 0
     generator = torch.Generator()
     model.eval()
@@ -92,17 +94,30 @@ def pretext_scores(
             targets_seen += n // pretext.inputs_per_target
             for key, value in stats.items():
                 sums[key] = sums.get(key, 0.0) + float(value)
+            for name, (kind, size) in pretext.heads.items():
+                chance[name] = chance.get(name, 0.0) + _chance(kind, size, targets[name], n)
     if not targets_seen:
         raise ValueError(f"no video to score: {len(dataset)} video(s), {clips_per_batch} clip(s) per batch")
     metrics = {key: value / targets_seen for key, value in sums.items()}
     accuracies = [value for key, value in metrics.items() if key.startswith("acc_")]
+    chances = [chance[name] / targets_seen for name, (kind, _) in pretext.heads.items() if kind != "regression"]
     return {
         "loss": loss_sum / inputs_seen,
         **metrics,
         "accuracy": sum(accuracies) / len(accuracies) if accuracies else None,
+        "chance": sum(chances) / len(chances) if chances else None,
         "n_targets": targets_seen,
         "left_out_videos": left_out,
     }
+
+
+def _chance(kind: str, size: int, target: Tensor | None, inputs: int) -> float:
+    """Expected correct count of a uniform guess: 1/K per target; for InfoNCE, 1/(rows - 1) per row."""
+    if kind == "classification":
+        return len(target) / size
+    if kind == "contrastive":
+        return inputs / (inputs - 1)
+    return 0.0
 
 
 def run(args: argparse.Namespace) -> int:

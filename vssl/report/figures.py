@@ -1,10 +1,15 @@
 """``vssl figure ID``: the papers' figures as ``<out-dir>/<stem>.png`` and ``.pdf`` (matplotlib Agg, seaborn style).
 
-Four kinds, chosen by the experiment id (see ``paper.Experiment.figure_kind``):
+Five kinds, chosen by the experiment id (see ``paper.Experiment.figure_kind``):
 
 - ``bars`` (rot-F4a): accuracy per freeze level (x: ``C1``..``C6``, blocks before Cn frozen; hue: dataset),
   from ``--entry``/``--entries-file`` exactly like ``vssl table``. Bars are means over seeds with ±1 std
   (ddof=1) error bars and one dot per seed. Data: ``<stem>.csv`` in the table CSV schema.
+- ``scatter`` (suite-F1): one point per row (pretext), from ``--entry`` like ``bars``, with columns
+  ``pretext`` and ``chance`` (the pretext's own accuracy and a uniform guess's), ``finetune`` and
+  ``probe``. Left panel: finetune vs pretext accuracy, each point labelled with its chance level;
+  right panel: finetune vs linear-probe accuracy (scratch included). Points are means over seeds with
+  ±1 std bars. Data: ``<stem>.csv`` in the table CSV schema.
 - ``curve`` (rot-F4b): rotation accuracy vs action accuracy over pretraining checkpoints, from
   ``--curve CSV``. The CSV has columns ``step``, ``rotation_acc`` and either ``action_acc`` or
   ``action_metrics`` (a metrics JSON per step, read with ``--action-metric``, default ``top1_video``),
@@ -141,6 +146,43 @@ def render_bars(exp: Experiment, observations, out_dir: Path, title: str | None 
     paths["csv"] = out_dir / f"{file_stem(exp.id)}.csv"
     atomic_write_csv(paths["csv"], frame)
     return paths
+
+
+# --------------------------------------------------------------------------- scatter (suite-F1)
+
+SCATTER_PANELS = (("pretext", "finetune", "pretext accuracy (%)"), ("probe", "finetune", "linear-probe top-1 (%)"))
+
+
+def render_scatter(exp: Experiment, observations, out_dir: Path, title: str | None = None) -> dict[str, Path]:
+    if not observations:
+        raise ReportError(f"{exp.id}: no entries; give --entry ROW COLUMN METRIC PATH or --entries-file")
+    frame = bars_frame(exp, observations)
+    cells = {(r.row, r.column): (r.ours_mean, r.ours_std) for r in frame.itertuples(index=False)}
+    rows = list(dict.fromkeys(frame["row"]))
+    sns, style = _style()
+    palette = dict(zip(rows, sns.color_palette("deep", len(rows))))
+    with style:
+        fig = Figure(figsize=(9.0, 3.9), layout="constrained")
+        for ax, (x_col, y_col, x_label) in zip(fig.subplots(1, 2), SCATTER_PANELS):
+            for row in rows:
+                if (row, x_col) not in cells or (row, y_col) not in cells:
+                    continue
+                (x, x_std), (y, y_std) = cells[(row, x_col)], cells[(row, y_col)]
+                ax.errorbar(x, y, xerr=_zero(x_std), yerr=_zero(y_std), fmt="o", color=palette[row], capsize=3)
+                chance = cells.get((row, "chance"), (math.nan, 0))[0] if x_col == "pretext" else math.nan
+                text = row if math.isnan(chance) else f"{row} (chance {chance:.0f})"
+                ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            ax.set_xlabel(x_label)
+            ax.set_ylabel(f"finetuned top-1 on {exp.dataset or 'the dataset'} (%)")
+        fig.suptitle(_wrap(f"{title or exp.title}. {exp.statement}", 100), fontsize=8)
+        paths = save_figure(fig, out_dir, file_stem(exp.id))
+    paths["csv"] = out_dir / f"{file_stem(exp.id)}.csv"
+    atomic_write_csv(paths["csv"], frame)
+    return paths
+
+
+def _zero(std: float) -> float:
+    return 0.0 if std is None or math.isnan(std) else std
 
 
 # --------------------------------------------------------------------------- curve (rot-F4b)
@@ -483,7 +525,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help=f"figure id, one of: {', '.join(FIGURE_IDS)}")
     parser.add_argument("--out-dir", type=Path, default=Path("results/figures"))
     parser.add_argument("--title", help="figure title (default: the experiment's)")
-    bars = parser.add_argument_group("bars (rot-F4a)")
+    bars = parser.add_argument_group("bars (rot-F4a) and scatter (suite-F1)")
     bars.add_argument(
         "--entry",
         nargs=4,
@@ -528,6 +570,9 @@ def render(args: argparse.Namespace) -> dict[str, Path]:
     if exp.figure_kind == "bars":
         observations = resolve_entries(collect_entries(args.entry, args.entries_file))
         return render_bars(exp, observations, out_dir, args.title)
+    if exp.figure_kind == "scatter":
+        observations = resolve_entries(collect_entries(args.entry, args.entries_file))
+        return render_scatter(exp, observations, out_dir, args.title)
     if exp.figure_kind == "curve":
         if args.curve is None:
             raise ReportError(f"{exp.id}: give --curve CSV")

@@ -42,7 +42,7 @@ class Experiment:
     """One target of the workflow: a table (with paper numbers) or a figure."""
 
     id: str
-    paper: str  # "3DRotNet" or "V3S"
+    paper: str  # "3DRotNet", "V3S", or "suite" (ours, no paper)
     ref: str  # where in the paper: "Table 2", "Sec. 4.6 (text)", "Figure 4a"
     title: str
     kind: str  # "table" or "figure"
@@ -56,12 +56,18 @@ class Experiment:
     attr_names: tuple[str, ...] = ()  # order of PaperRow.attrs columns
     figure_kind: str = ""  # figures: "bars", "curve", "image-grid", "transforms"
     statement: str = ""  # figures: what the paper says the figure shows
+    dataset: str = ""  # the one dataset the experiment reads, where it has one
 
     def row(self, key: str) -> PaperRow | None:
         for row in self.rows:
             if row.key == key:
                 return row
         return None
+
+    @property
+    def ours_only(self) -> bool:
+        """No paper prints this experiment (the pretext suite): its cells show our numbers alone."""
+        return self.paper == "suite"
 
     @property
     def row_keys(self) -> tuple[str, ...]:
@@ -123,6 +129,7 @@ def _experiment(experiment_id: str, spec: Mapping[str, Any]) -> Experiment:
         attr_names=tuple(str(a) for a in spec.get("attr_names") or ()),
         figure_kind=str(spec.get("figure_kind") or ""),
         statement=str(spec.get("statement") or ""),
+        dataset=str(spec.get("dataset") or ""),
     )
 
 

@@ -122,8 +122,8 @@ def fmt(value: float, decimals: int, signed: bool = False) -> str:
     return f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
 
 
-def cell_text(line, decimals: int, cited: bool) -> str:
-    """``ours ± std [n] (paper, Δ)``; cited cells show the cited number alone."""
+def cell_text(line, decimals: int, cited: bool, paper: bool = True) -> str:
+    """``ours ± std [n] (paper, Δ)``; cited cells show the cited number alone; ``paper=False``: ours alone."""
     paper_text = fmt(line.paper, paper_decimals(line.paper, decimals)) if not math.isnan(line.paper) else DASH
     if cited:
         return paper_text
@@ -133,6 +133,8 @@ def cell_text(line, decimals: int, cited: bool) -> str:
         ours = f"{fmt(line.ours_mean, decimals)} [1]"
     else:
         ours = f"{fmt(line.ours_mean, decimals)} ± {fmt(line.ours_std, decimals)} [{line.n_seeds}]"
+    if not paper:
+        return ours
     if math.isnan(line.paper):
         return f"{ours} ({DASH})"
     if line.n_seeds == 0:
@@ -208,18 +210,17 @@ def render_markdown(
         exp,
         table,
         label,
-        lambda line, cited: cell_text(line, exp.decimals, cited),
+        lambda line, cited: cell_text(line, exp.decimals, cited, paper=not exp.ours_only),
         ours_attrs=_params_ours(exp, observations),
     )
-    lines = [
-        f"# {exp.id}: {title or exp.title}",
-        "",
-        f"{exp.paper}, {exp.ref}. Metric: {exp.metric}.",
-        "",
-        "Cells: ours mean ± std [number of seeds] (paper, Δ = ours − paper); std with ddof=1; "
-        f"{DASH} = not available. Cited rows are numbers quoted by the paper from other work.",
-        "",
-    ]
+    cells = (
+        f"Cells: ours mean ± std [number of seeds]; std with ddof=1; {DASH} = not available. "
+        "No paper prints this table."
+        if exp.ours_only
+        else "Cells: ours mean ± std [number of seeds] (paper, Δ = ours − paper); std with ddof=1; "
+        f"{DASH} = not available. Cited rows are numbers quoted by the paper from other work."
+    )
+    lines = [f"# {exp.id}: {title or exp.title}", "", f"{exp.paper}, {exp.ref}. Metric: {exp.metric}.", "", cells, ""]
     width = len(grid.header)
     lines.append("| " + " | ".join(grid.header) + " |")
     lines.append("|" + "|".join(["---"] * width) + "|")
@@ -255,9 +256,10 @@ def _notes(exp: Experiment, table: pd.DataFrame, observations: Sequence[Observat
     missing = table[(table["source"] == "ours") & (table["n_seeds"] == 0)]
     if not missing.empty:
         cells = ", ".join(f"({r}, {c})" for r, c in zip(missing["row"], missing["column"]))
-        notes.append(f"Paper cells not computed ({len(missing)}): {cells}.")
+        what = "Cells" if exp.ours_only else "Paper cells"
+        notes.append(f"{what} not computed ({len(missing)}): {cells}.")
     extra = table[(table["source"] == "ours") & table["paper"].isna() & (table["n_seeds"] > 0)]
-    if not extra.empty:
+    if not extra.empty and not exp.ours_only:
         cells = ", ".join(f"({r}, {c})" for r, c in zip(extra["row"], extra["column"]))
         notes.append(f"Computed cells without a paper number ({len(extra)}): {cells}.")
     notes.append(compute_note(observations))

@@ -23,8 +23,8 @@ seed s uses ``--shots-seed s``, so the seeds of a cell are independent replicate
 
 Modules: ``jobs`` (the job records and their flags), ``catalogue`` (ids and claim seeds from
 ``workflow/experiments.yaml``), ``builder`` (the ``@experiment`` registry and shared helpers),
-``rotnet`` and ``v3s`` (each paper's builders), ``checks`` (cross-field config checks), ``workload``
-(what a plan costs).
+``rotnet`` and ``v3s`` (each paper's builders), ``suite`` (the pretext suite), ``checks``
+(cross-field config checks), ``workload`` (what a plan costs).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ from .jobs import (
     table_args,
 )
 from .rotnet import ALL_RIGHT, FREEZE_LEVELS, ROTATION_SUBSETS, RotNetExperiments
+from .suite import SuiteExperiments
 from .v3s import GRID_PARAMS, RANDOM_BASELINES, V3S_BACKBONES, V3SExperiments, v3s_combos, v3s_grid
 from .workload import workload
 
@@ -92,6 +93,7 @@ __all__ = [
     "RANDOM_BASELINES",
     "ROTATION_SUBSETS",
     "RotNetExperiments",
+    "SuiteExperiments",
     "TABLE_IDS",
     "V3SExperiments",
     "V3S_BACKBONES",
@@ -118,8 +120,8 @@ __all__ = [
 ]
 
 
-class PlanBuilder(RotNetExperiments, V3SExperiments):
-    """Both papers' builders on one plan, so runs two ids share are built once."""
+class PlanBuilder(RotNetExperiments, V3SExperiments, SuiteExperiments):
+    """Both papers' builders and the suite's on one plan, so runs two ids share are built once."""
 
 
 def build_plan(config: Mapping[str, Any], experiment_ids: list[str] | None = None) -> Plan:

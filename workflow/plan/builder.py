@@ -62,6 +62,12 @@ class Builder:
             raise PlanError(f"no builder for experiment {experiment_id!r}; registered: {', '.join(BUILDERS)}")
         BUILDERS[experiment_id](self, experiment_id)
 
+    @staticmethod
+    def random_init_args(model: dict[str, Any]) -> str:
+        """The flags of a frozen-feature evaluation of a randomly initialised backbone (the "random" rows)."""
+        flags = f"--random-init --model {model['model']} --width {model.get('width', 1.0)}"
+        return flags + (" --small-input" if model.get("small_input") else "")
+
     def test_entry(self, table: str, row: str, column: str, job: Finetune) -> None:
         self.plan.entry(table, row, column, "top1_video" + PERCENT, job.test_metrics)
 

@@ -140,10 +140,7 @@ class V3SExperiments(Builder):
                 row = f"{backbone}/{method}"
                 for seed in self.seeds(eid, row):
                     if method == "random":
-                        model = self.v3s["backbones"][backbone]
-                        source = f"--random-init --model {model['model']} --width {model.get('width', 1.0)}" + (
-                            " --small-input" if model.get("small_input") else ""
-                        )
+                        source = self.random_init_args(self.v3s["backbones"][backbone])
                         inputs: tuple[str, ...] = ()
                         key = f"v3s-{backbone}-random/seed{seed}/{store}"
                     else:

@@ -84,6 +84,8 @@ def check_store_references():
         if own.get("pretrain_store"):
             refs[f"v3s.backbone_stores.{backbone}.pretrain_store"] = own["pretrain_store"]
         refs.update({f"v3s.backbone_stores.{backbone}.datasets.{k}": v for k, v in own.get("datasets", {}).items()})
+    if config.get("suite"):
+        refs["suite.store"] = config["suite"]["store"]
     refs["v3s.aslan.store"] = config["v3s"]["aslan"]["store"]
     refs["v3s.illustrate.store"] = config["v3s"]["illustrate"]["store"]
     if config["v3s"].get("k400_store"):

@@ -1,6 +1,8 @@
 # Evaluations of pretrained and finetuned models: rotation accuracy (rot-T1) and its curve over
-# kept checkpoints (rot-F4b), fusion and split means (rot-T7), retrieval (v3s-T4/T5), ASLAN
-# (v3s-T6), attention maps, Grad-CAM and kernels (figures), and the V3S transform illustration.
+# kept checkpoints (rot-F4b), fusion and split means (rot-T7), retrieval (v3s-T4/T5, suite-T1), ASLAN
+# (v3s-T6), the suite's pretext accuracy and its retrieval + linear probe + k-NN on one feature
+# extraction (suite-T1/F1), attention maps,
+# Grad-CAM and kernels (figures), and the V3S transform illustration.
 # Each job is one entry of PLAN.evals; its output directory is results/eval/<kind>/<key>/.
 
 
@@ -90,6 +92,46 @@ rule retrieve:
         runtime=runtime_flags(),
     shell:
         'OMP_NUM_THREADS={threads} vssl retrieve {params.flags} --out "$(dirname {output:q})"'
+        " --no-progress {params.runtime} > {log:q} 2>&1"
+
+
+rule frozen_eval:
+    input:
+        eval_inputs("frozen"),
+    output:
+        "results/eval/frozen/{key}/metrics.json",
+    log:
+        "logs/eval/frozen/{key}.log",
+    benchmark:
+        "benchmarks/eval/frozen/{key}.tsv"
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
+    params:
+        flags=lambda wc: eval_flags(eval_job("frozen", wc)),
+        runtime=runtime_flags(),
+    shell:
+        'OMP_NUM_THREADS={threads} vssl frozen-eval {params.flags} --out "$(dirname {output:q})"'
+        " --no-progress {params.runtime} > {log:q} 2>&1"
+
+
+rule eval_pretext:
+    input:
+        eval_inputs("pretext"),
+    output:
+        "results/eval/pretext/{key}/metrics.json",
+    log:
+        "logs/eval/pretext/{key}.log",
+    benchmark:
+        "benchmarks/eval/pretext/{key}.tsv"
+    threads: RUNTIME["threads"]
+    resources:
+        gpu=RUNTIME["gpus"],
+    params:
+        flags=lambda wc: eval_flags(eval_job("pretext", wc)),
+        runtime=runtime_flags(),
+    shell:
+        'OMP_NUM_THREADS={threads} vssl eval-pretext {params.flags} --out "$(dirname {output:q})"'
         " --no-progress {params.runtime} > {log:q} 2>&1"
 
 
