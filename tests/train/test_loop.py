@@ -93,6 +93,7 @@ def test_pretrain_each_pretext_family(store, tmp_path, pretext, params, metric):
         ("pace", ["speeds=[1, 2, 3]"], 4, "pace", 2, (2, 3)),
         ("vcop", ["interval=0", "tuple_len=3"], 6, "order", 6, (2, 6)),  # tuples of 3 clips
         ("contrastive", ["window=12", "dim=16"], 8, "contrastive", 6, (6, 16)),  # 4 clips x 2 views
+        ("arrow", [], 4, "arrow", 2, (2, 2)),  # forward or backward
     ],
 )
 def test_pretrain_the_cited_pretexts(store, tmp_path, pretext, params, batch, head, inputs, outputs):

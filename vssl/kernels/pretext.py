@@ -564,6 +564,37 @@ class PacePretext(Pretext):
         return _random_crop_flip(x, self.crop_size, self.flip_p, generator), {"pace": labels}
 
 
+@register_pretext("arrow")
+class ArrowPretext(Pretext):
+    """Arrow of time: was the clip played forwards (label 0) or backwards (label 1)?
+
+    Wei et al. 2018 ("Learning and Using the Arrow of Time"). Each clip is reversed in time with
+    probability 1/2, then cropped and flipped at random as the other pretexts' clips are. Wei et al.
+    classify stacks of optical flow with a two-stream network and mask static clips out of training;
+    here the RGB (or DIF) clip feeds the suite's backbone, and no clip is masked.
+    """
+
+    follows = "Wei et al. 2018 (Arrow of Time), forward vs backward playback"
+
+    def __init__(self, *, crop_size: int = 112, flip_p: float = 0.5, modality: str = "rgb", length: int = 16) -> None:
+        params = constructor_arguments(locals())
+        self.modality = check_modality(modality)
+        self.length = int(length)
+        self.crop_size = as_size2(crop_size, "crop_size")
+        self.flip_p = float(flip_p)
+        self.heads = {"arrow": ("classification", 2)}
+        super().__init__(params)
+
+    def _apply(
+        self, clips: Tensor, extras: dict[str, Tensor], generator: torch.Generator | None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        x = self._consecutive(clips, self.frames_needed(), generator)
+        backward = _random.bernoulli(0.5, x.shape[0], generator, "cpu").to(x.device)
+        x = torch.where(backward.view(-1, 1, 1, 1, 1), x.flip(2), x)  # (B, C, T, H, W): time is dim 2
+        x = apply_modality(x, self.modality)  # DIF of the played clip: differences of its frames in play order
+        return _random_crop_flip(x, self.crop_size, self.flip_p, generator), {"arrow": backward.long()}
+
+
 @register_pretext("vcop")
 class VCOPPretext(Pretext):
     """VCOP: predict the order of ``tuple_len`` shuffled clips (`vssl.kernels.order`).
