@@ -65,10 +65,10 @@ rule summary:
     output:
         summary=report("results/SUMMARY.md", caption="../report/summary.rst", category="Summary"),
         claims=report("results/tables/claims.md", caption="../report/claims.rst", category="Summary"),
-    params:
-        replicated=vssl_plan.replicated_claims_args(config),
     log:
         "logs/report/summary.log",
+    params:
+        replicated=vssl_plan.replicated_claims_args(config),
     shell:
         "vssl summary --tables-dir results/tables --figures-dir results/figures --out {output.summary:q}"
         " --claims-out {output.claims:q} {params.replicated} > {log:q} 2>&1"
