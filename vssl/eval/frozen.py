@@ -4,7 +4,7 @@ The three evaluations of suite-T1 read the same backbone over the same videos; r
 commands they extract every feature three times. Here the train and test videos pass through the
 backbone once, with two taps: ``--retrieval-tap`` (VCOP's conv5 max-pool, as `vssl retrieve`) and
 ``--tap`` (the last pooling layer, as `vssl linear-probe` and `vssl knn`). Each evaluation is the
-function its own command runs (`vssl.eval.retrieval.first_hit_ranks`, `vssl.eval.probe.linear_probe`,
+function its own command runs (`vssl.eval.retrieval.retrieval_topk`, `vssl.eval.probe.linear_probe`,
 `vssl.eval.knn.knn_accuracy`), so the numbers equal the separate commands' (a test holds them to it).
 Retrieval queries are the test videos and the gallery the training videos (VCOP's protocol).
 
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-
-import numpy as np
 
 log = logging.getLogger("vssl.eval")
 
@@ -41,19 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--temperature", type=float, default=0.07, help="temperature of the weighted vote")
 
 
-def retrieval_recall(queries, query_labels, gallery, gallery_labels, ks) -> dict[str, float]:
-    """Recall at each k (percent): the share of queries with a same-class video among their k nearest."""
-    from vssl.eval.retrieval import first_hit_ranks
-
-    ranks = first_hit_ranks(queries, query_labels, gallery, gallery_labels)
-    return {str(k): float(100.0 * np.mean(ranks <= min(k, len(gallery)))) for k in ks}
-
-
 def run(args: argparse.Namespace) -> int:
     from vssl.data.clips import EvenlySpaced
     from vssl.eval import features as F
     from vssl.eval.knn import knn_accuracy
     from vssl.eval.probe import linear_probe
+    from vssl.eval.retrieval import retrieval_topk
     from vssl.runtime.context import command_context
     from vssl.utils.io import atomic_write_json
 
@@ -71,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         test, test_videos, test_y, test_excluded = F.split_features(args, backbone, manifest, args.test_split, **common)
         F.require_labels(train_y, train_videos, f"{args.train_split} split")
         F.require_labels(test_y, test_videos, f"{args.test_split} split")
-        topk = retrieval_recall(test[args.retrieval_tap], test_y, train[args.retrieval_tap], train_y, args.ks)
+        recall = retrieval_topk(test[args.retrieval_tap], test_y, train[args.retrieval_tap], train_y, args.ks)
+        topk = {str(k): v for k, v in recall.items()}
         probe = linear_probe(
             train[args.tap],
             train_y,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     F.add_runtime_arguments(parser)
 
 
-def outputs_by_head(outputs: Tensor | Mapping[str, Tensor], heads: Mapping[str, Any]) -> dict[str, Tensor]:
-    """A model's outputs per head: a multi-head model returns a mapping, a one-head model its tensor."""
-    if isinstance(outputs, Mapping):
-        return dict(outputs)
-    (name,) = heads
-    return {name: outputs}
-
-
 def pretext_scores(
     model: torch.nn.Module,
     pretext,
@@ -57,13 +48,17 @@ def pretext_scores(
     mean: tuple[float, ...],
     std: tuple[float, ...],
     channels_last: bool = False,
+    regression: str = "l1",
+    workers: int = 0,
 ) -> dict[str, Any]:
     """Mean loss and per-head metrics of ``pretext`` over ``dataset`` (fractions, per target)."""
     from vssl.kernels import losses
     from vssl.kernels.augment import to_float
 
     clips_per_batch = max(batch_size // pretext.outputs_per_clip, 1)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=clips_per_batch, shuffle=False, drop_last=False)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=clips_per_batch, shuffle=False, drop_last=False, num_workers=workers
+    )
     pairs = any(kind == "contrastive" for kind, _ in pretext.heads.values())
     sums: dict[str, float] = {}
     chance: dict[str, float] = {}  # per head: the expected correct count of a guess
@@ -83,9 +78,9 @@ def pretext_scores(
                 inputs = inputs.contiguous(memory_format=torch.channels_last_3d)
             loss, stats = losses.heads_loss(
                 pretext.heads,
-                outputs_by_head(model(inputs), pretext.heads),
+                losses.outputs_by_head(model(inputs), pretext.heads),
                 targets,
-                regression=getattr(pretext, "regression_loss", "l1"),
+                regression=regression,
                 other=pretext.head_loss,
             )
             n = inputs.shape[0]
@@ -152,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
             mean=tuple(config.get("mean") or F.DEFAULT_MEAN),
             std=tuple(config.get("std") or F.DEFAULT_STD),
             channels_last=bool(config.get("channels_last")),
+            regression=str(config.get("regression_loss") or "l1"),  # rotation360's L1 or L2, as it trained
+            workers=args.workers,
         )
         log.info("eval-pretext: %s", {k: v for k, v in scores.items() if k != "left_out_videos"})
         metrics = F.run_metadata(

@@ -63,6 +63,14 @@ def metric_name(head: str, kind: str) -> str:
     return f"mae_{head}" if kind == "regression" else f"acc_{head}"
 
 
+def outputs_by_head(outputs: Tensor | Mapping[str, Tensor], heads: Mapping[str, object]) -> dict[str, Tensor]:
+    """A model's outputs per head: a multi-head model returns a mapping, a one-head model its tensor."""
+    if isinstance(outputs, Mapping):
+        return dict(outputs)
+    (name,) = heads
+    return {name: outputs}
+
+
 def heads_loss(
     heads: Mapping[str, tuple[str, int]],
     outputs: Mapping[str, Tensor],
@@ -103,6 +111,7 @@ __all__ = [
     "heads_loss",
     "info_nce",
     "metric_name",
+    "outputs_by_head",
     "positive_index",
     "regression_loss",
 ]

@@ -206,10 +206,7 @@ class Task(ABC):
         """Loaded CPU batch -> (device inputs (B, C, T, H, W), device targets per head)."""
 
     def outputs_by_head(self, outputs: Tensor | Mapping[str, Tensor]) -> dict[str, Tensor]:
-        if isinstance(outputs, Mapping):
-            return dict(outputs)
-        (name,) = self.heads
-        return {name: outputs}
+        return losses.outputs_by_head(outputs, self.heads)
 
     def regression_loss(self) -> str:
         return "l1"

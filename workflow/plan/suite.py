@@ -62,8 +62,8 @@ class SuiteExperiments(Builder):
         settings = dict(self.suite.get("frozen") or {}, store=store, seed=seed)
         return self.plan.add_eval(Eval("frozen", f"{stem}/{store}", inputs, settings, source))
 
-    def suite_pretext_eval(self, seed: int, pre: Pretrain) -> Eval:
-        store = self.rot["datasets"]["UCF101"]
+    def suite_pretext_eval(self, seed: int, pre: Pretrain, column: str) -> Eval:
+        store = self.rot["datasets"][column]
         settings = dict(self.suite.get("eval_pretext") or {}, store=store, seed=seed)
         return self.plan.add_eval(
             Eval(
@@ -110,7 +110,7 @@ class SuiteExperiments(Builder):
             for seed in self.suite_seeds():
                 pre = self.suite_init(seed, row)
                 if pre is not None:
-                    scores = self.suite_pretext_eval(seed, pre).metrics
+                    scores = self.suite_pretext_eval(seed, pre, column).metrics
                     entries += [
                         (row, "pretext", "accuracy" + PERCENT, scores),
                         (row, "chance", "chance" + PERCENT, scores),
