@@ -201,3 +201,22 @@ def test_worst_claim_all_blocks_frozen(tmp_path, c6, verdict):
     (result,) = evaluate_claims(only("rot-F4a/worst-UCF101"), tmp_path, tmp_path)
     assert result.verdict == verdict, result.checks[0]
     assert "weakest other C5" in result.checks[0].ours or c6[0] < 59.0
+
+
+def test_the_suite_premise_reads_the_suite_F1_figure_and_states_no_paper(tmp_path):
+    from vssl.report.figures import bars_frame
+    from vssl.report.paper import experiment
+    from vssl.utils.io import atomic_write_csv
+
+    cells = {("rotation", "pretext"): [60.0, 62.0, 64.0], ("rotation", "chance"): [25.0, 25.0, 25.0]}
+    cells |= {("vcop", "pretext"): [15.0, 17.0, 16.0], ("vcop", "chance"): [16.7, 16.7, 16.7]}
+    atomic_write_csv(tmp_path / "suite-F1.csv", bars_frame(experiment("suite-F1"), observations(cells)))
+    (result,) = evaluate_claims(only("suite-F1/pretext>chance"), tmp_path, tmp_path)
+    verdicts = {c.comparison: c.verdict for c in result.checks}
+    assert verdicts["pretext > chance (rotation)"] == HOLDS
+    assert verdicts["pretext > chance (vcop)"] == INCONCLUSIVE
+    assert verdicts["pretext > chance (pace)"] == NOT_RUN
+    assert result.paper_verdict == "none (ours, the suite's premise)"
+    assert "The suite's own claims (`suite-F1/pretext>chance`)" in render_claims_markdown([result])
+    papers_only = evaluate_claims(only("rot-T3/4>2"), tmp_path, tmp_path)
+    assert "suite's own" not in render_claims_markdown(papers_only)

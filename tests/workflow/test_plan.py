@@ -483,6 +483,11 @@ def test_suite_T1_fills_every_cell_and_its_scratch_row_is_the_3drotnet_scratch_r
 def test_suite_F1_plots_each_pretext_against_its_own_accuracy(default_plan) -> None:
     spec = default_plan.figures["suite-F1"]
     pretext_evals = [job for job in default_plan.evals.values() if job.kind == "pretext"]
-    assert len(pretext_evals) == 5 and all(job.settings["store"] == "ucf101" for job in pretext_evals)
+    # suite-F1/pretext>chance is replicated: each pretext row's own accuracy over claim_seeds ...
+    assert len(pretext_evals) == 15 and all(job.settings["store"] == "ucf101" for job in pretext_evals)
+    assert {job.settings["seed"] for job in pretext_evals} == {0, 1, 2}
     assert all(job.metrics in spec.inputs for job in pretext_evals)
     assert "--entry scratch pretext" not in spec.args and "--entry vcop chance 'chance*100'" in spec.args
+    # ... while the finetune points stay at `seeds` (the claim compares no finetune).
+    suite_finetunes = [p for p in spec.inputs if "suite-" in p and "finetune" in p]
+    assert suite_finetunes and all("/seed0/" in p for p in suite_finetunes)

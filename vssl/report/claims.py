@@ -465,9 +465,15 @@ def results_frame(results: Sequence[ClaimResult]) -> pd.DataFrame:
 
 def render_claims_markdown(results: Sequence[ClaimResult]) -> str:
     counts = {v: sum(r.verdict == v for r in results) for v in (HOLDS, FAILS, INCONCLUSIVE, NOT_RUN)}
+    ours_only = [f"`{r.claim.id}`" for r in results if experiment(r.claim.experiment).paper == "suite"]
     lines = [
         "# Claims of the papers, checked on our results",
         "",
+        *(
+            [f"The suite's own claims ({', '.join(ours_only)}) are listed with them; no paper states them.", ""]
+            if ours_only
+            else []
+        ),
         "Ours are means ± std (ddof=1) [seeds] from the table and figure CSVs. A comparison **holds** when the "
         "difference exceeds one pooled std in the claimed direction, **does not hold** when it exceeds one "
         "pooled std the other way, and is **inconclusive** within one pooled std or with fewer than 2 seeds "
