@@ -120,6 +120,25 @@ def test_cited_rows_are_present_and_marked(tmp_path, runs):
     assert "\\textit{cited}" in (out / "rot-T7.tex").read_text()
 
 
+def test_cited_rows_selects_the_suites_cited_rows(tmp_path, runs):
+    files, _ = runs
+    entries = [arg for f in files for arg in ("--entry", "rotation", "UCF101", "top1_video", str(f))]
+    none, some = tmp_path / "none", tmp_path / "some"
+    # Given no ROW (the toy config): no cited row; given rows: those alone, below our rows.
+    assert vssl("table", "suite-T1", *entries, "--cited-rows", "--out-dir", str(none)) == 0
+    assert (read_table_csv(none / "suite-T1.csv")["source"] == "ours").all()
+    assert "Cited rows" not in (none / "suite-T1.md").read_text()
+    args = ("--cited-rows", "rotation-3drotnet", "--out-dir", str(some))
+    assert vssl("table", "suite-T1", *entries, *args) == 0
+    table = read_table_csv(some / "suite-T1.csv")
+    cited = table[table["source"] == "cited"].set_index("column")
+    assert set(table.loc[table["source"] == "cited", "row"]) == {"rotation-3drotnet"}
+    assert cited.loc["UCF101", "paper"] == pytest.approx(62.9) and cited.loc["UCF101 1-shot", "paper"] == 15.0
+    md = (some / "suite-T1.md").read_text()
+    assert "| **cited** |" in md and "Cited: 3DRotNet Tables 2 and 5." in md
+    assert vssl("table", "suite-T1", *entries, "--cited-rows", "vcop-xu", "--out-dir", str(none)) == 2
+
+
 def test_entries_file_matches_command_line_and_slash_in_name(tmp_path, runs):
     files, _ = runs
     tsv = tmp_path / "entries.tsv"

@@ -472,7 +472,7 @@ def test_suite_T1_fills_every_cell_and_its_scratch_row_is_the_3drotnet_scratch_r
     entries = default_plan.tables["suite-T1"]
     cells = {(row, column) for row, column, _, _ in entries}
     exp = experiment("suite-T1")
-    assert cells == {(row, column) for row in exp.row_keys for column in exp.columns}
+    assert cells == {(row.key, column) for row in exp.rows if not row.cited for column in exp.columns}
     scratch = {column: path for row, column, _, path in entries if row == "scratch"}
     rot_t2 = {path for row, _, _, path in default_plan.tables["rot-T2"] if row == "scratch"}
     rot_t5 = {path for row, column, _, path in default_plan.tables["rot-T5"] if column == "scratch"}
@@ -491,3 +491,13 @@ def test_suite_F1_plots_each_pretext_against_its_own_accuracy(default_plan) -> N
     # ... while the finetune points stay at `seeds` (the claim compares no finetune).
     suite_finetunes = [p for p in spec.inputs if "suite-" in p and "finetune" in p]
     assert suite_finetunes and all("/seed0/" in p for p in suite_finetunes)
+
+
+def test_suite_T1_shows_the_cited_rows_its_config_names(default_config, paper_config) -> None:
+    assert plan.table_args(plan.build_plan(default_config), "suite-T1").endswith(" --cited-rows")
+    paper_args = plan.table_args(plan.build_plan(paper_config), "suite-T1")
+    assert paper_args.endswith(" --cited-rows scratch-3drotnet rotation-3drotnet")
+    assert "--cited-rows" not in plan.table_args(plan.build_plan(default_config), "rot-T7")  # every cited row
+    wrong = _merge(default_config, {"suite": {"cited_rows": ["vcop-xu"]}})
+    with pytest.raises(plan.PlanError, match="suite.cited_rows: 'vcop-xu' not a cited row of suite-T1"):
+        plan.build_plan(wrong)

@@ -50,12 +50,24 @@ TABLE_COLUMNS = (
 DASH = "—"
 
 
-def build_table(experiment_id: str, observations: Sequence[Observation]) -> pd.DataFrame:
-    """Merge our aggregated observations with the paper's numbers into the table CSV frame."""
+def build_table(
+    experiment_id: str, observations: Sequence[Observation], show_cited: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Merge our aggregated observations with the paper's numbers into the table CSV frame.
+
+    ``show_cited``: the catalogue's cited rows to show (None: all of them). The pretext suite names
+    them per config, since a cited number only sits beside ours under a protocol that matches it.
+    """
     exp = experiment(experiment_id)
     if exp.kind != "table":
         raise ReportError(f"{experiment_id} is a figure; render it with `vssl figure {experiment_id}`")
     cited_rows = {row.key: row for row in exp.rows if row.cited}
+    unknown = [key for key in show_cited or () if key not in cited_rows]
+    if unknown:
+        raise ReportError(
+            f"--cited-rows: {', '.join(map(repr, unknown))} not a cited row of {exp.id}; "
+            f"its cited rows: {', '.join(cited_rows) or 'none'}"
+        )
     for obs in observations:
         if obs.row in cited_rows:
             raise ReportError(
@@ -78,7 +90,7 @@ def build_table(experiment_id: str, observations: Sequence[Observation]) -> pd.D
             if cell not in ours_by_cell and cell not in paper_by_cell:
                 continue
             records.append(_record(row_key, column, ours_by_cell.get(cell), paper_by_cell.get(cell), "ours"))
-    for row_key in cited_rows:
+    for row_key in cited_rows if show_cited is None else show_cited:
         for column in columns:
             if (row_key, column) in paper_by_cell:
                 records.append(_record(row_key, column, None, paper_by_cell[(row_key, column)], "cited"))
@@ -216,6 +228,11 @@ def render_markdown(
     cells = (
         f"Cells: ours mean ± std [number of seeds]; std with ddof=1; {DASH} = not available. "
         "No paper prints this table."
+        + (
+            " Cited rows: a pretext paper's own numbers under a protocol that matches ours."
+            if (table["source"] == "cited").any()
+            else ""
+        )
         if exp.ours_only
         else "Cells: ours mean ± std [number of seeds] (paper, Δ = ours − paper); std with ddof=1; "
         f"{DASH} = not available. Cited rows are numbers quoted by the paper from other work."
@@ -392,11 +409,15 @@ def unit_warnings(table: pd.DataFrame) -> list[str]:
 
 
 def write_table(
-    experiment_id: str, observations: Sequence[Observation], out_dir: str | Path, title: str | None = None
+    experiment_id: str,
+    observations: Sequence[Observation],
+    out_dir: str | Path,
+    title: str | None = None,
+    show_cited: Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Build and write ``<stem>.csv``, ``<stem>.md`` and (where the paper has a table) ``<stem>.tex``."""
     exp = experiment(experiment_id)
-    table = build_table(experiment_id, observations)
+    table = build_table(experiment_id, observations, show_cited)
     out_dir = Path(out_dir)
     stem = file_stem(exp.id)
     paths = {"csv": out_dir / f"{stem}.csv", "md": out_dir / f"{stem}.md"}
@@ -463,6 +484,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out-dir", type=Path, default=Path("results/tables"))
     parser.add_argument("--title", help="table title (default: the experiment's)")
+    parser.add_argument(
+        "--cited-rows",
+        nargs="*",
+        metavar="ROW",
+        help="show only these of the experiment's cited rows (none when given no ROW; default: all)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -474,7 +501,7 @@ def run(args: argparse.Namespace) -> int:
         if not entries:
             print(f"vssl table: warning: no entries for {args.id}; writing the paper's numbers only", file=sys.stderr)
         observations = resolve_entries(entries)
-        paths = write_table(args.id, observations, args.out_dir, args.title)
+        paths = write_table(args.id, observations, args.out_dir, args.title, args.cited_rows)
     except (ReportError, KeyError) as err:
         print(f"vssl table: error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2

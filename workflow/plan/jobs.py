@@ -136,6 +136,7 @@ class Plan:
     evals: dict[tuple[str, str], Eval] = field(default_factory=dict)
     tables: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
     figures: dict[str, FigureSpec] = field(default_factory=dict)
+    cited_rows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per table: cited rows kept (absent: all)
     curve: FigureSpec | None = None  # rot-F4b's points: rotation and action accuracy per kept step
 
     def add_pretrain(self, job: Pretrain) -> Pretrain:
@@ -186,4 +187,7 @@ def entry_args(entries: list[tuple[str, str, str, str]]) -> str:
 
 
 def table_args(plan: Plan, experiment_id: str) -> str:
-    return entry_args(plan.tables.get(experiment_id, []))
+    args = entry_args(plan.tables.get(experiment_id, []))
+    if experiment_id in plan.cited_rows:
+        args += " " + " ".join(["--cited-rows", *map(shlex.quote, plan.cited_rows[experiment_id])])
+    return args

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .builder import Builder, experiment
+from .catalogue import CATALOGUE_PATH, EXPERIMENTS
 from .jobs import PERCENT, Eval, FigureSpec, PlanError, Pretrain, entry_args, slug
 
 SCRATCH = "scratch"
@@ -91,8 +92,21 @@ class SuiteExperiments(Builder):
     def suite_init(self, seed: int, row: str) -> Pretrain | None:
         return None if row == SCRATCH else self.suite_pretrain(seed, row)
 
+    def suite_cited_rows(self, eid: str) -> tuple[str, ...]:
+        """``suite.cited_rows``, each a cited row (one with a ``source``) of the catalogue's ``eid``."""
+        cited = [row["key"] for row in EXPERIMENTS[eid]["rows"] if row.get("source")]
+        chosen = tuple(self.suite.get("cited_rows") or ())
+        unknown = [key for key in chosen if key not in cited]
+        if unknown:
+            raise PlanError(
+                f"suite.cited_rows: {', '.join(map(repr, unknown))} not a cited row of {eid} "
+                f"({CATALOGUE_PATH.name}); its cited rows: {', '.join(cited) or 'none'}"
+            )
+        return chosen
+
     @experiment("suite-T1")
     def _suite_T1(self, eid: str) -> None:
+        self.plan.cited_rows[eid] = self.suite_cited_rows(eid)
         for row in self.suite_rows():
             for seed in self.suite_seeds():
                 pre = self.suite_init(seed, row)
