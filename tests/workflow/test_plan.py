@@ -480,17 +480,25 @@ def test_suite_T1_fills_every_cell_and_its_scratch_row_is_the_3drotnet_scratch_r
     assert "--random-init" in default_plan.evals[("frozen", "suite-random-init/seed0/ucf101")].args
 
 
-def test_suite_F1_plots_each_pretext_against_its_own_accuracy(default_plan) -> None:
+def test_suite_F1_plots_each_pretext_against_its_own_accuracy(default_config, default_plan) -> None:
+    def pretext_evals(built):
+        return [job for job in built.evals.values() if job.kind == "pretext"]
+
     spec = default_plan.figures["suite-F1"]
-    pretext_evals = [job for job in default_plan.evals.values() if job.kind == "pretext"]
-    # suite-F1/pretext>chance is replicated: each pretext row's own accuracy over claim_seeds ...
-    assert len(pretext_evals) == 15 and all(job.settings["store"] == "ucf101" for job in pretext_evals)
-    assert {job.settings["seed"] for job in pretext_evals} == {0, 1, 2}
-    assert all(job.metrics in spec.inputs for job in pretext_evals)
+    # The embedded default does not replicate suite-F1/pretext>chance (budget): one seed per pretext.
+    assert "suite-F1/pretext>chance" not in default_config["replicated_claims"]
+    assert len(pretext_evals(default_plan)) == 5
+    assert all(job.settings["store"] == "ucf101" and job.metrics in spec.inputs for job in pretext_evals(default_plan))
     assert "--entry scratch pretext" not in spec.args and "--entry vcop chance 'chance*100'" in spec.args
+    # Replicated, each pretext row's own accuracy runs over claim_seeds ...
+    claims = [*default_config["replicated_claims"], "suite-F1/pretext>chance"]
+    replicated = plan.build_plan(dict(default_config, replicated_claims=claims))
+    assert {job.settings["seed"] for job in pretext_evals(replicated)} == {0, 1, 2}
+    assert len(pretext_evals(replicated)) == 15 and len(replicated.pretrains) == len(default_plan.pretrains) + 10
     # ... while the finetune points stay at `seeds` (the claim compares no finetune).
-    suite_finetunes = [p for p in spec.inputs if "suite-" in p and "finetune" in p]
+    suite_finetunes = [p for p in replicated.figures["suite-F1"].inputs if "suite-" in p and "finetune" in p]
     assert suite_finetunes and all("/seed0/" in p for p in suite_finetunes)
+    assert len(replicated.finetunes) == len(default_plan.finetunes)
 
 
 def test_suite_T1_shows_the_cited_rows_its_config_names(default_config, paper_config) -> None:
