@@ -97,7 +97,7 @@ def _finetune_args(store: Path, out: Path, *extra: str) -> list[str]:
 def test_forked_finetune_equals_its_own_process(server, store, tmp_path):
     _, sock = server
     forked, alone = tmp_path / "forked", tmp_path / "alone"
-    extra = ["--epochs", "2", "--test-out", "TEST", "--test-clips", "2"]
+    extra = ["--epochs", "2", "--test-out", "TEST", "--test-clips", "2", "--frame-cache-mb", "64"]  # shared frames
     via = _vssl(
         *[a.replace("TEST", str(forked / "test")) for a in _finetune_args(store, forked, *extra)],
         env={**cli_env(), "VSSL_FORK_SERVER": str(sock)},

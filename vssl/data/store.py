@@ -232,7 +232,8 @@ class FrameStore:
     embedded default re-reads every clip 20 times) then decodes each frame once
     instead of once per read. Reads return exactly what the decoding path
     returns; videos past the budget, or with a frame that does not decode, are
-    read the normal way.
+    read the normal way. Under `make run`'s fork server the frames come decoded
+    from the server instead, shared by every job (`vssl.data.shared`).
     """
 
     def __init__(self, root: str | os.PathLike, *, decoded_cache_mb: float = 0):
@@ -410,6 +411,12 @@ class FrameStore:
     def _decoded_video(self, key: str) -> torch.Tensor | None:
         """Every frame of ``key`` decoded ``(N, H, W, C)``, from the cache or decoded now; None past the budget."""
         if key in self._decoded:
+            return self._decoded[key]
+        from vssl.data import shared  # imports this module
+
+        frames = shared.shared_video(self.root, key)
+        if frames is not None:  # decoded once by the fork server, shared by its forks: no budget spent
+            self._decoded[key] = torch.from_numpy(frames)
             return self._decoded[key]
         entry = self._entry(key)
         size = entry.num_frames * entry.height * entry.width * 3

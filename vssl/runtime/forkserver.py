@@ -8,15 +8,18 @@ its command line instead of importing anything heavy itself:
 
 1. the client sends its stdin/stdout/stderr descriptors (``SCM_RIGHTS``) and one JSON line with its
    argv, working directory and environment;
-2. the server forks; the child takes those descriptors as 0/1/2, that directory and environment
+2. the server decodes the job's frame store once if the job caches decoded frames
+   (``--frame-cache-mb``; `vssl.data.shared`: every later fork reads those frames), then forks;
+   the child takes those descriptors as 0/1/2, that directory and environment
    (``OMP_NUM_THREADS`` included: it sets torch's thread count, which the server fixed at import),
    answers ``pid N``, runs `vssl.cli.main` and answers ``exit CODE``;
 3. the client exits with that code. SIGINT/SIGTERM/SIGHUP it receives are forwarded to the child,
    and a child whose client disappears terminates itself, so Snakemake's kills still kill the work.
 
 Anything short of a started child (no server, a refused connection, a server that died) makes the
-client run the command itself, so the server is only ever a shortcut. The server imports modules,
-never runs torch code, and so holds no threads or CUDA state across ``fork``. It exits when the
+client run the command itself, so the server is only ever a shortcut. The server imports modules
+and decodes JPEG frames with numpy, never runs torch operators, and so holds no threads or CUDA state
+across ``fork``. It exits when the
 process that started it (Snakemake, via ``exec``) is gone. Snakemake's ``benchmark:`` files still
 time each job's wall clock, but their memory and CPU columns then see only the small client.
 
@@ -59,6 +62,8 @@ _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A server that accepts but never forks (stopped, swapping) must not hang its jobs: past this wait
 # for the child's pid, the client runs the command itself.
 START_TIMEOUT_S = 60.0
+# A client sends its descriptors and request right after connecting; one that does not is dropped.
+RECEIVE_TIMEOUT_S = 10.0
 
 
 # ------------------------------------------------------------------------------------------ client
@@ -131,11 +136,19 @@ def serve(path: Path, *, parent_pid: int | None = None, preload: tuple[str, ...]
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
+            received = _receive(conn)
+            if received is None:
+                conn.close()
+                continue
+            fds, request = received
+            _share_stores(request)
             sys.stdout.flush()
             sys.stderr.flush()
             if os.fork() == 0:
                 listener.close()
-                _child(conn)  # never returns
+                _child(conn, fds, request)  # never returns
+            for fd in fds:  # the client's streams belong to the child now
+                os.close(fd)
             conn.close()
     finally:
         listener.close()
@@ -144,15 +157,49 @@ def serve(path: Path, *, parent_pid: int | None = None, preload: tuple[str, ...]
             path.parent.rmdir()
 
 
-def _child(conn: socket.socket) -> None:
+def _receive(conn: socket.socket) -> tuple[list[int], dict] | None:
+    """The client's three stream descriptors and its request; None from a client that sent neither in time."""
+    fds: list[int] = []
+    conn.settimeout(RECEIVE_TIMEOUT_S)
+    try:
+        _, fds, _, _ = socket.recv_fds(conn, 1, 3)
+        request = json.loads(conn.makefile("rb").readline())
+        conn.settimeout(None)
+        if len(fds) == 3 and isinstance(request, dict):
+            return fds, request
+    except (OSError, ValueError):
+        pass
+    for fd in fds:
+        os.close(fd)
+    return None
+
+
+def _share_stores(request: dict) -> None:
+    """Decode the frame stores of a job with ``--frame-cache-mb`` here, once, for every fork to share.
+
+    `vssl.data.shared`: a store is shared when all of it fits the job's own budget. Only a shortcut:
+    a failure leaves the job to decode its frames itself.
+    """
+    argv, cwd = request.get("argv", []), request.get("cwd", ".")
+    values = dict(zip(argv, argv[1:]))
+    try:
+        budget = float(values.get("--frame-cache-mb", 0))
+        if budget <= 0 or "--store" not in values:
+            return
+        from vssl.data import shared
+
+        shared.share_store(os.path.join(cwd, values["--store"]), int(budget * 2**20))
+    except Exception as err:  # noqa: BLE001 - never let a store take the server down
+        print(f"fork server: not sharing the store of {' '.join(argv[:1])}: {err}", flush=True)
+
+
+def _child(conn: socket.socket, fds: list[int], request: dict) -> None:
     """In the forked child: adopt the client's streams, directory and environment; run; report."""
     code = 1
     try:
         for signum in (signal.SIGCHLD, *_FORWARDED_SIGNALS):
             signal.signal(signum, signal.SIG_DFL)
         os.setsid()  # the client forwards signals; a terminal's Ctrl-C must not reach us twice
-        _, fds, _, _ = socket.recv_fds(conn, 1, 3)
-        request = json.loads(conn.makefile("rb").readline())
         print(
             f"{os.getpid()}: vssl {' '.join(request['argv'][:1])} in {request['cwd']}", flush=True
         )  # the server's log
