@@ -95,6 +95,15 @@ def share_store(root: str | os.PathLike, budget_bytes: int) -> int:
         store.close()
 
 
+def share_for_job(argv: list[str], cwd: str) -> int:
+    """The fork server's hook: share the ``--store`` of a job run with ``--frame-cache-mb`` (its budget)."""
+    values = dict(zip(argv, argv[1:]))
+    budget = float(values.get("--frame-cache-mb", 0))
+    if budget <= 0 or "--store" not in values:
+        return 0
+    return share_store(os.path.join(cwd, values["--store"]), int(budget * 2**20))
+
+
 def shared_video(root: str | os.PathLike, key: str) -> np.ndarray | None:
     """The shared frames of ``key`` if its store file is still the one decoded; else None."""
     videos = _TABLE.get(_root(root))

@@ -62,6 +62,8 @@ _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A server that accepts but never forks (stopped, swapping) must not hang its jobs: past this wait
 # for the child's pid, the client runs the command itself.
 START_TIMEOUT_S = 60.0
+# Decodes a job's frame store before the fork (share_for_job), so that forks share the frames.
+SHARE_STORES_MODULE = "vssl.data.shared"
 # A client sends its descriptors and request right after connecting; one that does not is dropped.
 RECEIVE_TIMEOUT_S = 10.0
 
@@ -175,22 +177,17 @@ def _receive(conn: socket.socket) -> tuple[list[int], dict] | None:
 
 
 def _share_stores(request: dict) -> None:
-    """Decode the frame stores of a job with ``--frame-cache-mb`` here, once, for every fork to share.
+    """Let `vssl.data.shared` decode the job's frame store here, once, for every fork to share.
 
-    `vssl.data.shared`: a store is shared when all of it fits the job's own budget. Only a shortcut:
-    a failure leaves the job to decode its frames itself.
+    Named by string, as PRELOAD's modules are: the runtime layer imports no data code. Only a
+    shortcut: a failure leaves the job to decode its frames itself.
     """
-    argv, cwd = request.get("argv", []), request.get("cwd", ".")
-    values = dict(zip(argv, argv[1:]))
-    try:
-        budget = float(values.get("--frame-cache-mb", 0))
-        if budget <= 0 or "--store" not in values:
-            return
-        from vssl.data import shared
+    import importlib
 
-        shared.share_store(os.path.join(cwd, values["--store"]), int(budget * 2**20))
+    try:
+        importlib.import_module(SHARE_STORES_MODULE).share_for_job(request.get("argv", []), request.get("cwd", "."))
     except Exception as err:  # noqa: BLE001 - never let a store take the server down
-        print(f"fork server: not sharing the store of {' '.join(argv[:1])}: {err}", flush=True)
+        print(f"fork server: not sharing the store of {' '.join(request.get('argv', [])[:1])}: {err}", flush=True)
 
 
 def _child(conn: socket.socket, fds: list[int], request: dict) -> None:
