@@ -59,36 +59,36 @@ def _decode_all(store: FrameStore, key: str) -> np.ndarray | None:
         return None
 
 
+def _decoded_size(store: FrameStore, key: str) -> int:
+    try:
+        return store.num_frames(key) * int(np.prod(store.frame_size(key))) * 3
+    except StoreError:
+        return 0  # unreadable: _decode_all leaves it out
+
+
 def share_store(root: str | os.PathLike, budget_bytes: int) -> int:
     """Decode the store at ``root`` into the shared table, if all of it fits ``budget_bytes``; bytes it holds.
 
-    Called again, it re-decodes only the videos whose store file changed and drops removed ones.
+    Called again (the server calls it for every job), it re-reads and re-decodes only the videos whose
+    store file changed, and drops removed ones.
     """
     real = _root(root)
+    held = _TABLE.get(real, {})
     store = FrameStore(real)
     try:
-        keys = store.keys()
-        sizes = {}
-        for key in keys:
-            try:
-                sizes[key] = store.num_frames(key) * np.prod(store.frame_size(key)) * 3
-            except StoreError:
-                sizes[key] = 0  # unreadable: left out below
-        total = int(sum(sizes.values()))
-        held = _TABLE.get(real, {})
+        current = {key: _signature(store_file(real, key)) for key in store.keys()}
+        kept = {key: held[key] for key, signature in current.items() if key in held and held[key][0] == signature}
+        changed = [key for key in current if key not in kept]
+        total = sum(frames.nbytes for _, frames in kept.values()) + sum(_decoded_size(store, k) for k in changed)
         others = shared_bytes() - sum(frames.nbytes for _, frames in held.values())
         if total > budget_bytes or others + total > LIMIT_BYTES:
             _TABLE.pop(real, None)
             return 0
-        videos = {}
-        for key in keys:
-            signature = _signature(store_file(real, key))
-            if key in held and held[key][0] == signature:
-                videos[key] = held[key]
-                continue
+        videos = dict(kept)
+        for key in changed:
             frames = _decode_all(store, key)
-            if frames is not None and signature is not None:
-                videos[key] = (signature, frames)  # reads index (copy) out of it, never write into it
+            if frames is not None and current[key] is not None:
+                videos[key] = (current[key], frames)  # reads index (copy) out of it, never write into it
         _TABLE[real] = videos
         return sum(frames.nbytes for _, frames in videos.values())
     finally:
