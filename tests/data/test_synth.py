@@ -452,3 +452,17 @@ def test_rendered_pixels_follow_the_trajectory(tiny: tuple[Path, dict]) -> None:
     assert measured == pytest.approx(designed, rel=0.3)
     shared = synth.SPEED * spec.height / 64  # the shared speed at this frame size
     assert shared * (1 - synth.motions.SPEED_SPREAD) - 0.3 < measured < shared * (1 + synth.motions.SPEED_SPREAD) + 0.3
+
+
+def test_dusk_darkens_the_whole_scene_at_one_rate() -> None:
+    """The arrow of time: every pixel's light falls by `DUSK` per 100 frames, whatever the video."""
+    from vssl.data.synth.render import DUSK, light_level, without_nuisance
+
+    spec = next(s for s in synth.plan_specs(TINY) if s.dataset == "ucf101" and s.motion == "shake")
+    plan = without_nuisance(synth.plan_video(spec))
+    plan.track.visible[:] = False  # the background alone
+    frames = synth.render_frames(plan).astype(np.float64)
+    means = frames.mean(axis=(1, 2, 3))
+    assert np.all(np.diff(means) < 0)  # darker every frame
+    assert means[-1] / means[0] == pytest.approx(light_level(np.array([spec.frames - 1]))[0], rel=0.01)
+    assert light_level(np.array([100]))[0] == pytest.approx(1 - DUSK)

@@ -17,10 +17,12 @@ from vssl.data.synth import layouts
 from vssl.data.synth.codec import FPS, kinetics_codec, write_video
 from vssl.data.synth.layouts import ASLAN, DATASETS, HMDB, KINETICS, UCF, Shape
 from vssl.data.synth.motions import MOTIONS, REFERENCE_SIZE, SPEED, SPEED_SPREAD, Canvas, speed_profile
-from vssl.data.synth.render import KINDS, UPRIGHT_KINDS, VideoSpec, iter_frames, plan_video
+from vssl.data.synth.render import DUSK, KINDS, UPRIGHT_KINDS, VideoSpec, iter_frames, plan_video
 from vssl.utils.io import atomic_write_json
 
-SYNTH_VERSION = 3  # 3: issue 9 world (shared speed, shared scenes, gravity, lit upright objects); 2: x264 settings
+# 4: dusk, an arrow of time (issue 13); 3: the issue 9 world (shared speed, shared scenes, gravity,
+# lit upright objects); 2: x264 settings
+SYNTH_VERSION = 4
 """Bump when the rendering changes: outputs of another version are not reused."""
 
 MANIFEST = "synth.json"
@@ -323,6 +325,7 @@ def generate_config(
             "speed_px_per_frame": round(SPEED * Canvas(*config.size).unit, 4),
             "speed_spread": SPEED_SPREAD,
             "reference_size_px": REFERENCE_SIZE,
+            "dusk_per_100_frames": DUSK,
         },
         "objects": {"kinds": list(KINDS), "upright": sorted(UPRIGHT_KINDS)},
     }

@@ -21,6 +21,11 @@ Design rules (issue 9, replacing issue 2 §2), and how they are met here:
   proportions: three in four objects. Sizes are drawn from a narrow band (a
   radius of 16-18 % of the frame), large enough that an aspect stretch of 1.15
   or a trapezoid is visible at a 20 px store.
+* **An arrow of time: dusk.** The light over every scene falls steadily, by `DUSK` per
+  100 frames (4 s), objects and background alike, so a later clip of a video is a little darker
+  than an earlier one and a clip's own frames darken the faster it is played. Most paths are
+  periodic and time-reversible, so without it clip order (VCOP) cannot be told from a clip's content;
+  the dimming names no class and is isotropic (rotations and flips keep it).
 * **Camera nuisances** vary freely: exposure gain, colour tint, background palette,
   sensor noise and, per profile, hand-held camera drift, static distractor
   objects and a soft low-quality blur (HMDB's harder videos).
@@ -46,6 +51,8 @@ _KIND_WEIGHTS = np.array([0.05, 0.05, 0.35, 0.25, 0.3])
 RADIUS_RANGE = (0.17, 0.19)
 LIGHT_FROM_ABOVE = 0.3
 """Object shading: brightness changes by this fraction per radius of height above the centre."""
+DUSK = 0.25
+"""Fraction by which the scene light falls per 100 frames (compounded per frame): the arrow of time."""
 BACKGROUND_GRAIN = (5.5, 7.0)
 """Correlation length of the background texture in reference px: isotropic and narrow."""
 """Object radius as a fraction of the shorter frame side: narrow, so a zoom or stretch is visible."""
@@ -439,6 +446,11 @@ def _shifted_background(plan: VideoPlan, frame_ids: np.ndarray, image: np.ndarra
     return out
 
 
+def light_level(frame_ids: np.ndarray) -> np.ndarray:
+    """The scene light at each frame, relative to frame 0: dusk falls by `DUSK` per 100 frames."""
+    return np.power(1.0 - DUSK, np.asarray(frame_ids, np.float64) / 100.0).astype(np.float32)
+
+
 def render_frames(plan: VideoPlan, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Rasterise frames ``[start, stop)`` as uint8 RGB (T, H, W, 3).
 
@@ -461,6 +473,7 @@ def render_frames(plan: VideoPlan, start: int = 0, stop: int | None = None) -> n
         px, py = tr.pivot
         _draw_string(frames, (px + cam_x, py + cam_y), x, y, plan.appearance.color * level, max(0.8, 0.9 * unit))
     _draw_objects(frames, plan.appearance, x, y, tr.angle[ids], tr.scale[ids], tr.visible[ids], level)
+    frames *= light_level(ids)[:, None, None, None]  # the light of the whole scene, before the camera's noise
 
     if plan.blur:  # cheap 3x3 box blur: a soft, low-quality camera
         padded = np.pad(frames, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
