@@ -428,7 +428,7 @@ def speed_profile(
     Returns the 5th/50th/95th percentiles of per-video mean speed and the mean over
     all videos -- a measured characterisation written to ``synth.json``.
     """
-    r = 0.17 * min(canvas.height, canvas.width)  # a mid-sized disc (render.py draws 0.16-0.18)
+    r = 0.17 * min(canvas.height, canvas.width)  # a disc at the low end of render.RADIUS_RANGE (0.17-0.19)
     ext = Extent(top=r, bottom=r, half_width=r, radius=r)
     means = []
     for i in range(samples):

@@ -18,8 +18,8 @@ Design rules (issue 9, replacing issue 2 §2), and how they are met here:
   kinds and the floor-bound paths this is where "up" shows.
 * **Objects of known shape and size.** Discs and squares have aspect 1; figures,
   trees and houses are *upright* (head/crown/roof on top) with fixed
-  proportions: three in four objects. Sizes are drawn from a narrow band (a
-  radius of 16-18 % of the frame), large enough that an aspect stretch of 1.15
+  proportions: nine in ten objects. Sizes are drawn from a narrow band (a
+  radius of 17-19 % of the frame), large enough that an aspect stretch of 1.15
   or a trapezoid is visible at a 20 px store.
 * **An arrow of time: dusk.** The light over every scene falls steadily, by `DUSK` per
   100 frames (4 s), objects and background alike, so a later clip of a video is a little darker
@@ -45,17 +45,17 @@ from vssl.data.synth.motions import Canvas, Extent, Track, simulate
 
 KINDS: tuple[str, ...] = ("disc", "square", "figure", "tree", "house")
 UPRIGHT_KINDS = frozenset({"figure", "tree", "house"})
-# Three in four objects are upright (as people and buildings are in real video); the
-# rest are symmetric, so in a quarter of the videos only the motion tells "up".
+# Nine in ten objects are upright (as people and buildings are in real video); the
+# rest are symmetric, so in a tenth of the videos only the motion tells "up".
 _KIND_WEIGHTS = np.array([0.05, 0.05, 0.35, 0.25, 0.3])
 RADIUS_RANGE = (0.17, 0.19)
+"""Object radius as a fraction of the shorter frame side: narrow, so a zoom or stretch is visible."""
 LIGHT_FROM_ABOVE = 0.3
 """Object shading: brightness changes by this fraction per radius of height above the centre."""
 DUSK = 0.25
 """Fraction by which the scene light falls per 100 frames (compounded per frame): the arrow of time."""
 BACKGROUND_GRAIN = (5.5, 7.0)
 """Correlation length of the background texture in reference px: isotropic and narrow."""
-"""Object radius as a fraction of the shorter frame side: narrow, so a zoom or stretch is visible."""
 
 # Extent of each kind around its centre in units of its radius r: (top, bottom, half width).
 _KIND_EXTENT: dict[str, tuple[float, float, float]] = {
