@@ -176,6 +176,41 @@ def test_resume_with_changed_settings_errors_or_restarts_keeping_the_old_run(sto
     assert len(list(out.glob("superseded-*"))) == 1
 
 
+def test_a_rewritten_init_checkpoint_is_a_changed_run_not_a_resume(store, tmp_path, one_thread, capfd):
+    """Snakemake reruns a pretraining whose settings changed into the same path: the finetune must start over."""
+    import shutil
+
+    pre_a, pre_b, init = tmp_path / "pre_a", tmp_path / "pre_b", tmp_path / "init"
+    assert vssl_main(pretrain_args(store, pre_a, "--iterations", "2")) == 0
+    assert vssl_main(pretrain_args(store, pre_b, "--iterations", "2", "--seed", "8")) == 0
+    init.mkdir()
+    for name in ("final.pt", "final.pt.integrity.json"):
+        shutil.copy(pre_a / name, init / name)
+    out = tmp_path / "ft"
+    finetune = [
+        "finetune",
+        *["--store", str(store), "--out", str(out), "--init", str(init / "final.pt")],
+        *["--clip-length", "8", "--crop", "16", "--batch-size", "4", "--epochs", "1", "--workers", "0"],
+        *["--device", "cpu", "--no-progress", "--resume"],
+    ]
+    assert vssl_main(finetune) == 0
+    first = load_checkpoint(out / "final.pt")
+    assert first["init"]["sha256"] == load_checkpoint(pre_a / "final.pt")["sha256"]
+    for name in ("final.pt", "final.pt.integrity.json"):  # the pretraining reran into the same path
+        shutil.copy(pre_b / name, init / name)
+    new_init = load_checkpoint(init / "final.pt")["sha256"]
+    capfd.readouterr()
+    # A plain resume refuses, naming the init file; it does not finish the old run as if nothing changed.
+    assert vssl_main(finetune) == 2
+    err = capfd.readouterr().err
+    assert "cannot resume" in err and f"init: {init / 'final.pt'} holds other weights now" in err
+    # --on-change restart moves the old run aside and trains from the new weights.
+    assert vssl_main(finetune + ["--on-change", "restart"]) == 0
+    assert len(list(out.glob("superseded-*"))) == 1
+    second = load_checkpoint(out / "final.pt")
+    assert second["init"]["sha256"] == new_init and second["sha256"] != first["sha256"]
+
+
 def test_a_truncated_store_file_stops_training_with_one_line_naming_it(store, tmp_path, one_thread, capfd):
     """Not a traceback: the store file is named on stderr and in the run's log, and the exit code is 2."""
     import shutil

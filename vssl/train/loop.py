@@ -673,7 +673,7 @@ def resume(run: Run, state: LoopState) -> int | None:
         log.info("--resume: no %s yet; starting a new run", run.last_path)
         return None
     saved = ckpt.load_checkpoint(run.last_path, map_location="cpu")
-    _check_resume_config(saved.get("config") or {}, config_to_dict(config), run.last_path)
+    _check_resume(saved, config, run.last_path)
     run.parts.backbone.load_state_dict(saved["weights"]["backbone"])
     run.parts.head.load_state_dict(saved["weights"]["head"])
     run.optimizer.load_state_dict(saved["optimizer"])
@@ -1021,22 +1021,38 @@ def _resume_diffs(stored: Mapping[str, Any], current: Mapping[str, Any]) -> list
     ]
 
 
-def _check_resume_config(stored: Mapping[str, Any], current: Mapping[str, Any], path: Path) -> None:
-    diffs = _resume_diffs(stored, current)
+def _run_changes(saved: Mapping[str, Any], config: TrainConfig) -> list[str]:
+    """What makes ``config`` another run than the checkpoint ``saved``: its settings, and its --init weights.
+
+    The --init path can stay the same while its file is rewritten (Snakemake reruns the pretraining
+    when its settings change): resuming would then finish a run that started from the old weights.
+    """
+    diffs = _resume_diffs(saved.get("config") or {}, config_to_dict(config))
+    init, started_from = getattr(config, "init", None), (saved.get("init") or {}).get("sha256")
+    if init and started_from:
+        now = ckpt.verify_checkpoint(init)
+        if now != started_from:
+            diffs.append(
+                f"init: {init} holds other weights now (sha256 {started_from[:12]} at the start, {now[:12]} now)"
+            )
+    return diffs
+
+
+def _check_resume(saved: Mapping[str, Any], config: TrainConfig, path: Path) -> None:
+    diffs = _run_changes(saved, config)
     if diffs:
         raise ValueError(f"{path}: cannot resume with different settings:\n  " + "\n  ".join(diffs))
 
 
 def _supersede_if_changed(out: Path, last_path: Path, config: TrainConfig, log: logging.Logger) -> None:
-    """``--on-change restart``: a run made with other settings moves aside (nothing is deleted) and a new one starts.
+    """``--on-change restart``: a run made with other settings or --init weights moves aside (nothing is deleted).
 
     The workflow uses this: Snakemake reruns a job whose parameters changed, and that job must start
     over rather than resume the old run, while a job that was merely killed resumes.
     """
     import time as _time
 
-    stored = (ckpt.load_checkpoint(last_path, map_location="cpu").get("config")) or {}
-    diffs = _resume_diffs(stored, config_to_dict(config))
+    diffs = _run_changes(ckpt.load_checkpoint(last_path, map_location="cpu"), config)
     if not diffs:
         return
     log_file = Path(config.log) if config.log else out / "train.log"
