@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import math
 import statistics
 import time
 from pathlib import Path
@@ -119,12 +120,10 @@ def _worst_grad_error(grads: list[dict[str, torch.Tensor]], reference: list[dict
     worst, where = 0.0, ""
     for got, want in zip(grads, reference, strict=True):
         diffs = {n: float((got[n] - g).norm()) for n, g in want.items()}
-        total = sum(d * d for d in diffs.values()) ** 0.5
-        scale = sum(float(g.norm()) ** 2 for g in want.values()) ** 0.5
-        err = total / max(scale, 1e-12) if total == total else float("inf")
+        diffs = {n: d if math.isfinite(d) else math.inf for n, d in diffs.items()}
+        err = math.hypot(*diffs.values()) / max(math.hypot(*(float(g.norm()) for g in want.values())), 1e-12)
         if err > worst:
-            worst = err
-            where = max(diffs, key=lambda n: diffs[n] if diffs[n] == diffs[n] else float("inf"))
+            worst, where = err, max(diffs, key=diffs.__getitem__)
     return worst, where
 
 

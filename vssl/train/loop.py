@@ -486,7 +486,7 @@ class Interval:
 def _run(
     config: TrainConfig, task: Task, out: Path, device: torch.device, info: dist_utils.DistInfo, log: logging.Logger
 ) -> int:
-    prepare_out(config, out, info.is_main, log)
+    prepare_out(config, task, out, info.is_main, log)
     run = build_run(config, task, out, device, info, log)
     state = LoopState(last_good=str(run.last_path) if run.last_path.exists() else None)
     resumed_from = resume(run, state)
@@ -558,7 +558,7 @@ def _run(
 # ---------------------------------------------------------------- setup
 
 
-def prepare_out(config: TrainConfig, out: Path, main: bool, log: logging.Logger) -> None:
+def prepare_out(config: TrainConfig, task: Task, out: Path, main: bool, log: logging.Logger) -> None:
     """Create OUT; refuse to overwrite a run without --resume; move a changed run aside (--on-change restart)."""
     out.mkdir(parents=True, exist_ok=True)
     last_path = out / "last.pt"
@@ -568,7 +568,7 @@ def prepare_out(config: TrainConfig, out: Path, main: bool, log: logging.Logger)
         )
     if config.resume and config.on_change == "restart" and last_path.exists():
         if main:
-            _supersede_if_changed(out, last_path, config, log)
+            _supersede_if_changed(out, last_path, config, task, log)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.barrier()
 
@@ -673,7 +673,7 @@ def resume(run: Run, state: LoopState) -> int | None:
         log.info("--resume: no %s yet; starting a new run", run.last_path)
         return None
     saved = ckpt.load_checkpoint(run.last_path, map_location="cpu")
-    _check_resume(saved, config, run.last_path)
+    _check_resume(saved, config, run.task, run.last_path)
     run.parts.backbone.load_state_dict(saved["weights"]["backbone"])
     run.parts.head.load_state_dict(saved["weights"]["head"])
     run.optimizer.load_state_dict(saved["optimizer"])
@@ -1021,30 +1021,30 @@ def _resume_diffs(stored: Mapping[str, Any], current: Mapping[str, Any]) -> list
     ]
 
 
-def _run_changes(saved: Mapping[str, Any], config: TrainConfig) -> list[str]:
+def _run_changes(saved: Mapping[str, Any], config: TrainConfig, task: Task) -> list[str]:
     """What makes ``config`` another run than the checkpoint ``saved``: its settings, and its --init weights.
 
     The --init path can stay the same while its file is rewritten (Snakemake reruns the pretraining
     when its settings change): resuming would then finish a run that started from the old weights.
+    The task already hashed the init file when it loaded it (`checkpoint_fields`).
     """
     diffs = _resume_diffs(saved.get("config") or {}, config_to_dict(config))
-    init, started_from = getattr(config, "init", None), (saved.get("init") or {}).get("sha256")
-    if init and started_from:
-        now = ckpt.verify_checkpoint(init)
-        if now != started_from:
-            diffs.append(
-                f"init: {init} holds other weights now (sha256 {started_from[:12]} at the start, {now[:12]} now)"
-            )
+    then, now = saved.get("init") or {}, task.checkpoint_fields().get("init") or {}
+    if then.get("sha256") and now.get("sha256") and then["sha256"] != now["sha256"]:
+        diffs.append(
+            f"init: {now['path']} holds other weights now "
+            f"(sha256 {then['sha256'][:12]} at the start, {now['sha256'][:12]} now)"
+        )
     return diffs
 
 
-def _check_resume(saved: Mapping[str, Any], config: TrainConfig, path: Path) -> None:
-    diffs = _run_changes(saved, config)
+def _check_resume(saved: Mapping[str, Any], config: TrainConfig, task: Task, path: Path) -> None:
+    diffs = _run_changes(saved, config, task)
     if diffs:
         raise ValueError(f"{path}: cannot resume with different settings:\n  " + "\n  ".join(diffs))
 
 
-def _supersede_if_changed(out: Path, last_path: Path, config: TrainConfig, log: logging.Logger) -> None:
+def _supersede_if_changed(out: Path, last_path: Path, config: TrainConfig, task: Task, log: logging.Logger) -> None:
     """``--on-change restart``: a run made with other settings or --init weights moves aside (nothing is deleted).
 
     The workflow uses this: Snakemake reruns a job whose parameters changed, and that job must start
@@ -1052,7 +1052,7 @@ def _supersede_if_changed(out: Path, last_path: Path, config: TrainConfig, log: 
     """
     import time as _time
 
-    diffs = _run_changes(ckpt.load_checkpoint(last_path, map_location="cpu"), config)
+    diffs = _run_changes(ckpt.load_checkpoint(last_path, map_location="cpu"), config, task)
     if not diffs:
         return
     log_file = Path(config.log) if config.log else out / "train.log"
