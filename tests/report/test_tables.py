@@ -139,6 +139,24 @@ def test_cited_rows_selects_the_suites_cited_rows(tmp_path, runs):
     assert vssl("table", "suite-T1", *entries, "--cited-rows", "vcop-xu", "--out-dir", str(none)) == 2
 
 
+def test_a_suite_row_under_a_further_protocol_keeps_its_label(tmp_path, runs, capsys):
+    """`vcop@r21d10-ucf101` (config/paper.yaml's second backbone): our row, labelled with its protocol."""
+    files, _ = runs
+    entries = [
+        arg
+        for f in files
+        for row in ("vcop", "vcop@r21d10-ucf101")
+        for arg in ("--entry", row, "UCF101", "top1_video", str(f))
+    ]
+    assert vssl("table", "suite-T1", *entries, "--cited-rows", "--out-dir", str(tmp_path)) == 0
+    table = read_table_csv(tmp_path / "suite-T1.csv")
+    assert list(dict.fromkeys(table["row"])) == ["vcop", "vcop@r21d10-ucf101"]
+    assert (table["source"] == "ours").all() and (table["n_seeds"] == len(files)).all()
+    md = (tmp_path / "suite-T1.md").read_text()
+    assert "VCOP (clip order, 3 clips) @ r21d10-ucf101 `vcop@r21d10-ucf101`" in md
+    assert "not in the paper" not in capsys.readouterr().err
+
+
 def test_entries_file_matches_command_line_and_slash_in_name(tmp_path, runs):
     files, _ = runs
     tsv = tmp_path / "entries.tsv"

@@ -462,7 +462,7 @@ def test_the_suite_trains_every_pretext_with_one_recipe(default_config, default_
     assert all(recipe == recipes[0] for recipe in recipes)  # same backbone, store, schedule, steps
     assert recipes[0]["model"] == default_config["rotnet"]["pretrain"]["model"]
     assert recipes[0]["lr"] == default_config["suite"]["pretrain"]["lr"]
-    assert {job.store for job in suite.values()} == {default_config["suite"]["store"]}
+    assert {job.store for job in suite.values()} == {default_config["suite"]["protocols"][0]["store"]}
     assert default_plan.pretrains[("suite-kinetics-vcop", 0)].settings["batch_size"] == 30
 
 
@@ -478,6 +478,39 @@ def test_suite_T1_fills_every_cell_and_its_scratch_row_is_the_3drotnet_scratch_r
     rot_t5 = {path for row, column, _, path in default_plan.tables["rot-T5"] if column == "scratch"}
     assert scratch["UCF101"] in rot_t2 and scratch["UCF101 5-shot"] in rot_t5
     assert "--random-init" in default_plan.evals[("frozen", "suite-random-init/seed0/ucf101")].args
+
+
+def test_the_paper_suite_runs_each_protocol_and_averages_three_splits(paper_config) -> None:
+    """Issue 13: R3D-18 and R(2+1)D-10, each pretrained on the Kinetics pool and on UCF101 split-1 train."""
+    built = plan.build_plan(paper_config)
+    suite = {key[0]: job for key, job in built.pretrains.items() if key[0].startswith("suite-")}
+    for protocol in paper_config["suite"]["protocols"]:
+        jobs = [job for name, job in suite.items() if name.startswith(f"suite-{protocol['name']}-")]
+        assert {job.settings["pretext"] for job in jobs} == {"rotation", "v3s", "vcop", "pace", "contrastive"}
+        assert {job.store for job in jobs} == {protocol["store"]}
+        model = protocol["backbone"] or {"model": paper_config["rotnet"]["pretrain"]["model"]}
+        assert {job.settings["model"] for job in jobs} == {model["model"]}
+    assert suite["suite-r21d10-ucf101-vcop"].settings["split_column"] == "split1"
+    # One row per pretext and protocol; the first protocol keeps the bare row names.
+    entries = built.tables["suite-T1"]
+    rows = {row for row, *_ in entries}
+    assert {"vcop", "vcop@r21d10-ucf101", "vcop@r3d18-ucf101", "scratch", "scratch@r21d10-kinetics"} <= rows
+    assert len(rows) == 6 + 5 * 3 + 1  # scratch once per backbone
+    # The finetune column is the mean over three splits, one finetune per split.
+    (path,) = [p for row, column, _, p in entries if (row, column) == ("vcop@r21d10-ucf101", "UCF101")]
+    (mean,) = [e for e in built.evals.values() if e.metrics == path]
+    assert mean.kind == "mean" and "--metric top1_video" in mean.args
+    assert [p.split("--")[1].split("/")[0] for p in mean.inputs] == [f"ucf101_rot-split{s}" for s in (1, 2, 3)]
+    # A scratch R(2+1)D-10 finetune exists, named by its backbone.
+    scratch = [f for f in built.finetunes.values() if f.name.startswith("rotnet-scratch-r21d_10-w1.0-")]
+    assert scratch and all(f.init is None and f.settings["model"] == "r21d_10" for f in scratch)
+
+
+def test_suite_protocol_names_are_unique(default_config) -> None:
+    protocol = default_config["suite"]["protocols"][0]
+    twice = _merge(default_config, {"suite": {"protocols": [protocol, dict(protocol)]}})
+    with pytest.raises(plan.PlanError, match="suite.protocols"):
+        plan.build_plan(twice)
 
 
 def test_suite_F1_plots_each_pretext_against_its_own_accuracy(default_config, default_plan) -> None:
@@ -504,7 +537,8 @@ def test_suite_F1_plots_each_pretext_against_its_own_accuracy(default_config, de
 def test_suite_T1_shows_the_cited_rows_its_config_names(default_config, paper_config) -> None:
     assert plan.table_args(plan.build_plan(default_config), "suite-T1").endswith(" --cited-rows")
     paper_args = plan.table_args(plan.build_plan(paper_config), "suite-T1")
-    assert paper_args.endswith(" --cited-rows scratch-3drotnet rotation-3drotnet")
+    cited = "scratch-3drotnet rotation-3drotnet vcp-r21d10-ucf101 prp-r21d10-ucf101 pacepred-r21d10-ucf101"
+    assert paper_args.endswith(f" --cited-rows {cited}")
     assert "--cited-rows" not in plan.table_args(plan.build_plan(default_config), "rot-T7")  # every cited row
     wrong = _merge(default_config, {"suite": {"cited_rows": ["vcop-xu"]}})
     with pytest.raises(plan.PlanError, match="suite.cited_rows: 'vcop-xu' not a cited row of suite-T1"):

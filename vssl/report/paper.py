@@ -64,6 +64,14 @@ class Experiment:
                 return row
         return None
 
+    def protocol_row(self, key: str) -> PaperRow | None:
+        """One of our rows under a further protocol, ``<row>@<protocol>`` (suite-T1): the row's label and protocol."""
+        base, sep, protocol = key.partition("@")
+        spec = self.row(base) if sep and protocol else None
+        if spec is None or spec.cited:
+            return None
+        return PaperRow(key, f"{spec.label} @ {protocol}")
+
     @property
     def ours_only(self) -> bool:
         """No paper prints this experiment (the pretext suite): its cells show our numbers alone."""

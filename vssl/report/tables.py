@@ -177,7 +177,7 @@ def build_grid(
     attr_names = list(exp.attr_names) + ours_names
     body, cited = [], []
     for row_key, group in table.groupby("row", sort=False):
-        row_spec = exp.row(row_key)
+        row_spec = exp.row(row_key) or exp.protocol_row(row_key)
         by_col = {line.column: line for line in group.itertuples(index=False)}
         is_cited = group["source"].iloc[0] == "cited"
         attrs = [row_spec.attrs.get(a, "") if row_spec else "" for a in exp.attr_names]
@@ -508,7 +508,7 @@ def run(args: argparse.Namespace) -> int:
     table = read_table_csv(paths["csv"])
     for message in unit_warnings(table):
         print(f"vssl table: warning: {args.id} {message}", file=sys.stderr)
-    unknown_rows = sorted({o.row for o in observations if exp.row(o.row) is None})
+    unknown_rows = sorted({o.row for o in observations if exp.row(o.row) is None and exp.protocol_row(o.row) is None})
     if unknown_rows:
         print(
             f"vssl table: note: rows not in the paper's {args.id} (paper blank): {', '.join(unknown_rows)}; "

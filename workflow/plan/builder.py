@@ -68,6 +68,11 @@ class Builder:
         flags = f"--random-init --model {model['model']} --width {model.get('width', 1.0)}"
         return flags + (" --small-input" if model.get("small_input") else "")
 
+    @staticmethod
+    def backbone_slug(model: dict[str, Any]) -> str:
+        """A backbone as a run-name part: ``r21d_10-w0.25``, ``-small`` for the small-input variant."""
+        return f"{model['model']}-w{model.get('width', 1.0)}" + ("-small" if model.get("small_input") else "")
+
     def test_entry(self, table: str, row: str, column: str, job: Finetune) -> None:
         self.plan.entry(table, row, column, "top1_video" + PERCENT, job.test_metrics)
 

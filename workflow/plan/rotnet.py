@@ -83,18 +83,23 @@ class RotNetExperiments(Builder):
         freeze: int = 1,
         shots: int | None = None,
         init_step: int | None = None,
+        model: dict[str, Any] | None = None,
     ) -> Finetune:
+        """A 3DRotNet-recipe finetune; ``model``: the backbone a scratch run builds (None: the pretraining one)."""
         store = self.rot["datasets"][dataset]
         length, modality = self.clip_variant(clip)
         settings = dict(self.rot["finetune"])
         settings.update(self.rot.get("clip_overrides_finetune", {}).get(clip, {}))
         settings.update(split_column=f"split{split}", split="train", clip_length=length, modality=modality)
         base = init.name if init is not None else "rotnet-scratch"
-        model = {}
         if init is None:
-            model = self.rot_scratch_model()
+            model = model or self.rot_scratch_model()
             settings.update(model)
+            if model != self.rot_scratch_model():
+                base += "-" + self.backbone_slug(model)
             base += f"-{length}{modality}"
+        else:
+            model = {}  # the checkpoint's backbone
         name = f"{base}--{store}-split{split}"
         if init_step is not None:
             name += f"-step{init_step}"

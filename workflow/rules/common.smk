@@ -37,7 +37,7 @@ wildcard_constraints:
     store=r"[A-Za-z0-9_]+",
     name=r"[A-Za-z0-9_.+-]+",
     seed=r"\d+",
-    key=r"[A-Za-z0-9_.+/-]+",
+    key=r"[A-Za-z0-9_.+/@-]+",  # @: a suite row under a further protocol (vcop@r21d10-ucf101)
     stem=r"[A-Za-z0-9_.-]+",
 
 
@@ -84,8 +84,8 @@ def check_store_references():
         if own.get("pretrain_store"):
             refs[f"v3s.backbone_stores.{backbone}.pretrain_store"] = own["pretrain_store"]
         refs.update({f"v3s.backbone_stores.{backbone}.datasets.{k}": v for k, v in own.get("datasets", {}).items()})
-    if config.get("suite"):
-        refs["suite.store"] = config["suite"]["store"]
+    for i, protocol in enumerate((config.get("suite") or {}).get("protocols") or ()):
+        refs[f"suite.protocols[{i}].store"] = protocol["store"]
     refs["v3s.aslan.store"] = config["v3s"]["aslan"]["store"]
     refs["v3s.illustrate.store"] = config["v3s"]["illustrate"]["store"]
     if config["v3s"].get("k400_store"):
